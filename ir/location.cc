@@ -14,7 +14,7 @@ std::string Location::ToString() const {
 std::string FormatDiagnostic(const Location& loc, absl::string_view message) {
   if (!loc.known()) return absl::StrCat("error: ", message);
   std::string out = absl::StrCat(loc.ToString(), ": error: ", message);
-  if (!loc.line_text.empty()) {
+  {
     // Tabs are kept in the caret line so the caret lines up under them.
     std::string caret;
     const int col = std::max(1, loc.col);
