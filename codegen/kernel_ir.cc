@@ -436,7 +436,7 @@ class Builder {
     const int64_t numel = s.num_elements();
     int64_t inner = s.rank() == 0 ? 1 : s[s.rank() - 1];
     for (int d = s.rank() - 2; d >= 0 && inner < 1024; --d) inner *= s[d];
-    if (inner > 65536) {
+    if (inner > 16384) {
       for (int64_t t = 16384; t >= 1024; --t) {
         if (inner % t == 0) {
           inner = t;
