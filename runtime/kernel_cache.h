@@ -1,0 +1,81 @@
+// Host compilation of generated C++ into a shared library, and the on-disk
+// kernel cache in front of it.
+//
+// Cache entries live in $SLUICE_CACHE_DIR (else ~/.cache/sluice) as
+// <key>.so, keyed by a hash of the generated source, the compiler identity
+// (`$CXX --version`, computed once per process), the CPU model and the
+// flags. Entries are written atomically (a temporary file in the same
+// directory, then rename), so concurrent processes never see half a file.
+// An entry that fails to load — a truncated or corrupt ELF file, a dlopen
+// error, a missing symbol, a key that does not match — is rebuilt, never
+// trusted. An unwritable cache directory still compiles (into a temporary
+// directory, without caching) and says so in the report's warnings.
+#ifndef SLUICE_RUNTIME_KERNEL_CACHE_H_
+#define SLUICE_RUNTIME_KERNEL_CACHE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sluice::runtime {
+
+struct HostCompileOptions {
+  std::string cache_dir;  // empty: $SLUICE_CACHE_DIR, else ~/.cache/sluice
+  std::string compiler;   // empty: $CXX, else c++
+  // Empty: -O3 -march=native -fopenmp -shared -fPIC.
+  std::vector<std::string> flags;
+};
+
+struct HostCompileReport {
+  bool cache_hit = false;       // loaded from the cache without compiling
+  bool rebuilt = false;         // an entry existed but failed to load
+  bool cached = true;           // false when the cache dir was unusable
+  std::string key;
+  std::string library_path;
+  double compile_seconds = 0;   // host compiler time (0 on a hit)
+  std::vector<std::string> warnings;
+};
+
+// On a compile error: the compiler's output and where the source was kept.
+struct HostCompileError {
+  std::string log;
+  std::string source_path;
+  std::vector<int> error_lines;  // 1-based source lines the compiler blamed
+};
+
+// A dlopen'ed library; dlclose'd when the last reference goes.
+class LoadedLibrary {
+ public:
+  explicit LoadedLibrary(void* handle) : handle_(handle) {}
+  ~LoadedLibrary();
+  LoadedLibrary(const LoadedLibrary&) = delete;
+  LoadedLibrary& operator=(const LoadedLibrary&) = delete;
+  void* Symbol(const std::string& name) const;
+
+ private:
+  void* handle_;
+};
+
+// Compiles (or finds in the cache) `source` and loads it, checking that every
+// name in `symbols` resolves. On a compile failure returns an error and, when
+// `error` is set, fills it in.
+absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
+    const std::string& source, const std::vector<std::string>& symbols,
+    const HostCompileOptions& options, HostCompileReport* report,
+    HostCompileError* error = nullptr);
+
+// `$CXX --version` (or the compiler's), cached per process.
+std::string CompilerIdentity(const std::string& compiler);
+
+// The cache directory options resolve to.
+std::string ResolveCacheDir(const HostCompileOptions& options);
+
+// Whether `path` is a complete ELF file: every program and section header
+// and every loadable segment lies inside the file (catches truncation).
+bool LooksLikeCompleteElf(const std::string& path);
+
+}  // namespace sluice::runtime
+
+#endif  // SLUICE_RUNTIME_KERNEL_CACHE_H_
