@@ -538,7 +538,9 @@ def _aten_to_dtype(ex, n, A):
 
 
 def _gelu(ex, n, A):
-    return ex.emit("gelu", [ex.val(_x(A))], {"approximate": A.get(1, "approximate", "none")})
+    approximate = A.get(1, "approximate", "none")
+    return ex.emit("gelu", [ex.val(_x(A))],
+                   {"approximate": approximate} if approximate != "none" else {})
 
 
 def _softmax_like(op, dim_index=1):
