@@ -1,0 +1,315 @@
+// GPU tests of devices, memory, streams, events, modules and launches. They
+// skip, saying why, where CUDA is unavailable (CI has no GPU); on a GPU host
+// they must all run and pass.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/memory.h"
+#include "runtime/cuda/module.h"
+#include "runtime/cuda/nvrtc.h"
+#include "runtime/cuda/stream.h"
+#include "runtime/cuda/symbols.h"
+#include "runtime/cuda/test_util.h"
+#include "runtime/tensor.h"
+
+namespace sluice::runtime::cuda {
+namespace {
+
+using ::testing::HasSubstr;
+
+class CudaDeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SLUICE_SKIP_WITHOUT_CUDA();
+    absl::StatusOr<CudaDevice*> device = CudaDevice::Get(0);
+    ASSERT_TRUE(device.ok()) << device.status();
+    device_ = *device;
+    absl::StatusOr<std::unique_ptr<CudaStream>> stream = CudaStream::Create(device_);
+    ASSERT_TRUE(stream.ok()) << stream.status();
+    stream_ = std::move(*stream);
+  }
+
+  CudaDevice* device_ = nullptr;
+  std::unique_ptr<CudaStream> stream_;
+};
+
+TEST(CudaDeviceNoGpu, GetFailsCleanlyWithoutCuda) {
+  std::string reason;
+  if (CudaAvailable(&reason)) GTEST_SKIP() << "CUDA is available; covered by CudaDeviceTest";
+  absl::StatusOr<CudaDevice*> device = CudaDevice::Get(0);
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(device.status().message(), reason);
+  EXPECT_EQ(CudaDevice::Count().status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(CudaDeviceTest, PropertiesAreSane) {
+  EXPECT_EQ(device_->ordinal(), 0);
+  EXPECT_FALSE(device_->name().empty());
+  EXPECT_GE(device_->compute_capability_major(), 7);
+  EXPECT_TRUE(absl::StartsWith(device_->arch(), "sm_")) << device_->arch();
+  EXPECT_GT(device_->total_memory(), size_t{1} << 30);
+  EXPECT_GT(device_->multiprocessor_count(), 0);
+  EXPECT_EQ(device_->warp_size(), 32);
+  EXPECT_GE(device_->max_threads_per_block(), 1024);
+  EXPECT_GE(device_->max_shared_memory_per_block_optin(), 48 * 1024);
+  EXPECT_NE(device_->context(), nullptr);
+  // One device object per ordinal.
+  EXPECT_EQ(*CudaDevice::Get(0), device_);
+  absl::StatusOr<CudaDevice::MemoryInfo> info = device_->GetMemoryInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_GT(info->free_bytes, 0u);
+  EXPECT_LE(info->free_bytes, info->total_bytes);
+  std::cout << "device: " << device_->DebugString() << "\n";
+}
+
+TEST_F(CudaDeviceTest, BadOrdinalIsInvalidArgument) {
+  absl::StatusOr<CudaDevice*> device = CudaDevice::Get(1000);
+  ASSERT_FALSE(device.ok());
+  EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(device.status().message(), HasSubstr("CUDA device 1000 does not exist"));
+}
+
+TEST_F(CudaDeviceTest, CopyRoundTripMemsetAndDeviceToDevice) {
+  constexpr size_t kCount = 1 << 20;
+  std::vector<float> host(kCount);
+  for (size_t i = 0; i < kCount; ++i) host[i] = static_cast<float>(i) * 0.5f - 7.0f;
+  absl::StatusOr<DeviceBuffer> a = DeviceBuffer::Allocate(device_, kCount * sizeof(float));
+  absl::StatusOr<DeviceBuffer> b = DeviceBuffer::Allocate(device_, kCount * sizeof(float));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(a->ptr() % 256, 0u);
+
+  ASSERT_TRUE(stream_->CopyHostToDevice(a->ptr(), host.data(), kCount * sizeof(float)).ok());
+  ASSERT_TRUE(stream_->CopyDeviceToDevice(b->ptr(), a->ptr(), kCount * sizeof(float)).ok());
+  std::vector<float> back(kCount, 0.0f);
+  ASSERT_TRUE(stream_->CopyDeviceToHost(back.data(), b->ptr(), kCount * sizeof(float)).ok());
+  ASSERT_TRUE(stream_->Synchronize().ok());
+  EXPECT_EQ(back, host);
+
+  // Memset32 of 1.0f's bits, then Memset8 of the first 8 bytes to zero.
+  uint32_t one_bits;
+  const float one = 1.0f;
+  std::memcpy(&one_bits, &one, sizeof(one));
+  ASSERT_TRUE(stream_->Memset32(a->ptr(), one_bits, kCount).ok());
+  ASSERT_TRUE(stream_->Memset8(a->ptr(), 0, 8).ok());
+  ASSERT_TRUE(stream_->CopyDeviceToHost(back.data(), a->ptr(), kCount * sizeof(float)).ok());
+  ASSERT_TRUE(stream_->Synchronize().ok());
+  EXPECT_EQ(back[0], 0.0f);
+  EXPECT_EQ(back[1], 0.0f);
+  EXPECT_EQ(back[2], 1.0f);
+  EXPECT_EQ(back[kCount - 1], 1.0f);
+  EXPECT_EQ(stream_->Memset32(a->ptr() + 2, 0, 1).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CudaDeviceTest, BufferMovesAndFrees) {
+  absl::StatusOr<DeviceBuffer> a = DeviceBuffer::Allocate(device_, 4096);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const DevicePtr ptr = a->ptr();
+  DeviceBuffer moved = std::move(*a);
+  EXPECT_EQ(moved.ptr(), ptr);
+  EXPECT_TRUE(a->empty());  // NOLINT(bugprone-use-after-move): documented state
+  EXPECT_TRUE(moved.Free().ok());
+  EXPECT_TRUE(moved.empty());
+  EXPECT_TRUE(moved.Free().ok());  // idempotent
+  absl::StatusOr<DeviceBuffer> empty = DeviceBuffer::Allocate(device_, 0);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST_F(CudaDeviceTest, ArenaSlices) {
+  absl::StatusOr<DeviceArena> arena = DeviceArena::Create(device_, 1 << 16);
+  ASSERT_TRUE(arena.ok()) << arena.status();
+  EXPECT_EQ(*arena->Slice(0, 1 << 16), arena->base());
+  EXPECT_EQ(*arena->Slice(64, 128), arena->base() + 64);
+  EXPECT_EQ(arena->Slice(8, 16).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(arena->Slice(1 << 16, 1).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(arena->Slice(64, (1 << 16) - 63).status().code(), absl::StatusCode::kOutOfRange);
+  // Slices are usable memory: write two, read them back.
+  const DevicePtr x = *arena->Slice(0, 64), y = *arena->Slice(1024, 64);
+  ASSERT_TRUE(stream_->Memset8(x, 0x11, 64).ok());
+  ASSERT_TRUE(stream_->Memset8(y, 0x22, 64).ok());
+  std::vector<uint8_t> back(1088);
+  ASSERT_TRUE(stream_->CopyDeviceToHost(back.data(), x, back.size()).ok());
+  ASSERT_TRUE(stream_->Synchronize().ok());
+  EXPECT_EQ(back[63], 0x11);
+  EXPECT_EQ(back[1024], 0x22);
+}
+
+TEST_F(CudaDeviceTest, OutOfMemoryIsResourceExhaustedAndRecoverable) {
+  // 1 PiB: more than any GPU has.
+  absl::StatusOr<DeviceBuffer> huge = DeviceBuffer::Allocate(device_, size_t{1} << 50);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted) << huge.status();
+  EXPECT_THAT(huge.status().message(), HasSubstr("CUDA_ERROR_OUT_OF_MEMORY"));
+  EXPECT_THAT(huge.status().message(), HasSubstr("allocating 1125899906842624 bytes"));
+  // The process and the context keep working.
+  absl::StatusOr<DeviceBuffer> small = DeviceBuffer::Allocate(device_, 1 << 20);
+  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_TRUE(stream_->Memset8(small->ptr(), 7, 1 << 20).ok());
+  EXPECT_TRUE(stream_->Synchronize().ok());
+}
+
+constexpr char kKernels[] = R"(
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
+
+extern "C" __global__ void scale_add_f16_bf16(const __half* a, const float* b,
+                                              __nv_bfloat16* out, float scale, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = __float2bfloat16(__half2float(a[i]) * scale + b[i]);
+}
+
+// Uses dynamic shared memory, to test the > 48 KiB opt-in.
+extern "C" __global__ void reverse_in_shared(const float* in, float* out, int n) {
+  extern __shared__ float tile[];
+  for (int i = threadIdx.x; i < n; i += blockDim.x) tile[i] = in[i];
+  __syncthreads();
+  for (int i = threadIdx.x; i < n; i += blockDim.x) out[i] = tile[n - 1 - i];
+}
+)";
+
+class CudaModuleTest : public CudaDeviceTest {
+ protected:
+  void SetUp() override {
+    CudaDeviceTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    NvrtcOptions options;  // the device's own arch
+    options.use_cache = false;
+    absl::StatusOr<CompiledCuda> compiled = CompileCuda(kKernels, "device_test", options);
+    ASSERT_TRUE(compiled.ok()) << compiled.status();
+    EXPECT_EQ(compiled->arch, device_->arch());
+    absl::StatusOr<std::unique_ptr<CudaModule>> module =
+        CudaModule::Load(device_, compiled->cubin, "device_test");
+    ASSERT_TRUE(module.ok()) << module.status();
+    module_ = std::move(*module);
+  }
+  std::unique_ptr<CudaModule> module_;
+};
+
+TEST_F(CudaModuleTest, LaunchesHalfBfloat16KernelAndChecksResults) {
+  absl::StatusOr<CudaFunction> kernel = module_->GetFunction("scale_add_f16_bf16");
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  EXPECT_EQ(kernel->name(), "scale_add_f16_bf16");
+  EXPECT_GE(kernel->max_threads_per_block(), 256);
+  EXPECT_GT(kernel->num_registers(), 0);
+
+  constexpr int kN = 100003;  // not a multiple of the block size
+  std::vector<uint16_t> a(kN);
+  std::vector<float> b(kN);
+  for (int i = 0; i < kN; ++i) {
+    a[i] = FloatToHalfBits(static_cast<float>(i % 1000) * 0.125f - 30.0f);
+    b[i] = static_cast<float>(i % 7) - 3.0f;
+  }
+  absl::StatusOr<DeviceBuffer> da = DeviceBuffer::Allocate(device_, kN * 2);
+  absl::StatusOr<DeviceBuffer> db = DeviceBuffer::Allocate(device_, kN * 4);
+  absl::StatusOr<DeviceBuffer> dout = DeviceBuffer::Allocate(device_, kN * 2);
+  ASSERT_TRUE(da.ok() && db.ok() && dout.ok());
+  ASSERT_TRUE(stream_->CopyHostToDevice(da->ptr(), a.data(), kN * 2).ok());
+  ASSERT_TRUE(stream_->CopyHostToDevice(db->ptr(), b.data(), kN * 4).ok());
+
+  DevicePtr pa = da->ptr(), pb = db->ptr(), pout = dout->ptr();
+  float scale = 2.0f;
+  int n = kN;
+  void* args[] = {&pa, &pb, &pout, &scale, &n};
+  const unsigned blocks = (kN + 255) / 256;
+  absl::Status launched = Launch(*kernel, {blocks}, {256}, 0, stream_.get(), args);
+  ASSERT_TRUE(launched.ok()) << launched;
+  std::vector<uint16_t> out(kN);
+  ASSERT_TRUE(stream_->CopyDeviceToHost(out.data(), pout, kN * 2).ok());
+  absl::Status synced = stream_->Synchronize();
+  ASSERT_TRUE(synced.ok()) << synced;
+  for (int i = 0; i < kN; ++i) {
+    const float expected = HalfBitsToFloat(a[i]) * 2.0f + b[i];
+    ASSERT_EQ(out[i], FloatToBFloat16Bits(expected)) << "element " << i;
+  }
+}
+
+TEST_F(CudaModuleTest, LargeDynamicSharedMemoryIsOptedInto) {
+  absl::StatusOr<CudaFunction> kernel = module_->GetFunction("reverse_in_shared");
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  constexpr int kN = 20000;  // 80000 bytes of shared memory: above 48 KiB
+  std::vector<float> in(kN);
+  for (int i = 0; i < kN; ++i) in[i] = static_cast<float>(i);
+  absl::StatusOr<DeviceBuffer> din = DeviceBuffer::Allocate(device_, kN * 4);
+  absl::StatusOr<DeviceBuffer> dout = DeviceBuffer::Allocate(device_, kN * 4);
+  ASSERT_TRUE(din.ok() && dout.ok());
+  ASSERT_TRUE(stream_->CopyHostToDevice(din->ptr(), in.data(), kN * 4).ok());
+  DevicePtr pin = din->ptr(), pout = dout->ptr();
+  int n = kN;
+  void* args[] = {&pin, &pout, &n};
+  absl::Status launched = Launch(*kernel, {1}, {512}, kN * 4, stream_.get(), args);
+  ASSERT_TRUE(launched.ok()) << launched;
+  std::vector<float> out(kN);
+  ASSERT_TRUE(stream_->CopyDeviceToHost(out.data(), pout, kN * 4).ok());
+  ASSERT_TRUE(stream_->Synchronize().ok());
+  EXPECT_EQ(out[0], kN - 1);
+  EXPECT_EQ(out[kN - 1], 0);
+}
+
+TEST_F(CudaModuleTest, MissingKernelIsNotFoundNamingModuleAndKernel) {
+  absl::StatusOr<CudaFunction> kernel = module_->GetFunction("no_such_kernel");
+  ASSERT_FALSE(kernel.ok());
+  EXPECT_EQ(kernel.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(kernel.status().message(), HasSubstr("CUDA_ERROR_NOT_FOUND"));
+  EXPECT_THAT(kernel.status().message(),
+              HasSubstr("kernel 'no_such_kernel' of module 'device_test'"));
+}
+
+TEST_F(CudaModuleTest, BadLaunchConfigurationNamesTheKernel) {
+  absl::StatusOr<CudaFunction> kernel = module_->GetFunction("scale_add_f16_bf16");
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  DevicePtr null_ptr = 0;
+  float scale = 1;
+  int n = 0;
+  void* args[] = {&null_ptr, &null_ptr, &null_ptr, &scale, &n};
+  absl::Status launched = Launch(*kernel, {1}, {4096}, 0, stream_.get(), args);  // > 1024
+  ASSERT_FALSE(launched.ok());
+  EXPECT_THAT(launched.message(), HasSubstr("cuLaunchKernel"));
+  EXPECT_THAT(launched.message(),
+              HasSubstr("kernel 'scale_add_f16_bf16', grid (1,1,1), block (4096,1,1)"));
+  // A configuration error is not sticky: the stream still works.
+  EXPECT_TRUE(stream_->Synchronize().ok());
+}
+
+TEST_F(CudaModuleTest, WrongArchitectureImageIsRejected) {
+  NvrtcOptions options;
+  options.use_cache = false;
+  // A cubin for another architecture family than the device's.
+  options.arch = device_->compute_capability_major() >= 9 ? "sm_75" : "sm_90";
+  absl::StatusOr<CompiledCuda> compiled = CompileCuda(kKernels, "other_arch", options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  absl::StatusOr<std::unique_ptr<CudaModule>> module =
+      CudaModule::Load(device_, compiled->cubin, "other_arch");
+  ASSERT_FALSE(module.ok());
+  EXPECT_EQ(module.status().code(), absl::StatusCode::kFailedPrecondition) << module.status();
+  EXPECT_THAT(module.status().message(), HasSubstr("loading module 'other_arch'"));
+}
+
+TEST_F(CudaDeviceTest, EventsTimeWork) {
+  absl::StatusOr<std::unique_ptr<CudaEvent>> start = CudaEvent::Create(device_);
+  absl::StatusOr<std::unique_ptr<CudaEvent>> end = CudaEvent::Create(device_);
+  ASSERT_TRUE(start.ok() && end.ok());
+  absl::StatusOr<DeviceBuffer> a = DeviceBuffer::Allocate(device_, 64 << 20);
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*start)->Record(stream_.get()).ok());
+  ASSERT_TRUE(stream_->Memset8(a->ptr(), 1, 64 << 20).ok());
+  ASSERT_TRUE((*end)->Record(stream_.get()).ok());
+  ASSERT_TRUE((*end)->Synchronize().ok());
+  absl::StatusOr<float> ms = CudaEvent::ElapsedMillis(**start, **end);
+  ASSERT_TRUE(ms.ok()) << ms.status();
+  EXPECT_GT(*ms, 0.0f);
+  EXPECT_LT(*ms, 1000.0f);
+}
+
+}  // namespace
+}  // namespace sluice::runtime::cuda

@@ -1,0 +1,89 @@
+// Loaded GPU code and kernel launches: a CudaModule is one cubin (from
+// CompileCuda, runtime/cuda/nvrtc.h) loaded into a device's context, a
+// CudaFunction one of its kernels, and Launch() runs a kernel on a stream.
+//
+//   SLUICE_CUDA_ASSIGN_OR_RETURN(auto module, CudaModule::Load(device, compiled.cubin, "g"));
+//   SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction add, module->GetFunction("add_kernel"));
+//   void* args[] = {&x, &y, &n};
+//   SLUICE_CUDA_RETURN_IF_ERROR(Launch(add, {blocks}, {256}, 0, stream, args));
+//
+// Kernels are looked up by their symbol name: generated kernels should be
+// `extern "C" __global__` so that the name is the function's name.
+#ifndef SLUICE_RUNTIME_CUDA_MODULE_H_
+#define SLUICE_RUNTIME_CUDA_MODULE_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "runtime/cuda/cuda_types.h"
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/stream.h"
+
+namespace sluice::runtime::cuda {
+
+class CudaModule;
+
+// A kernel of a loaded module; valid while the module is. Cheap to copy.
+class CudaFunction {
+ public:
+  CudaFunction() = default;
+
+  CUfunc_st* handle() const { return function_; }
+  const std::string& name() const { return name_; }
+  CudaDevice* device() const { return device_; }
+  // From cuFuncGetAttribute, for launch configuration and reports.
+  int max_threads_per_block() const { return max_threads_per_block_; }
+  int num_registers() const { return num_registers_; }
+  int static_shared_bytes() const { return static_shared_bytes_; }
+
+ private:
+  friend class CudaModule;
+  CUfunc_st* function_ = nullptr;
+  std::string name_;
+  CudaDevice* device_ = nullptr;
+  int max_threads_per_block_ = 0;
+  int num_registers_ = 0;
+  int static_shared_bytes_ = 0;
+};
+
+class CudaModule {
+ public:
+  // Loads `image` (a cubin for the device's architecture; PTX and fatbins work
+  // too) into `device`'s context. `name` is for messages. FailedPrecondition
+  // when the image was built for another architecture.
+  static absl::StatusOr<std::unique_ptr<CudaModule>> Load(CudaDevice* device,
+                                                         absl::string_view image,
+                                                         std::string name = "module");
+  ~CudaModule();
+  CudaModule(const CudaModule&) = delete;
+  CudaModule& operator=(const CudaModule&) = delete;
+
+  // The kernel `kernel_name`; NotFound (naming the module) when it has none.
+  absl::StatusOr<CudaFunction> GetFunction(const std::string& kernel_name) const;
+
+  const std::string& name() const { return name_; }
+  CudaDevice* device() const { return device_; }
+
+ private:
+  CudaModule(CudaDevice* device, CUmod_st* module, std::string name)
+      : device_(device), module_(module), name_(std::move(name)) {}
+  CudaDevice* device_;
+  CUmod_st* module_;
+  std::string name_;
+};
+
+// Launches `function` on `stream` (cuLaunchKernel). `args` points at one
+// pointer per kernel parameter, each to the argument's value. Dynamic shared
+// memory above 48 KiB is opted into automatically. A launch error names the
+// kernel and its configuration; errors while it runs come from the stream's
+// next Synchronize(), which names it too.
+absl::Status Launch(const CudaFunction& function, Dim3 grid, Dim3 block,
+                    unsigned shared_bytes, CudaStream* stream, void** args);
+
+}  // namespace sluice::runtime::cuda
+
+#endif  // SLUICE_RUNTIME_CUDA_MODULE_H_
