@@ -58,11 +58,10 @@ std::string OriginalNodeName(const ir::Node& node) {
 }
 
 const NodeDecision* PlanEntryFor(const LoweringPlan& plan, const ir::Node& node) {
-  if (const NodeDecision* d = plan.Find(node.name()); d != nullptr) return d;
   if (const ir::AttrValue* v = node.meta().Find("decomposed_from"); v != nullptr && v->is_string()) {
-    return plan.Find(v->as_string());
+    if (const NodeDecision* d = plan.Find(v->as_string()); d != nullptr) return d;
   }
-  return nullptr;
+  return plan.Find(node.name());
 }
 
 namespace {

@@ -264,7 +264,8 @@ class KernelEmitter {
           rhs = absl::StrCat("s", e.scratch, "[r0]");
           break;
       }
-      Line(absl::StrCat("const ", ValueType(e.dtype), " ", V(id), " = ", rhs, ";"));
+      Line(absl::StrCat("const ", ValueType(e.dtype), " ", V(id), " = ", rhs, ";",
+                        e.kind == Expr::Kind::kOp ? absl::StrCat("  // ", e.op) : ""));
     }
   }
 

@@ -1,0 +1,178 @@
+#include "runtime/executable.h"
+
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+
+namespace sluice::runtime {
+
+std::string StepInfo::ToString() const {
+  switch (kind) {
+    case passes::StepKind::kKernel:
+      return absl::StrCat("kernel ", kernel, " [", absl::StrJoin(nodes, ", "), "]");
+    case passes::StepKind::kFallback:
+      return absl::StrCat("fallback ", op, " [", absl::StrJoin(nodes, ", "), "]");
+    case passes::StepKind::kLibrary:
+      return absl::StrCat("library ", op, " [", absl::StrJoin(nodes, ", "), "]");
+  }
+  return "?";
+}
+
+struct Executable::State {
+  absl::Mutex mu;
+  void* arena = nullptr;
+  int64_t arena_bytes = 0;
+};
+
+Executable::Executable(std::unique_ptr<Parts> parts)
+    : parts_(std::move(parts)), state_(std::make_unique<State>()) {}
+
+Executable::~Executable() {
+  if (state_ != nullptr && state_->arena != nullptr && parts_ != nullptr &&
+      parts_->device != nullptr) {
+    parts_->device->Free(state_->arena);
+  }
+}
+
+absl::StatusOr<Executable> Executable::Create(Parts parts) {
+  if (parts.graph == nullptr || parts.device == nullptr) {
+    return absl::InvalidArgumentError("Executable needs a graph and a device");
+  }
+  int kernels = 0;
+  for (const passes::Step& s : parts.schedule.steps) kernels += s.kind == passes::StepKind::kKernel;
+  if (kernels != static_cast<int>(parts.kernel_args.size()) ||
+      kernels != static_cast<int>(parts.kernel_names.size()) ||
+      (kernels > 0 && (parts.module == nullptr || parts.module->num_kernels() != kernels))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Executable: ", kernels, " kernel steps but ", parts.kernel_args.size(),
+                     " kernel argument lists"));
+  }
+  Executable e(std::make_unique<Parts>(std::move(parts)));
+  e.device_name_ = e.parts_->device->name();
+  int k = 0;
+  for (const passes::Step& s : e.parts_->schedule.steps) {
+    StepInfo info;
+    info.id = s.id;
+    info.kind = s.kind;
+    for (const ir::Node* n : s.nodes) info.nodes.push_back(n->name());
+    for (const ir::Node* n : s.inputs) info.inputs.push_back(n->name());
+    for (const ir::Node* n : s.outputs) info.outputs.push_back(n->name());
+    if (s.kind == passes::StepKind::kKernel) {
+      info.kernel = e.parts_->kernel_names[k++];
+    } else {
+      info.op = s.nodes[0]->op();
+    }
+    e.steps_.push_back(std::move(info));
+  }
+  return e;
+}
+
+std::string Executable::StepsToString() const {
+  std::string out;
+  for (const StepInfo& s : steps_) absl::StrAppend(&out, s.id, ": ", s.ToString(), "\n");
+  return out;
+}
+
+absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
+  const ir::Graph& g = *parts_->graph;
+  if (inputs.size() != g.inputs().size()) {
+    return absl::InvalidArgumentError(absl::StrCat("graph ", g.name(), " takes ", g.inputs().size(),
+                                                   " inputs, got ", inputs.size()));
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ir::Node* in = g.inputs()[i];
+    if (inputs[i].type() != in->type() || !inputs[i].defined()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", i, " (%", in->name(), ") of graph ", g.name(), ": expected ",
+          in->type().ToString(), ", got ",
+          inputs[i].defined() ? inputs[i].type().ToString() : "an undefined tensor"));
+    }
+  }
+  Device& device = *parts_->device;
+  if (!device.is_host()) {
+    return absl::UnimplementedError("running on a non-host device is not implemented yet");
+  }
+  absl::MutexLock lock(&state_->mu);
+  absl::flat_hash_map<const ir::Node*, void*> ptr;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ptr[g.inputs()[i]] = const_cast<void*>(inputs[i].data());
+  }
+  std::vector<Tensor> outputs;
+  absl::flat_hash_map<const ir::Node*, size_t> output_of;
+  for (const ir::Node* o : g.outputs()) {
+    if (auto it = output_of.find(o); it != output_of.end()) {
+      outputs.push_back(outputs[it->second]);
+      continue;
+    }
+    if (o->is_input()) {
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        if (g.inputs()[i] == o) outputs.push_back(inputs[i].Clone());
+      }
+    } else {
+      outputs.push_back(Tensor::Zeros(o->type()));
+      ptr[o] = outputs.back().data();
+    }
+    output_of[o] = outputs.size() - 1;
+  }
+  const passes::MemoryPlan& mem = parts_->memory;
+  if (mem.arena_bytes > state_->arena_bytes) {
+    if (state_->arena != nullptr) device.Free(state_->arena);
+    state_->arena = nullptr;
+    absl::StatusOr<void*> a = device.Allocate(mem.arena_bytes);
+    if (!a.ok()) return a.status();
+    state_->arena = *a;
+    state_->arena_bytes = mem.arena_bytes;
+  }
+  for (const passes::BufferInfo& b : mem.buffers) {
+    ptr[b.value] = static_cast<char*>(state_->arena) + b.offset;
+  }
+  auto lookup = [&](const ir::Node* n) -> absl::StatusOr<void*> {
+    auto it = ptr.find(n);
+    if (it == ptr.end()) {
+      return absl::InternalError(absl::StrCat("no buffer for %", n->name()));
+    }
+    return it->second;
+  };
+  int kernel = 0;
+  for (const passes::Step& s : parts_->schedule.steps) {
+    if (s.kind == passes::StepKind::kKernel) {
+      std::vector<void*> args;
+      for (const ir::Node* n : parts_->kernel_args[kernel]) {
+        absl::StatusOr<void*> p = lookup(n);
+        if (!p.ok()) return p.status();
+        args.push_back(*p);
+      }
+      absl::Status st = parts_->module->Launch(kernel, args);
+      if (!st.ok()) return st;
+      ++kernel;
+      continue;
+    }
+    const ir::Node& n = *s.nodes[0];
+    std::vector<Tensor> in;
+    for (const ir::Operand& o : n.operands()) {
+      if (o.is_literal()) {
+        in.emplace_back();
+        continue;
+      }
+      absl::StatusOr<void*> p = lookup(o.node());
+      if (!p.ok()) return p.status();
+      in.push_back(Tensor::Borrow(o.node()->dtype(), o.node()->shape(), *p));
+    }
+    absl::StatusOr<void*> p = lookup(&n);
+    if (!p.ok()) return p.status();
+    Tensor out = Tensor::Borrow(n.dtype(), n.shape(), *p);
+    absl::Status st = s.kind == passes::StepKind::kFallback ? device.RunFallback(n, in, out)
+                                                             : device.RunLibrary(n, in, out);
+    if (!st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("step ", s.id, " (", StepKindName(s.kind), " %",
+                                                  n.name(), "): ", st.message()));
+    }
+  }
+  return outputs;
+}
+
+}  // namespace sluice::runtime

@@ -1,0 +1,100 @@
+// A compiled graph, ready to run: the ordered steps (generated-kernel
+// launches, fallback calls through the Eigen kernel registry, library
+// calls), the buffers they read and write (graph inputs used in place,
+// fresh output tensors, intermediates in one arena laid out by the memory
+// plan), the lowering plan and the generated source. Built by
+// sluice::Compile (sluice/compile.h).
+#ifndef SLUICE_RUNTIME_EXECUTABLE_H_
+#define SLUICE_RUNTIME_EXECUTABLE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ir/graph.h"
+#include "passes/lowering_plan.h"
+#include "passes/memory_plan.h"
+#include "passes/schedule.h"
+#include "runtime/device.h"
+#include "runtime/kernel_cache.h"
+#include "runtime/tensor.h"
+
+namespace sluice::runtime {
+
+// What one step runs, for tests, the CLI and logs.
+struct StepInfo {
+  int id = -1;
+  passes::StepKind kind = passes::StepKind::kKernel;
+  std::vector<std::string> nodes;  // node names it computes
+  std::string kernel;              // kernel name (kernel steps)
+  std::string op;                  // the op (fallback/library steps)
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+
+  // "kernel k1 [mul]", "fallback add", "library matmul".
+  std::string ToString() const;
+};
+
+class Executable {
+ public:
+  // Everything a backend hands over. `schedule` and `memory` point into
+  // `graph`; `kernel_args[i]` are the buffers (values) of the i-th kernel
+  // step's kernel, in launch order, and module kernel i is that step's.
+  struct Parts {
+    std::unique_ptr<ir::Graph> graph;
+    passes::LoweringPlan plan;
+    passes::Schedule schedule;
+    passes::MemoryPlan memory;
+    std::vector<std::string> kernel_names;
+    std::vector<std::vector<const ir::Node*>> kernel_args;
+    std::unique_ptr<Device> device;
+    std::unique_ptr<DeviceModule> module;
+    std::string source;
+    std::string kernel_ir;  // readable dump of every kernel
+    HostCompileReport compile_report;
+  };
+
+  static absl::StatusOr<Executable> Create(Parts parts);
+
+  Executable(Executable&&) = default;
+  Executable& operator=(Executable&&) = default;
+  ~Executable();
+
+  // Runs the graph. Checks the inputs' count, dtypes and shapes first; an
+  // error names the offending input. Safe to call from several threads (runs
+  // are serialized).
+  absl::StatusOr<std::vector<Tensor>> Run(absl::Span<const Tensor> inputs);
+
+  const passes::LoweringPlan& plan() const { return parts_->plan; }
+  const std::vector<StepInfo>& steps() const { return steps_; }
+  // The C++ (or CUDA) source of all generated kernels.
+  const std::string& generated_source() const { return parts_->source; }
+  const std::string& kernel_ir() const { return parts_->kernel_ir; }
+  // The graph as compiled (after decomposition, cse and dce).
+  const ir::Graph& graph() const { return *parts_->graph; }
+  const passes::Schedule& schedule() const { return parts_->schedule; }
+  const passes::MemoryPlan& memory_plan() const { return parts_->memory; }
+  int64_t peak_intermediate_bytes() const { return parts_->memory.arena_bytes; }
+  // Whether the kernels came from the kernel cache without compiling.
+  bool cache_hit() const { return parts_->compile_report.cache_hit; }
+  const HostCompileReport& compile_report() const { return parts_->compile_report; }
+  const std::string& device_name() const { return device_name_; }
+  // One line per step.
+  std::string StepsToString() const;
+
+ private:
+  struct State;
+  explicit Executable(std::unique_ptr<Parts> parts);
+
+  std::unique_ptr<Parts> parts_;
+  std::vector<StepInfo> steps_;
+  std::string device_name_;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace sluice::runtime
+
+#endif  // SLUICE_RUNTIME_EXECUTABLE_H_

@@ -1,0 +1,298 @@
+// End-to-end behaviour of sluice::Compile and runtime::Executable beyond the
+// seed test: rule 6 (kernel compile failures), Run's input checks, the kernel
+// cache seen from an Executable (hits, corrupt entries, concurrent
+// processes), memory reuse and the golden shape of the generated code.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "fallback/interpreter.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "passes/lowering_plan.h"
+#include "runtime/executable.h"
+#include "sluice/compile.h"
+#include "testing/allclose.h"
+#include "testing/random.h"
+
+namespace sluice {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string TestDir(const std::string& name) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", name);
+}
+
+CompileOptions Options(const std::string& cache = "cache") {
+  CompileOptions o;
+  o.cache_dir = TestDir(cache);
+  return o;
+}
+
+ir::Graph Parse(const std::string& text) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(text);
+  EXPECT_TRUE(g.ok()) << g.status();
+  return *std::move(g);
+}
+
+std::vector<runtime::Tensor> Inputs(const ir::Graph& g, uint64_t seed = 7) {
+  std::vector<runtime::Tensor> in;
+  for (const ir::Node* n : g.inputs()) {
+    in.push_back(sluice::testing::RandomNormal(n->type(), seed + in.size()));
+  }
+  return in;
+}
+
+void ExpectMatchesReference(runtime::Executable& exe, const ir::Graph& g) {
+  const std::vector<runtime::Tensor> in = Inputs(g);
+  absl::StatusOr<std::vector<runtime::Tensor>> out = exe.Run(in);
+  ASSERT_TRUE(out.ok()) << out.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  ASSERT_EQ(out->size(), ref->size());
+  for (size_t i = 0; i < out->size(); ++i) EXPECT_ALLCLOSE((*out)[i], (*ref)[i]);
+}
+
+std::vector<std::string> StepStrings(const runtime::Executable& exe) {
+  std::vector<std::string> out;
+  for (const runtime::StepInfo& s : exe.steps()) out.push_back(s.ToString());
+  return out;
+}
+
+constexpr char kChainWithSoftmax[] = R"(
+graph g(%x: f32[16, 32]) {
+  %a = mul(%x, 2.0)
+  %s = softmax(%a, dim = 1)
+  %t = tanh(%x)
+  %o = add(%s, %t)
+  return %o
+})";
+
+// ---- Rule 6 -------------------------------------------------------------------
+
+TEST(Rule6Test, FailedKernelCompileFallsBackAndSaysSoInThePlan) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  CompileOptions o = Options();
+  o.inject_compile_failure = {"s"};
+  absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  const passes::NodeDecision* s = exe->plan().Find("s");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->decision, passes::Decision::kFallback);
+  EXPECT_EQ(s->rule, passes::Rule::kLoweringError);
+  EXPECT_THAT(s->detail, HasSubstr("injected compile failure"));
+  // The whole failing kernel fell back (it also computed %a and %o); the
+  // softmax now runs as one reference kernel.
+  EXPECT_EQ(exe->plan().Find("a")->rule, passes::Rule::kLoweringError);
+  bool softmax_fallback = false;
+  for (const runtime::StepInfo& st : exe->steps()) {
+    softmax_fallback |= st.kind == passes::StepKind::kFallback && st.op == "softmax";
+  }
+  EXPECT_TRUE(softmax_fallback) << exe->StepsToString();
+  ExpectMatchesReference(*exe, g);
+}
+
+TEST(Rule6Test, FailedKernelCompileIsAnErrorWithKError) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  CompileOptions o = Options();
+  o.inject_compile_failure = {"s"};
+  o.lowering.on_lowering_error = passes::LoweringOptions::OnLoweringError::kError;
+  absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+  ASSERT_FALSE(exe.ok());
+  EXPECT_THAT(exe.status().message(), HasSubstr("%s"));
+  EXPECT_THAT(exe.status().message(), HasSubstr("generated source kept at"));
+  // The kept source is there and has the failing kernel in it.
+  const std::string msg(exe.status().message());
+  const size_t at = msg.find("kept at ") + 8;
+  std::ifstream kept(msg.substr(at, msg.find_first_of(" \n:", at) - at));
+  ASSERT_TRUE(kept.good()) << msg;
+  std::string text((std::istreambuf_iterator<char>(kept)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(text, HasSubstr("#error"));
+}
+
+// ---- Run's input checks ------------------------------------------------------------
+
+TEST(RunTest, InputMismatchesNameTheInput) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[4], %y: f32[2, 4]) {
+  %a = add(%x, %y)
+  return %a
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  const runtime::Tensor x = runtime::Tensor::Zeros(ir::DType::kF32, {4});
+  const runtime::Tensor y = runtime::Tensor::Zeros(ir::DType::kF32, {2, 4});
+  auto count = exe->Run({x});
+  ASSERT_FALSE(count.ok());
+  EXPECT_EQ(count.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(count.status().message(), HasSubstr("takes 2 inputs, got 1"));
+  auto dtype = exe->Run({x, runtime::Tensor::Zeros(ir::DType::kF16, {2, 4})});
+  ASSERT_FALSE(dtype.ok());
+  EXPECT_THAT(dtype.status().message(), HasSubstr("input 1 (%y)"));
+  EXPECT_THAT(dtype.status().message(), HasSubstr("expected f32[2, 4], got f16[2, 4]"));
+  auto shape = exe->Run({runtime::Tensor::Zeros(ir::DType::kF32, {5}), y});
+  ASSERT_FALSE(shape.ok());
+  EXPECT_THAT(shape.status().message(), HasSubstr("input 0 (%x)"));
+  EXPECT_THAT(shape.status().message(), HasSubstr("expected f32[4], got f32[5]"));
+  EXPECT_TRUE(exe->Run({x, y}).ok());
+}
+
+TEST(RunTest, OutputsThatAreInputsOrRepeatedWork) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[3]) {
+  %a = exp(%x)
+  return %a, %x, %a
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  ExpectMatchesReference(*exe, g);
+}
+
+TEST(RunTest, EverythingFallsBackWithoutCompilingAnything) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[3]) {
+  %a = exp(%x) {should_fallback = true}
+  %b = neg(%a) {should_fallback = true}
+  return %b
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_TRUE(exe->generated_source().empty());
+  EXPECT_THAT(StepStrings(*exe), ElementsAre("fallback exp [a]", "fallback neg [b]"));
+  ExpectMatchesReference(*exe, g);
+}
+
+TEST(RunTest, IntermediatesShareTheArena) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[256]) {
+  %a = exp(%x) {should_fallback = true}
+  %b = neg(%a) {should_fallback = true}
+  %c = sin(%b) {should_fallback = true}
+  %d = cos(%c) {should_fallback = true}
+  return %d
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  // Three 1 KiB intermediates, at most two alive at once.
+  EXPECT_EQ(exe->peak_intermediate_bytes(), 2048);
+  ExpectMatchesReference(*exe, g);
+}
+
+TEST(RunTest, MatmulIsALibraryStep) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[8, 16], %w: f32[16, 4], %b: f32[4]) {
+  %m = matmul(%x, %w)
+  %y = add(%m, %b)
+  %z = relu(%y)
+  return %z
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_THAT(StepStrings(*exe), ElementsAre("library matmul [m]", "kernel k1 [y, z]"));
+  EXPECT_EQ(exe->plan().Find("m")->decision, passes::Decision::kLibrary);
+  ExpectMatchesReference(*exe, g);
+}
+
+// ---- Golden text of the generated code -----------------------------------------------
+
+int Count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+TEST(GeneratedCodeTest, FallbackNodeSplitsKernels) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[64]) {
+  %a = exp(%x)
+  %b = mul(%a, 3.0)
+  %c = sigmoid(%b) {should_fallback = true}
+  %d = add(%c, 1.0)
+  %e = sqrt(%d)
+  return %e
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_THAT(StepStrings(*exe),
+              ElementsAre("kernel k0 [a, b]", "fallback sigmoid [c]", "kernel k2 [d, e]"));
+  EXPECT_EQ(Count(exe->generated_source(), "extern \"C\" void sluice_k"), 2);
+  EXPECT_EQ(Count(exe->generated_source(), "std::exp"), 1);
+  ExpectMatchesReference(*exe, g);
+}
+
+// ---- The kernel cache, end to end ------------------------------------------------------
+
+TEST(CacheTest, SecondCompileOfTheSameGraphHitsTheCache) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  CompileOptions o = Options("cache-hit");
+  absl::StatusOr<runtime::Executable> first = Compile(g, o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->cache_hit());
+  absl::StatusOr<runtime::Executable> second = Compile(g, o);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->cache_hit());
+  EXPECT_EQ(second->compile_report().key, first->compile_report().key);
+  ExpectMatchesReference(*second, g);
+}
+
+TEST(CacheTest, CorruptEntryIsRebuilt) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  CompileOptions o = Options("cache-corrupt");
+  std::string path;
+  {
+    absl::StatusOr<runtime::Executable> first = Compile(g, o);
+    ASSERT_TRUE(first.ok()) << first.status();
+    path = first->compile_report().library_path;
+  }  // unloads the library
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "\x7f" "ELF but not really";
+  }
+  absl::StatusOr<runtime::Executable> again = Compile(g, o);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->cache_hit());
+  EXPECT_TRUE(again->compile_report().rebuilt);
+  ExpectMatchesReference(*again, g);
+}
+
+TEST(CacheTest, TwoProcessesCompilingTheSameGraphAtOnceBothSucceed) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  const CompileOptions o = Options("cache-concurrent");
+  pid_t pids[2];
+  for (pid_t& pid : pids) {
+    pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+      bool ok = exe.ok();
+      if (ok) {
+        const std::vector<runtime::Tensor> in = Inputs(g);
+        auto out = exe->Run(in);
+        auto ref = fallback::RunReference(g, in);
+        ok = out.ok() && ref.ok() && sluice::testing::AllClose((*out)[0], (*ref)[0]).ok;
+      }
+      _exit(ok ? 0 : 1);
+    }
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_TRUE(exe->cache_hit());
+}
+
+}  // namespace
+}  // namespace sluice
