@@ -28,6 +28,12 @@ int64_t FloorDivInt(int64_t a, int64_t b) {
 
 }  // namespace
 
+// `e` as an operand of / or %: in parentheses unless it is one atom.
+std::string IndexExpr::Parenthesized(const IndexExpr& e) {
+  if (e.SingleAtom() != nullptr || e.terms_.empty()) return e.ToString();
+  return absl::StrCat("(", e.ToString(), ")");
+}
+
 IndexExpr IndexExpr::Const(int64_t c) {
   IndexExpr e;
   e.constant_ = c;
@@ -134,7 +140,7 @@ IndexExpr IndexExpr::FloorDiv(int64_t c) const {
   }
   atom->lo = FloorDivInt(atom->a.lo_, c);
   atom->hi = FloorDivInt(atom->a.hi_, c);
-  atom->key = absl::StrCat("(", atom->a.ToString(), " / ", c, ")");
+  atom->key = absl::StrCat("(", Parenthesized(atom->a), " / ", c, ")");
   return q + FromAtom(std::move(atom));
 }
 
@@ -162,7 +168,7 @@ IndexExpr IndexExpr::Mod(int64_t c) const {
   }
   atom->lo = 0;
   atom->hi = std::min(c - 1, std::max<int64_t>(atom->a.hi_, 0));
-  atom->key = absl::StrCat("(", atom->a.ToString(), " % ", c, ")");
+  atom->key = absl::StrCat("(", Parenthesized(atom->a), " % ", c, ")");
   return FromAtom(std::move(atom));
 }
 

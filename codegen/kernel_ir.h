@@ -85,6 +85,7 @@ class IndexExpr {
  private:
   using Term = std::pair<int64_t, std::shared_ptr<const IndexAtom>>;
   static IndexExpr FromAtom(std::shared_ptr<const IndexAtom> atom);
+  static std::string Parenthesized(const IndexExpr& e);
   void Recompute();
   // The atom when this is exactly one atom with coefficient 1.
   const IndexAtom* SingleAtom() const;

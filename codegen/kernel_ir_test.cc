@@ -39,6 +39,8 @@ TEST(IndexExprTest, SimplifiesDivAndModOfRowMajorIndices) {
   // Nested divisions merge; a mod of a mod by a divisor collapses.
   EXPECT_EQ(X(1000).FloorDiv(4).FloorDiv(5).ToString(), "(x0 / 20)");
   EXPECT_EQ(X(1000).Mod(20).Mod(5).ToString(), "(x0 % 5)");
+  // A sum divided keeps its parentheses (C precedence).
+  EXPECT_EQ((R(16) * 2 + X(100)).Mod(7).ToString(), "((r0*2 + x0) % 7)");
 }
 
 TEST(IndexExprTest, MinMaxUseBounds) {
