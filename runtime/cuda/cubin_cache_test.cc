@@ -26,7 +26,7 @@ using LookupResult = CubinCache::LookupResult;
 std::string TestDir(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/cubin_cache_test_", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
+  EXPECT_EQ(std::system(absl::StrCat("rm -rf '", dir, "'").c_str()), 0);
   return dir;
 }
 
@@ -182,7 +182,9 @@ TEST(CubinCache, ConcurrentWritersLeaveOneValidEntry) {
         // partial one (which would be reported as corrupt).
         const LookupResult result = cache.Lookup(key, &data);
         EXPECT_NE(result, LookupResult::kCorrupt);
-        if (result == LookupResult::kHit) EXPECT_EQ(data, payload);
+        if (result == LookupResult::kHit) {
+          EXPECT_EQ(data, payload);
+        }
       }
     });
   }

@@ -187,7 +187,9 @@ class CublasTest : public ::testing::Test {
     }
     EXPECT_EQ(bad, 0);
     // Padding between rows of C is untouched.
-    if (ldc > p.n) EXPECT_EQ(out.Get(p.n), c.Get(p.n));
+    if (ldc > p.n) {
+      EXPECT_EQ(out.Get(p.n), c.Get(p.n));
+    }
   }
 
   CudaDevice* device_ = nullptr;

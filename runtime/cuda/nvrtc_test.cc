@@ -42,7 +42,7 @@ extern "C" __global__ void scale_add_f16_bf16(const __half* a, const float* b,
 std::string TestDir(const std::string& name) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/nvrtc_test_", name);
-  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
+  EXPECT_EQ(std::system(absl::StrCat("rm -rf '", dir, "'").c_str()), 0);
   return dir;
 }
 
@@ -204,7 +204,9 @@ TEST_F(NvrtcTest, UnsupportedArchitectureIsInvalidArgument) {
 
 TEST_F(NvrtcTest, DefaultArchIsTheDevicesOrSm90) {
   const std::string arch = DefaultCudaArch();
-  if (!CudaAvailable()) EXPECT_EQ(arch, "sm_90");
+  if (!CudaAvailable()) {
+    EXPECT_EQ(arch, "sm_90");
+  }
   EXPECT_TRUE(absl::StartsWith(arch, "sm_")) << arch;
   EXPECT_THAT(*NvrtcSupportedArchs(), Contains(90));
   EXPECT_TRUE(absl::StartsWith(*NvrtcVersion(), "1")) << *NvrtcVersion();
