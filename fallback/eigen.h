@@ -1,0 +1,222 @@
+// The one place the fallback kernels include Eigen from, so that every
+// translation unit sees the same configuration (EIGEN_USE_THREADS), plus the
+// small vocabulary the device-generic kernels share: sluice dtype <-> C++
+// scalar type, the type a dtype computes in, TensorMap aliases, dtype
+// dispatch and device temporaries.
+//
+// Everything here is header-only and device-generic: a future CUDA build
+// includes it with EIGEN_USE_GPU and instantiates the same kernel templates
+// with Eigen::GpuDevice.
+#ifndef SLUICE_FALLBACK_EIGEN_H_
+#define SLUICE_FALLBACK_EIGEN_H_
+
+#ifndef EIGEN_USE_THREADS
+#define EIGEN_USE_THREADS
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "Eigen/Core"
+#include "unsupported/Eigen/CXX11/Tensor"
+#include "unsupported/Eigen/SpecialFunctions"
+#include "ir/dtype.h"
+
+namespace sluice::fallback {
+
+using Index = Eigen::DenseIndex;
+
+// The C++ scalar type of a dtype (bool is one byte, like the host tensors).
+template <ir::DType D>
+struct CppTypeOf;
+template <> struct CppTypeOf<ir::DType::kF32> { using type = float; };
+template <> struct CppTypeOf<ir::DType::kF16> { using type = Eigen::half; };
+template <> struct CppTypeOf<ir::DType::kBF16> { using type = Eigen::bfloat16; };
+template <> struct CppTypeOf<ir::DType::kF64> { using type = double; };
+template <> struct CppTypeOf<ir::DType::kI32> { using type = int32_t; };
+template <> struct CppTypeOf<ir::DType::kI64> { using type = int64_t; };
+template <> struct CppTypeOf<ir::DType::kBool> { using type = bool; };
+
+static_assert(sizeof(Eigen::half) == 2 && sizeof(Eigen::bfloat16) == 2 && sizeof(bool) == 1,
+              "host tensor layouts assume 2-byte halves and 1-byte bools");
+
+// The type arithmetic runs in, like PyTorch's opmath_type: f16 and bf16
+// compute in float and round once when stored.
+template <typename T> struct OpMathOf { using type = T; };
+template <> struct OpMathOf<Eigen::half> { using type = float; };
+template <> struct OpMathOf<Eigen::bfloat16> { using type = float; };
+template <typename T> using OpMath = typename OpMathOf<T>::type;
+
+template <typename T>
+inline constexpr bool kIsFloat =
+    std::is_floating_point_v<T> || std::is_same_v<T, Eigen::half> ||
+    std::is_same_v<T, Eigen::bfloat16>;
+
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+// The type a TypeTag argument of a generic lambda names: `using T =
+// TagType<decltype(tag)>;` (decay keeps it working inside nested lambdas,
+// where decltype of a captured tag is a reference).
+template <typename Tag>
+using TagType = typename std::decay_t<Tag>::type;
+
+// Dtype sets for dispatch. Each dispatch instantiates `f` once per member,
+// so the narrowest set that covers an op keeps compile time down.
+enum class DTypeSet { kAll, kFloat, kNumeric };
+
+inline bool InSet(ir::DType d, DTypeSet set) {
+  switch (set) {
+    case DTypeSet::kAll: return true;
+    case DTypeSet::kFloat: return ir::IsFloatingPoint(d);
+    case DTypeSet::kNumeric: return d != ir::DType::kBool;
+  }
+  return false;
+}
+
+// Calls f(TypeTag<T>{}) for the C++ type of `d`; `d` must be in `Set`
+// (callers check with InSet first). Returns what f returns.
+template <DTypeSet Set, typename F>
+decltype(auto) Dispatch(ir::DType d, F&& f) {
+  switch (d) {
+    case ir::DType::kF32: return f(TypeTag<float>{});
+    case ir::DType::kF64: return f(TypeTag<double>{});
+    case ir::DType::kF16: return f(TypeTag<Eigen::half>{});
+    case ir::DType::kBF16: return f(TypeTag<Eigen::bfloat16>{});
+    default: break;
+  }
+  if constexpr (Set != DTypeSet::kFloat) {
+    switch (d) {
+      case ir::DType::kI32: return f(TypeTag<int32_t>{});
+      case ir::DType::kI64: return f(TypeTag<int64_t>{});
+      default: break;
+    }
+  }
+  if constexpr (Set == DTypeSet::kAll) {
+    if (d == ir::DType::kBool) return f(TypeTag<bool>{});
+  }
+  // Unreachable when the caller checked InSet; pick a valid instantiation.
+  return f(TypeTag<float>{});
+}
+
+template <typename T, int N>
+using Map = Eigen::TensorMap<Eigen::Tensor<T, N, Eigen::RowMajor, Index>>;
+template <typename T, int N>
+using ConstMap = Eigen::TensorMap<const Eigen::Tensor<T, N, Eigen::RowMajor, Index>>;
+
+template <int N>
+using Dims = Eigen::array<Index, N>;
+
+template <typename T>
+Map<T, 1> Flat(T* data, Index n) {
+  return Map<T, 1>(data, n);
+}
+template <typename T>
+ConstMap<T, 1> Flat(const T* data, Index n) {
+  return ConstMap<T, 1>(data, n);
+}
+
+// `x` as an expression of type To; no conversion node when it already is.
+template <typename To, typename Expr>
+auto CastTo(const Expr& x) {
+  using From = typename Eigen::internal::traits<Expr>::Scalar;
+  if constexpr (std::is_same_v<From, To>) {
+    return x;
+  } else {
+    return x.template cast<To>();
+  }
+}
+
+// exp with Eigen's vectorized pexp, except where pexp is wrong: it clamps its
+// input at -88.7 (f32) / -709.8 (f64), so exp(-inf) and every result below
+// the normal range came out as ~3e-39 instead of 0 or the right denormal.
+// Lanes below the cutoff are recomputed with the scalar exp (exact 0 for
+// -inf), so softmax gives masked (-inf) entries probability exactly 0.
+template <typename T>
+struct AccurateExpOp {
+  static constexpr T kCutoff = std::is_same_v<T, double> ? T(-708) : T(-87);
+
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE T operator()(const T& x) const {
+    return Eigen::numext::exp(x);
+  }
+  template <typename Packet>
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE Packet packetOp(const Packet& x) const {
+    namespace ei = Eigen::internal;
+    const Packet e = ei::pexp(x);
+    if (!ei::predux_any(ei::pcmp_lt(x, ei::pset1<Packet>(kCutoff)))) return e;
+    constexpr int kLanes = ei::unpacket_traits<Packet>::size;
+    EIGEN_ALIGN_MAX T xs[kLanes];
+    EIGEN_ALIGN_MAX T es[kLanes];
+    ei::pstore(xs, x);
+    ei::pstore(es, e);
+    for (int i = 0; i < kLanes; ++i) {
+      if (xs[i] < kCutoff) es[i] = Eigen::numext::exp(xs[i]);
+    }
+    return ei::pload<Packet>(es);
+  }
+};
+
+// Device memory for the duration of a kernel (Device::allocate works for
+// both ThreadPoolDevice and GpuDevice).
+template <typename Device>
+class DeviceBuffer {
+ public:
+  DeviceBuffer(const Device& device, size_t bytes)
+      : device_(device), data_(bytes > 0 ? device.allocate(bytes) : nullptr) {}
+  ~DeviceBuffer() {
+    if (data_ != nullptr) device_.deallocate(data_);
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  void* data() const { return data_; }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(data_);
+  }
+
+ private:
+  const Device& device_;
+  void* data_;
+};
+
+// Waits for queued device work where the device is asynchronous (GpuDevice
+// has synchronize(); ThreadPoolDevice completes every assignment before it
+// returns).
+template <typename Device, typename = void>
+struct HasSynchronize : std::false_type {};
+template <typename Device>
+struct HasSynchronize<Device, std::void_t<decltype(std::declval<const Device&>().synchronize())>>
+    : std::true_type {};
+
+template <typename Device>
+void Synchronize(const Device& device) {
+  if constexpr (HasSynchronize<Device>::value) device.synchronize();
+}
+
+// Copies one element from device memory to the host, e.g. a 0-d operand used
+// as a scalar.
+template <typename Device, typename T>
+T ReadScalar(const Device& device, const T* src) {
+  T value;
+  device.memcpyDeviceToHost(&value, src, sizeof(T));
+  Synchronize(device);
+  return value;
+}
+
+}  // namespace sluice::fallback
+
+namespace Eigen::internal {
+template <typename T>
+struct functor_traits<sluice::fallback::AccurateExpOp<T>> {
+  enum {
+    Cost = functor_traits<scalar_exp_op<T>>::Cost,
+    PacketAccess = packet_traits<T>::HasExp,
+  };
+};
+}  // namespace Eigen::internal
+
+#endif  // SLUICE_FALLBACK_EIGEN_H_
