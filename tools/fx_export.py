@@ -768,6 +768,17 @@ def _invert(ex, n, A):
     return ex.emit("logical_not", [ex.val(x)])
 
 
+def _bitwise_bool(op):
+    def conv(ex, n, A):  # & | on bool tensors are logical_and / logical_or
+        a, b = A.args[0], A.args[1]
+        for x in (a, b):
+            if not isinstance(x, torch.fx.Node) or ex.fx_type(x).dtype is not sg.BOOL:
+                raise _Unmappable(f"bitwise {op[8:]} of non-bool values")
+        return ex.emit(op, [ex.val(a), ex.val(b)])
+
+    return conv
+
+
 def _pow(ex, n, A):
     a = ex.val(A.get(0, "input", A.kwargs.get("self")))
     b = ex.val(A.get(1, "exponent", A.kwargs.get("other")))
@@ -798,9 +809,9 @@ def _full(ex, n, A):
 
 
 def _const_fill(value):
-    def conv(ex, n, A):
+    def conv(ex, n, A):  # zeros/ones: the default float type unless dtype is given
         shape = _sizes(ex, A, 0)
-        return _full_impl(ex, shape, value, A.kwargs.get("dtype"))
+        return _full_impl(ex, shape, value, A.kwargs.get("dtype") or torch.get_default_dtype())
 
     return conv
 
@@ -976,8 +987,8 @@ _FUNCS: Dict[Any, Callable] = {
     operator.abs: U("abs"), operator.matmul: _matmul, operator.getitem: _getitem,
     operator.eq: _binary("eq"), operator.ne: _binary("ne"), operator.lt: _binary("lt"),
     operator.le: _binary("le"), operator.gt: _binary("gt"), operator.ge: _binary("ge"),
-    operator.invert: _invert, operator.and_: _binary("logical_and"),
-    operator.or_: _binary("logical_or"), getattr: _getattr,
+    operator.invert: _invert, operator.and_: _bitwise_bool("logical_and"),
+    operator.or_: _bitwise_bool("logical_or"), getattr: _getattr,
     torch.add: _binary("add"), torch.sub: _binary("sub"), torch.subtract: _binary("sub"),
     torch.mul: _binary("mul"), torch.multiply: _binary("mul"), torch.div: _binary("div"),
     torch.divide: _binary("div"), torch.true_divide: _binary("div"), torch.pow: _pow,
@@ -1077,7 +1088,10 @@ _ATEN: Dict[str, Callable] = {
     "eq": _binary("eq"), "ne": _binary("ne"), "lt": _binary("lt"), "le": _binary("le"),
     "gt": _binary("gt"), "ge": _binary("ge"), "logical_and": _binary("logical_and"),
     "logical_or": _binary("logical_or"), "logical_not": U("logical_not"),
-    "bitwise_not": _invert,
+    "bitwise_not": _invert, "bitwise_and.Tensor": _bitwise_bool("logical_and"),
+    "bitwise_or.Tensor": _bitwise_bool("logical_or"), "__and__.Tensor":
+    _bitwise_bool("logical_and"), "__or__.Tensor": _bitwise_bool("logical_or"),
+    "__invert__": _invert,
     "neg": U("neg"), "abs": U("abs"), "relu": U("relu"), "exp": U("exp"), "log": U("log"),
     "sqrt": U("sqrt"), "rsqrt": U("rsqrt"), "sin": U("sin"), "cos": U("cos"),
     "tanh": U("tanh"), "sigmoid": U("sigmoid"), "silu": U("silu"), "erf": U("erf"),
@@ -1198,6 +1212,11 @@ def export(obj, example_inputs: Optional[Sequence[torch.Tensor]] = None,
         if len(input_names) != len(placeholders):
             raise ValueError(f"input_names has {len(input_names)} names for "
                              f"{len(placeholders)} inputs")
+    source = module if module is not None else (obj if isinstance(obj, nn.Module) and
+                                                 not isinstance(obj, torch.fx.GraphModule)
+                                                 else None)
+    if input_names is None and source is not None:
+        input_names = _forward_arg_names(source, gm, ep_inputs)
     ex = _Exporter(gm, graph_name, include_loc, param_names)
     ex.input_names = list(input_names) if input_names is not None else None
     ex.run([], ep_inputs)
@@ -1261,6 +1280,23 @@ def export(obj, example_inputs: Optional[Sequence[torch.Tensor]] = None,
         fx_to_sluice={k: v.name for k, v in ex.final.items()})
 
 
+def _forward_arg_names(module: nn.Module, gm, ep_inputs) -> Optional[List[str]]:
+    """The names of module.forward's parameters, when they line up with the
+    graph's user inputs (make_fx calls them arg0_1, ...)."""
+    import inspect
+    try:
+        params = list(inspect.signature(module.forward).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return None
+    placeholders = [n for n in gm.graph.nodes if n.op == "placeholder" and
+                    (ep_inputs is None or ep_inputs[n.name][0] == "user")]
+    if len(params) != len(placeholders):
+        return None
+    return [p.name for p in params]
+
+
 def _remove_dead(g: sg.Graph) -> None:
     """Drops call nodes nothing uses (e.g. intermediate results of skipped
     tuple items); inputs stay so the signature is what the user passed."""
@@ -1296,7 +1332,7 @@ def main(argv=None) -> int:
                    help="also write the example inputs as <input>.npy (factory only)")
     args = p.parse_args(argv)
     name = args.name or sg.sanitize_name(os.path.splitext(os.path.basename(args.out))[0])
-    example = None
+    example = model = None
     if args.program:
         obj = torch.export.load(args.program)
     elif args.factory:
@@ -1318,7 +1354,8 @@ def main(argv=None) -> int:
             gm, lambda n: any(w in _target_name(n, gm) for w in words))
         print(f"marked for fallback: {', '.join(marked) or '(none)'}")
     try:
-        result = export(obj, example, graph_name=name)
+        result = export(obj, example, graph_name=name,
+                        module=model if args.factory else None)
     except UnsupportedOpsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
