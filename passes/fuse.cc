@@ -396,6 +396,7 @@ class Fuser {
 
   Schedule Build() {
     Schedule s;
+    s.graph = &graph_;
     std::vector<Group> groups;
     absl::flat_hash_map<int, int> group_of_step;
     for (const Node* n : graph_.calls()) {
@@ -441,21 +442,28 @@ class Fuser {
       for (const Node* b : body) g.nodes.insert(b);
       s.producer[n] = target;
     }
+    absl::flat_hash_set<const Node*> read_by_steps;
     for (Step& step : s.steps) {
       if (step.kind != StepKind::kKernel) {
         step.inputs = ExternalReads(step.nodes, {});
         step.outputs = step.nodes;
-        continue;
+      } else {
+        const Group& g = groups[group_of_step.at(step.id)];
+        step.nodes.assign(g.nodes.begin(), g.nodes.end());
+        std::sort(step.nodes.begin(), step.nodes.end(),
+                  [](const Node* a, const Node* b) { return a->index() < b->index(); });
+        step.inputs = ExternalReads(step.nodes, g.nodes);
       }
-      const Group& g = groups[group_of_step.at(step.id)];
-      step.nodes.assign(g.nodes.begin(), g.nodes.end());
-      std::sort(step.nodes.begin(), step.nodes.end(),
-                [](const Node* a, const Node* b) { return a->index() < b->index(); });
-      step.inputs = ExternalReads(step.nodes, g.nodes);
-      for (const Node* r : g.roots) {
-        bool stored = graph_.IsOutput(r) || users_.at(r).empty();
-        for (const Node* u : users_.at(r)) stored = stored || !g.nodes.contains(u);
-        if (stored) step.outputs.push_back(r);
+      read_by_steps.insert(step.inputs.begin(), step.inputs.end());
+    }
+    // A root is written when it is a graph output, dead, or read by another
+    // step (directly or through a value that step recomputes).
+    for (Step& step : s.steps) {
+      if (step.kind != StepKind::kKernel) continue;
+      for (const Node* r : groups[group_of_step.at(step.id)].roots) {
+        if (graph_.IsOutput(r) || users_.at(r).empty() || read_by_steps.contains(r)) {
+          step.outputs.push_back(r);
+        }
       }
     }
     return s;

@@ -24,12 +24,15 @@ std::string MemoryPlan::ToString() const {
   return out;
 }
 
-MemoryPlan PlanMemory(const ir::Graph& graph, const Schedule& schedule) {
+MemoryPlan PlanMemory(const Schedule& schedule) {
   MemoryPlan plan;
+  auto is_output = [&](const ir::Node* n) {
+    return schedule.graph != nullptr && schedule.graph->IsOutput(n);
+  };
   absl::flat_hash_map<const ir::Node*, int> index;
   for (const Step& step : schedule.steps) {
     for (const ir::Node* out : step.outputs) {
-      if (graph.IsOutput(out)) continue;
+      if (is_output(out)) continue;
       BufferInfo b;
       b.value = out;
       b.bytes = out->shape().num_elements() * ir::DTypeSize(out->dtype());

@@ -35,7 +35,7 @@ struct MemoryPlan {
 };
 
 // Buffers are the step outputs that are not graph outputs.
-MemoryPlan PlanMemory(const ir::Graph& graph, const Schedule& schedule);
+MemoryPlan PlanMemory(const Schedule& schedule);
 
 }  // namespace sluice::passes
 

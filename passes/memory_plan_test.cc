@@ -32,7 +32,7 @@ TEST(MemoryPlanTest, DeadBuffersAreReused) {
   LoweringPlan plan = FallbackPlan(*g);
   absl::StatusOr<Schedule> s = Fuse(*g, &plan);
   ASSERT_TRUE(s.ok()) << s.status();
-  MemoryPlan m = PlanMemory(*g, *s);
+  MemoryPlan m = PlanMemory(*s);
   ASSERT_EQ(m.buffers.size(), 3u) << m.ToString();  // a, b, c; d is an output
   const BufferInfo* a = m.Find(g->FindNode("a"));
   const BufferInfo* b = m.Find(g->FindNode("b"));
@@ -62,7 +62,7 @@ graph g(%x: f32[100]) {
   LoweringPlan plan = FallbackPlan(*g);
   absl::StatusOr<Schedule> s = Fuse(*g, &plan);
   ASSERT_TRUE(s.ok());
-  MemoryPlan m = PlanMemory(*g, *s);
+  MemoryPlan m = PlanMemory(*s);
   ASSERT_EQ(m.buffers.size(), 2u);
   EXPECT_NE(m.buffers[0].offset, m.buffers[1].offset);
   EXPECT_EQ(m.arena_bytes, 2 * 448);

@@ -37,6 +37,8 @@ struct Step {
 };
 
 struct Schedule {
+  // The graph the steps' nodes belong to.
+  const ir::Graph* graph = nullptr;
   std::vector<Step> steps;
   // Step that materializes each value; graph inputs are absent.
   absl::flat_hash_map<const ir::Node*, int> producer;

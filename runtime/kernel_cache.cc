@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -87,13 +88,17 @@ bool WriteFile(const std::string& path, const std::string& data) {
   return static_cast<bool>(f);
 }
 
-std::string CpuModel() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (absl::StartsWith(line, "model name")) return line;
-  }
-  return "unknown-cpu";
+// The CPU model (kernels are built with -march=native), read once.
+const std::string& CpuModel() {
+  static const std::string* model = [] {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (absl::StartsWith(line, "model name")) return new std::string(line);
+    }
+    return new std::string("unknown-cpu");
+  }();
+  return *model;
 }
 
 std::string UniqueSuffix() {

@@ -159,7 +159,7 @@ absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph, const Compil
       parts.kernel_args.push_back(std::move(args));
       absl::StrAppend(&parts.kernel_ir, kernels[i].ToString());
     }
-    parts.memory = passes::PlanMemory(*g, *schedule);
+    parts.memory = passes::PlanMemory(*schedule);
     parts.plan = *std::move(plan);
     parts.schedule = *std::move(schedule);
     parts.graph = std::move(g);

@@ -109,7 +109,18 @@ std::string OpText(const Kernel& k, const Expr& e) {
   const std::string& op = e.op;
   const bool integral = ir::IsIntegral(d);
   auto one = [&] { return absl::StrCat(T, "(1)"); };
-  if (op == "cast") return CastText(k.exprs[e.args[0]].dtype, d, arg(0));
+  if (op == "cast") {
+    // A low-precision value leaving its dtype is rounded to it first, so a
+    // fused chain agrees with per-op rounding where the precision changes
+    // (values loaded from memory are already exact).
+    const Expr& src = k.exprs[e.args[0]];
+    std::string a = arg(0);
+    if (src.kind != Expr::Kind::kLoad) {
+      if (src.dtype == DType::kF16) a = absl::StrCat("sl_round_h(", a, ")");
+      if (src.dtype == DType::kBF16) a = absl::StrCat("sl_round_bf(", a, ")");
+    }
+    return CastText(src.dtype, d, a);
+  }
   if (op == "neg") return integral ? absl::StrCat("sl_wrap_sub<", T, ">(0, ", arg(0), ")")
                                    : absl::StrCat("(-", arg(0), ")");
   if (op == "abs") return integral ? absl::StrCat("(", arg(0), " < 0 ? -", arg(0), " : ", arg(0), ")")
