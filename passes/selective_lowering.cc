@@ -20,19 +20,19 @@ std::string Describe(const ir::Node& node) {
   return absl::StrFormat("%%%s (%s)", node.name(), node.op());
 }
 
+// Whether a fallback_nodes entry (an exact name or a glob) names `name`.
+bool EntryMatches(const std::string& entry, const std::string& name) {
+  return IsGlob(entry) ? GlobMatch(entry, name) : entry == name;
+}
+
 // Rule 3: the first fallback_nodes entry matching `name`, with how it matched.
 bool MatchFallbackNodes(const std::vector<std::string>& entries, const std::string& name,
                         std::string* detail) {
   for (const std::string& e : entries) {
-    if (IsGlob(e)) {
-      if (GlobMatch(e, name)) {
-        *detail = absl::StrCat("matches fallback_nodes glob '", e, "'");
-        return true;
-      }
-    } else if (e == name) {
-      *detail = "named in fallback_nodes";
-      return true;
-    }
+    if (!EntryMatches(e, name)) continue;
+    *detail = IsGlob(e) ? absl::StrCat("matches fallback_nodes glob '", e, "'")
+                        : "named in fallback_nodes";
+    return true;
   }
   return false;
 }
@@ -54,13 +54,8 @@ std::vector<std::string> UnmatchedOptions(const ir::Graph& graph,
                                           const LoweringOptions& options) {
   std::vector<std::string> problems;
   for (const std::string& e : options.fallback_nodes) {
-    bool matched = false;
-    for (const ir::Node* n : calls) {
-      if (IsGlob(e) ? GlobMatch(e, n->name()) : e == n->name()) {
-        matched = true;
-        break;
-      }
-    }
+    const bool matched = std::any_of(calls.begin(), calls.end(),
+                                     [&e](const ir::Node* n) { return EntryMatches(e, n->name()); });
     if (!matched) {
       problems.push_back(absl::StrFormat("fallback_nodes entry '%s' matches no call node of graph '%s'",
                                          e, graph.name()));
