@@ -13,6 +13,12 @@
 #ifndef EIGEN_USE_THREADS
 #define EIGEN_USE_THREADS
 #endif
+// Eigen's fast-math packet sqrt/rsqrt (rsqrt estimate + Newton step) return
+// NaN for +inf and are a few ulp off; its fast float sin/cos/tanh are
+// approximations too. A reference implementation wants the accurate ones.
+#ifndef EIGEN_FAST_MATH
+#define EIGEN_FAST_MATH 0
+#endif
 
 #include <cstddef>
 #include <cstdint>
