@@ -59,7 +59,8 @@ absl::StatusOr<bool> EliminateCommonSubexpressions(ir::Graph* graph, const Lower
     removed.insert(n);
   }
   if (removed.empty()) return false;
-  absl::Status s = graph->RemoveCalls([&removed](const ir::Node* n) { return removed.contains(n); });
+  absl::Status s =
+      graph->RemoveCalls([&removed](const ir::Node* n) { return removed.contains(n); });
   if (!s.ok()) return s;
   return true;
 }

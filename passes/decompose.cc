@@ -26,8 +26,8 @@ using ir::Node;
 using ir::Operand;
 using ir::Scalar;
 
-constexpr const char* kDecomposable[] = {"gelu",  "layer_norm", "log_softmax", "mean",
-                                         "rms_norm", "silu",    "softmax"};
+constexpr const char* kDecomposable[] = {"gelu",     "layer_norm", "log_softmax", "mean",
+                                         "rms_norm", "silu",       "softmax"};
 
 // The dtype a composite computes in: f32 for f16/bf16 results, else the result's.
 DType ComputeType(DType out) {
@@ -80,8 +80,7 @@ class Emitter {
   }
   Node* Reduce(absl::string_view op, Node* x, const std::vector<int64_t>& dims, bool keepdim,
                absl::string_view hint) {
-    return Emit(op, {x}, Attrs({{"dims", AttrValue::IntList(dims)}, {"keepdim", keepdim}}),
-                hint);
+    return Emit(op, {x}, Attrs({{"dims", AttrValue::IntList(dims)}, {"keepdim", keepdim}}), hint);
   }
 
   static AttrDict Attrs(std::vector<std::pair<std::string, AttrValue>> kvs) {
@@ -98,8 +97,7 @@ class Emitter {
     return name;
   }
 
-  Node* Add(absl::string_view op, std::vector<Operand> operands, AttrDict attrs,
-            std::string name) {
+  Node* Add(absl::string_view op, std::vector<Operand> operands, AttrDict attrs, std::string name) {
     if (!status_.ok()) return nullptr;
     ir::CallSpec spec;
     spec.op = std::string(op);
@@ -110,9 +108,9 @@ class Emitter {
     spec.location = composite_.location();
     absl::StatusOr<Node*> n = graph_->AddCall(std::move(spec));
     if (!n.ok()) {
-      status_ = absl::InternalError(absl::StrFormat(
-          "decomposing %%%s (%s): emitting %s failed: %s", composite_.name(), composite_.op(),
-          op, n.status().message()));
+      status_ = absl::InternalError(absl::StrFormat("decomposing %%%s (%s): emitting %s failed: %s",
+                                                    composite_.name(), composite_.op(), op,
+                                                    n.status().message()));
       return nullptr;
     }
     taken_->insert(std::move(name));

@@ -29,8 +29,8 @@ TEST(DecomposeTest, GoldenCases) {
 TEST(DecomposeTest, DecomposableOps) {
   EXPECT_THAT(DecomposableOps(), ElementsAre("gelu", "layer_norm", "log_softmax", "mean",
                                              "rms_norm", "silu", "softmax"));
-  for (const char* op : {"softmax", "log_softmax", "layer_norm", "rms_norm", "gelu", "silu",
-                         "mean"}) {
+  for (const char* op :
+       {"softmax", "log_softmax", "layer_norm", "rms_norm", "gelu", "silu", "mean"}) {
     EXPECT_TRUE(IsDecomposable(op)) << op;
   }
   for (const char* op : {"sum", "amax", "exp", "sigmoid", "matmul", "cast", "where", "full"}) {

@@ -13,8 +13,7 @@ namespace {
 // Matches the bracket expression starting at pattern[p] == '[' against `c`.
 // Sets *next to the index after the closing ']'; returns false with
 // *next = p when the bracket is not closed (it is then a literal '[').
-bool MatchBracket(absl::string_view pattern, size_t p, char c, size_t* next,
-                  bool* closed) {
+bool MatchBracket(absl::string_view pattern, size_t p, char c, size_t* next, bool* closed) {
   size_t i = p + 1;
   bool negate = false;
   if (i < pattern.size() && (pattern[i] == '!' || pattern[i] == '^')) {

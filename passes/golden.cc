@@ -69,8 +69,7 @@ absl::Status ApplyOption(absl::string_view option, RunSpec* spec) {
         absl::StrSplit(value, absl::MaxSplits(':', 1));
     absl::string_view node = absl::StripAsciiWhitespace(nm.first);
     absl::ConsumePrefix(&node, "%");
-    spec->lowering_errors[std::string(node)] =
-        std::string(absl::StripAsciiWhitespace(nm.second));
+    spec->lowering_errors[std::string(node)] = std::string(absl::StripAsciiWhitespace(nm.second));
   } else if (key == "unsupported_ops") {
     for (std::string& op : SplitList(value)) spec->backend.unsupported_ops.insert(std::move(op));
   } else if (key == "library_ops") {
@@ -95,8 +94,7 @@ absl::Status ApplyOption(absl::string_view option, RunSpec* spec) {
 
 }  // namespace
 
-absl::StatusOr<std::string> RunGoldenCase(absl::string_view case_text,
-                                          absl::string_view filename) {
+absl::StatusOr<std::string> RunGoldenCase(absl::string_view case_text, absl::string_view filename) {
   // `//` lines (RUN lines and plain comments) become blank lines, so parse
   // errors keep their line numbers.
   RunSpec spec;

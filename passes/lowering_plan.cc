@@ -76,9 +76,7 @@ namespace {
 
 // "1:meta.should_fallback=true": the number is what DESIGN §3 and error
 // messages cite, the name what a reader understands.
-std::string RuleCell(Rule r) {
-  return absl::StrCat(static_cast<int>(r), ":", RuleName(r));
-}
+std::string RuleCell(Rule r) { return absl::StrCat(static_cast<int>(r), ":", RuleName(r)); }
 
 std::string KernelCell(int kernel) { return kernel < 0 ? "-" : absl::StrCat(kernel); }
 

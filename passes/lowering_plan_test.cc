@@ -14,8 +14,8 @@ LoweringPlan SamplePlan() {
   LoweringPlan plan;
   plan.graph_name = "foo";
   plan.backend = "cuda";
-  plan.entries.push_back({"a", "add", Decision::kFallback, Rule::kMetaFallback,
-                          "meta.should_fallback = true", 0});
+  plan.entries.push_back(
+      {"a", "add", Decision::kFallback, Rule::kMetaFallback, "meta.should_fallback = true", 0});
   plan.entries.push_back({"long_name", "matmul", Decision::kLibrary, Rule::kDefault, "", 1});
   plan.entries.push_back({"b", "mul", Decision::kLower, Rule::kDefault, "", -1});
   return plan;

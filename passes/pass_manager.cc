@@ -41,14 +41,14 @@ absl::StatusOr<bool> PassManager::Run(ir::Graph* graph) {
   timings_.clear();
   for (const std::string& d : options_.dump_after) {
     if (d == "all") continue;
-    bool known = std::any_of(passes_.begin(), passes_.end(),
-                             [&](const auto& p) { return p->name() == d; });
+    bool known =
+        std::any_of(passes_.begin(), passes_.end(), [&](const auto& p) { return p->name() == d; });
     if (!known) {
       std::vector<std::string> names;
       for (const auto& p : passes_) names.emplace_back(p->name());
-      return absl::InvalidArgumentError(
-          absl::StrCat("dump_after names '", d, "', which is not a pass of this pipeline (",
-                       absl::StrJoin(names, ", "), ")"));
+      return absl::InvalidArgumentError(absl::StrCat("dump_after names '", d,
+                                                     "', which is not a pass of this pipeline (",
+                                                     absl::StrJoin(names, ", "), ")"));
     }
   }
   if (!options_.dump_after.empty() && !options_.dump) {
@@ -77,15 +77,15 @@ absl::StatusOr<bool> PassManager::Run(ir::Graph* graph) {
       std::string after = ir::PrintGraph(*graph);
       if (after != before) {
         return absl::InternalError(absl::StrCat(
-            "pass '", name, "' reported no change but the printed graph changed; before:\n",
-            before, "after:\n", after));
+            "pass '", name, "' reported no change but the printed graph changed; before:\n", before,
+            "after:\n", after));
       }
     }
     if (verify) {
       absl::Status st = ir::Verify(*graph);
       if (!st.ok()) {
-        return absl::InternalError(absl::StrCat("pass '", name,
-                                                "' left an invalid graph: ", st.message()));
+        return absl::InternalError(
+            absl::StrCat("pass '", name, "' left an invalid graph: ", st.message()));
       }
     }
     if (ShouldDump(name)) options_.dump(name, ir::PrintGraph(*graph));

@@ -67,9 +67,7 @@ class BreakPass : public Pass {
 class FailPass : public Pass {
  public:
   absl::string_view name() const override { return "fail"; }
-  absl::StatusOr<bool> Run(ir::Graph*) override {
-    return absl::UnimplementedError("not today");
-  }
+  absl::StatusOr<bool> Run(ir::Graph*) override { return absl::UnimplementedError("not today"); }
 };
 
 TEST(PassManagerTest, RunsPassesInOrderAndReportsChange) {

@@ -33,7 +33,7 @@ absl::StatusOr<std::unique_ptr<Pass>> CreatePass(absl::string_view name, PassCon
 // CreatePass for each name of a comma-separated list ("decompose,cse,dce"),
 // as --passes= takes it. Empty entries are an error.
 absl::StatusOr<std::vector<std::unique_ptr<Pass>>> CreatePasses(absl::string_view names,
-                                                                 PassContext* context);
+                                                                PassContext* context);
 
 }  // namespace sluice::passes
 

@@ -47,11 +47,11 @@ TEST(PassRegistryTest, UnknownPassListsTheKnownOnes) {
 }
 
 TEST(PassRegistryTest, RegisterPass) {
-  EXPECT_TRUE(RegisterPass("test-nop", [](PassContext*) { return std::make_unique<NopPass>(); })
-                  .ok());
-  EXPECT_EQ(RegisterPass("test-nop", [](PassContext*) { return std::make_unique<NopPass>(); })
-                .code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(
+      RegisterPass("test-nop", [](PassContext*) { return std::make_unique<NopPass>(); }).ok());
+  EXPECT_EQ(
+      RegisterPass("test-nop", [](PassContext*) { return std::make_unique<NopPass>(); }).code(),
+      absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(RegisterPass("Bad_Name", nullptr).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RegisterPass("trailing-", nullptr).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(RegisterPass("", nullptr).code(), absl::StatusCode::kInvalidArgument);
@@ -72,8 +72,7 @@ TEST(PassRegistryTest, CreatePassesFromAList) {
   std::vector<std::string> names;
   for (const auto& p : *passes) names.emplace_back(p->name());
   EXPECT_EQ(names, (std::vector<std::string>{"selective-lowering", "decompose", "cse", "dce"}));
-  EXPECT_EQ(CreatePasses("cse,,dce", &context).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreatePasses("cse,,dce", &context).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CreatePasses("cse,nope", &context).status().code(), absl::StatusCode::kNotFound);
 }
 

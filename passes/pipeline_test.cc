@@ -32,7 +32,8 @@ TEST(PipelineTest, GoldenCases) {
 }
 
 TEST(PipelineTest, PassOrder) {
-  EXPECT_THAT(LoweringPipelinePasses(), ElementsAre("selective-lowering", "decompose", "cse", "dce"));
+  EXPECT_THAT(LoweringPipelinePasses(),
+              ElementsAre("selective-lowering", "decompose", "cse", "dce"));
 }
 
 TEST(PipelineTest, SeedMarkedByPredicate) {

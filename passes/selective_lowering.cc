@@ -50,15 +50,15 @@ Decision Classify(const BackendCapabilities& caps, const ir::Node& node, std::st
 
 // Options that name nothing in `graph`, in option order.
 std::vector<std::string> UnmatchedOptions(const ir::Graph& graph,
-                                          const std::vector<const ir::Node*>& calls,
+                                          const std::vector<ir::Node*>& calls,
                                           const LoweringOptions& options) {
   std::vector<std::string> problems;
   for (const std::string& e : options.fallback_nodes) {
-    const bool matched = std::any_of(calls.begin(), calls.end(),
-                                     [&e](const ir::Node* n) { return EntryMatches(e, n->name()); });
+    const bool matched = std::any_of(
+        calls.begin(), calls.end(), [&e](const ir::Node* n) { return EntryMatches(e, n->name()); });
     if (!matched) {
-      problems.push_back(absl::StrFormat("fallback_nodes entry '%s' matches no call node of graph '%s'",
-                                         e, graph.name()));
+      problems.push_back(absl::StrFormat(
+          "fallback_nodes entry '%s' matches no call node of graph '%s'", e, graph.name()));
     }
   }
   absl::flat_hash_set<std::string> ops;
@@ -67,9 +67,9 @@ std::vector<std::string> UnmatchedOptions(const ir::Graph& graph,
     if (ir::OpRegistry::Global().Find(op) == nullptr) {
       problems.push_back(absl::StrFormat("fallback_ops entry '%s' is not a registered op", op));
     } else if (!ops.contains(op)) {
-      problems.push_back(absl::StrFormat(
-          "fallback_ops entry '%s' matches no call node: graph '%s' has no %s", op, graph.name(),
-          op));
+      problems.push_back(
+          absl::StrFormat("fallback_ops entry '%s' matches no call node: graph '%s' has no %s", op,
+                          graph.name(), op));
     }
   }
   return problems;
@@ -84,10 +84,7 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
   plan.graph_name = graph.name();
   plan.backend = caps.backend;
 
-  std::vector<const ir::Node*> calls;
-  for (const ir::Node* n : graph.nodes()) {
-    if (n->is_call()) calls.push_back(n);
-  }
+  const std::vector<ir::Node*> calls = graph.calls();
 
   if (lowering_errors != nullptr) {
     std::vector<std::string> unknown;
@@ -97,10 +94,9 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
     }
     if (!unknown.empty()) {
       std::sort(unknown.begin(), unknown.end());
-      return absl::InvalidArgumentError(
-          absl::StrFormat("lowering errors reported for %s, which %s no call node of graph '%s'",
-                          absl::StrJoin(unknown, ", "), unknown.size() == 1 ? "is" : "are",
-                          graph.name()));
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "lowering errors reported for %s, which %s no call node of graph '%s'",
+          absl::StrJoin(unknown, ", "), unknown.size() == 1 ? "is" : "are", graph.name()));
     }
   }
   auto lowering_error = [&](const ir::Node& n) -> const std::string* {
@@ -119,11 +115,11 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
 
     const ir::AttrValue* meta = n.meta().Find(kShouldFallbackKey);
     if (meta != nullptr && !meta->is_bool()) {
-      return ir::ErrorAt(n.location(),
-                         absl::StrFormat("metadata should_fallback of %s must be true or false, "
-                                         "not %s (a %s)",
-                                         Describe(n), meta->ToString(),
-                                         ir::AttrKindName(meta->kind())));
+      return ir::ErrorAt(
+          n.location(),
+          absl::StrFormat("metadata should_fallback of %s must be true or false, "
+                          "not %s (a %s)",
+                          Describe(n), meta->ToString(), ir::AttrKindName(meta->kind())));
     }
     std::string why;
     if (meta != nullptr && meta->as_bool()) {  // Rule 1.
@@ -162,8 +158,8 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
       e.detail = why;
     } else if (const std::string* error = lowering_error(n)) {  // Rule 6.
       if (options.on_lowering_error == LoweringOptions::OnLoweringError::kError) {
-        return ir::ErrorAt(n.location(), absl::StrFormat("lowering %s failed: %s", Describe(n),
-                                                         *error));
+        return ir::ErrorAt(n.location(),
+                           absl::StrFormat("lowering %s failed: %s", Describe(n), *error));
       }
       e.decision = Decision::kFallback;
       e.rule = Rule::kLoweringError;
@@ -185,8 +181,7 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
   return plan;
 }
 
-void MarkNodesForFallback(ir::Graph& graph,
-                          const std::function<bool(const ir::Node&)>& predicate) {
+void MarkNodesForFallback(ir::Graph& graph, const std::function<bool(const ir::Node&)>& predicate) {
   for (ir::Node* n : graph.nodes()) {
     if (n->is_call() && predicate(*n)) n->mutable_meta().Set(kShouldFallbackKey, true);
   }

@@ -54,8 +54,7 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
 
 // Sets meta should_fallback = true (rule 1) on every call node `predicate`
 // accepts; the C++ twin of the seed test's `_mark_nodes_for_fallback`.
-void MarkNodesForFallback(ir::Graph& graph,
-                         const std::function<bool(const ir::Node&)>& predicate);
+void MarkNodesForFallback(ir::Graph& graph, const std::function<bool(const ir::Node&)>& predicate);
 
 // The plan entry that governs `node`: the entry of the composite it was
 // decomposed from (its `decomposed_from` metadata) or else its own, by name.

@@ -132,8 +132,7 @@ graph many(%x: f32[2, 3], %w: f32[3], %i: i32[2, 3]) {
   for (const NodeDecision& e : plan->entries) {
     EXPECT_EQ(e.op, g.FindNode(e.node)->op());
     EXPECT_EQ(e.kernel, -1);
-    EXPECT_EQ(IsLowered(e.decision),
-              e.rule == Rule::kDefault || e.rule == Rule::kMetaLower)
+    EXPECT_EQ(IsLowered(e.decision), e.rule == Rule::kDefault || e.rule == Rule::kMetaLower)
         << e.node;
     if (!IsLowered(e.decision)) {
       EXPECT_FALSE(e.detail.empty()) << e.node;

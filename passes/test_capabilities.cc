@@ -15,8 +15,8 @@ BackendCapabilities MakeTestCapabilities(TestBackendSpec spec) {
       return Decision::kFallback;
     }
     if (spec.unsupported_dtypes.contains(node.dtype())) {
-      *why = absl::StrCat("backend '", spec.backend, "' has no lowering for ", node.op(),
-                          " on ", ir::DTypeName(node.dtype()));
+      *why = absl::StrCat("backend '", spec.backend, "' has no lowering for ", node.op(), " on ",
+                          ir::DTypeName(node.dtype()));
       return Decision::kFallback;
     }
     return spec.library_ops.contains(node.op()) ? Decision::kLibrary : Decision::kLower;
