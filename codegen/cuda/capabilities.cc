@@ -1,0 +1,32 @@
+#include "codegen/cuda/capabilities.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "ir/dtype.h"
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+
+namespace sluice::codegen::cuda {
+
+passes::BackendCapabilities CudaCapabilities() {
+  passes::BackendCapabilities caps;
+  caps.backend = "cuda";
+  caps.classify = [](const ir::Node& node, std::string* why) {
+    if (node.schema() == nullptr) {
+      if (why != nullptr) *why = "not a call node";
+      return passes::Decision::kFallback;
+    }
+    if (node.schema()->kind != ir::OpKind::kMatmul) return passes::Decision::kLower;
+    const ir::DType d = node.dtype();
+    if (ir::IsFloatingPoint(d)) return passes::Decision::kLibrary;  // cuBLAS
+    if (why != nullptr) {
+      *why = absl::StrCat("backend 'cuda' has no lowering for matmul of ", ir::DTypeName(d),
+                          ": cuBLAS has no ", ir::DTypeName(d), " GEMM");
+    }
+    return passes::Decision::kFallback;
+  };
+  return caps;
+}
+
+}  // namespace sluice::codegen::cuda

@@ -1,0 +1,19 @@
+// The CUDA backend's capability table (DESIGN §3 rule 5): what --device=cuda
+// lowers. Every elementwise, reduction, layout and creation op in every dtype
+// becomes generated CUDA (codegen/cuda/cuda_emitter.h); composites (softmax,
+// log_softmax, layer_norm, rms_norm) are lowered through decomposition;
+// matmul is a cuBLAS call (Decision::kLibrary) for f32, f16, bf16 and f64,
+// and falls back to the reference kernel, with the reason, for integer and
+// bool operands (cuBLAS has no such GEMM).
+#ifndef SLUICE_CODEGEN_CUDA_CAPABILITIES_H_
+#define SLUICE_CODEGEN_CUDA_CAPABILITIES_H_
+
+#include "passes/lowering_plan.h"
+
+namespace sluice::codegen::cuda {
+
+passes::BackendCapabilities CudaCapabilities();
+
+}  // namespace sluice::codegen::cuda
+
+#endif  // SLUICE_CODEGEN_CUDA_CAPABILITIES_H_

@@ -1,0 +1,1232 @@
+#include "codegen/cuda/cuda_emitter.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "codegen/cuda/preamble.h"
+
+namespace sluice::codegen::cuda {
+namespace {
+
+using ir::DType;
+
+// ---- Types and literals ---------------------------------------------------------
+
+// The CUDA type a value of `d` is computed in.
+const char* ValueType(DType d) {
+  switch (d) {
+    case DType::kF32:
+    case DType::kF16:
+    case DType::kBF16:
+      return "float";
+    case DType::kF64:
+      return "double";
+    case DType::kI32:
+      return "int";
+    case DType::kI64:
+      return "sl_i64";
+    case DType::kBool:
+      return "bool";
+  }
+  return "float";
+}
+
+// The CUDA type a buffer of `d` holds.
+const char* StorageType(DType d) {
+  switch (d) {
+    case DType::kF16:
+      return "__half";
+    case DType::kBF16:
+      return "__nv_bfloat16";
+    case DType::kBool:
+      return "unsigned char";
+    default:
+      return ValueType(d);
+  }
+}
+
+int64_t ValueSize(DType d) {
+  switch (d) {
+    case DType::kF64:
+    case DType::kI64:
+      return 8;
+    case DType::kBool:
+      return 1;
+    default:
+      return 4;
+  }
+}
+
+bool IsFloat(DType d) { return ir::IsFloatingPoint(d); }
+
+std::string Literal(double v, DType d) {
+  if (d == DType::kBool) return v != 0 ? "true" : "false";
+  if (IsFloat(d)) {
+    const bool dbl = d == DType::kF64;
+    if (std::isnan(v)) return dbl ? "sl_nan_d()" : "sl_nan_f()";
+    if (std::isinf(v)) return absl::StrCat(v < 0 ? "-" : "", dbl ? "sl_inf_d()" : "sl_inf_f()");
+    return absl::StrFormat("%s(%.17g)", ValueType(d), v);
+  }
+  // Integer literals saturate to the int64 range (the IR keeps them as doubles).
+  const double clamped = std::max(-9.2233720368547758e18, std::min(v, 9.2233720368547748e18));
+  if (clamped <= -9.2233720368547758e18) return absl::StrCat("SlLimits<", ValueType(d), ">::lowest()");
+  return absl::StrFormat("static_cast<%s>(%.0fLL)", ValueType(d), std::trunc(clamped));
+}
+
+std::string V(int id) { return absl::StrCat("v", id); }
+
+// ---- Index expressions --------------------------------------------------------------
+
+// An index as CUDA text: min/max become the preamble's sl_imin/sl_imax and
+// the variable r0 is renamed to `r0_name`.
+std::string IndexText(const IndexExpr& e, const std::string& r0_name = "r0") {
+  const std::string s = e.ToString();
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (std::isalpha(static_cast<unsigned char>(s[i])) || s[i] == '_') {
+      size_t j = i;
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+      const std::string tok = s.substr(i, j - i);
+      if (tok == "min") {
+        out += "sl_imin";
+      } else if (tok == "max") {
+        out += "sl_imax";
+      } else if (tok == "r0") {
+        out += r0_name;
+      } else {
+        out += tok;
+      }
+      i = j;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+// Evaluates an IndexExpr from its printed form (IndexExpr has no evaluator
+// of its own). Used only to pick a template, never for correctness.
+class IndexEvaluator {
+ public:
+  explicit IndexEvaluator(const IndexExpr& e) : text_(e.ToString()) {}
+
+  // nullopt when the text does not parse (then the caller assumes nothing).
+  std::optional<int64_t> Eval(int64_t x0, int64_t r0) {
+    x0_ = x0;
+    r0_ = r0;
+    pos_ = 0;
+    ok_ = true;
+    const int64_t v = Expr();
+    SkipSpace();
+    if (!ok_ || pos_ != text_.size()) return std::nullopt;
+    return v;
+  }
+
+ private:
+  void SkipSpace() {
+    while (pos_ < text_.size() && text_[pos_] == ' ') ++pos_;
+  }
+  bool Eat(char c) {
+    SkipSpace();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  int64_t Number() {
+    SkipSpace();
+    int64_t v = 0;
+    bool any = false;
+    while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
+      v = v * 10 + (text_[pos_++] - '0');
+      any = true;
+    }
+    if (!any) ok_ = false;
+    return v;
+  }
+  int64_t Expr() {
+    int64_t v = Eat('-') ? -Term() : Term();
+    while (ok_) {
+      if (Eat('+')) {
+        v += Term();
+      } else if (Eat('-')) {
+        v -= Term();
+      } else {
+        break;
+      }
+    }
+    return v;
+  }
+  int64_t Term() {
+    int64_t v = Primary();
+    if (Eat('*')) v *= Number();
+    return v;
+  }
+  int64_t Primary() {
+    SkipSpace();
+    if (pos_ >= text_.size()) {
+      ok_ = false;
+      return 0;
+    }
+    if (std::isdigit(static_cast<unsigned char>(text_[pos_]))) return Number();
+    if (text_.compare(pos_, 2, "x0") == 0) {
+      pos_ += 2;
+      return x0_;
+    }
+    if (text_.compare(pos_, 2, "r0") == 0) {
+      pos_ += 2;
+      return r0_;
+    }
+    for (const char* fn : {"min", "max"}) {
+      if (text_.compare(pos_, 3, fn) == 0) {
+        pos_ += 3;
+        if (!Eat('(')) break;
+        const int64_t a = Expr();
+        if (!Eat(',')) break;
+        const int64_t b = Expr();
+        if (!Eat(')')) break;
+        return fn[1] == 'i' ? std::min(a, b) : std::max(a, b);
+      }
+    }
+    if (Eat('(')) {
+      const int64_t a = Expr();
+      if (Eat('/')) {
+        const int64_t c = Number();
+        Eat(')');
+        return c == 0 ? 0 : a / c;
+      }
+      if (Eat('%')) {
+        const int64_t c = Number();
+        Eat(')');
+        return c == 0 ? 0 : a % c;
+      }
+      Eat(')');
+      return a;
+    }
+    ok_ = false;
+    return 0;
+  }
+
+  std::string text_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+  int64_t x0_ = 0, r0_ = 0;
+};
+
+// ---- Op text ------------------------------------------------------------------------
+
+std::string CastText(DType from, DType to, const std::string& a) {
+  const char* t = ValueType(to);
+  if (to == DType::kBool) return absl::StrCat("(", a, " != 0)");
+  if (to == DType::kF16) return absl::StrCat("sl_round_h(static_cast<float>(", a, "))");
+  if (to == DType::kBF16) return absl::StrCat("sl_round_bf(static_cast<float>(", a, "))");
+  if (IsFloat(from) && ir::IsIntegral(to)) return absl::StrCat("sl_f2i<", t, ">(", a, ")");
+  return absl::StrCat("static_cast<", t, ">(", a, ")");
+}
+
+absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
+  const DType d = e.dtype;
+  const std::string T = ValueType(d);
+  const std::string& op = e.op;
+  const bool integral = ir::IsIntegral(d);
+  const size_t arity = e.args.size();
+  auto need = [&](size_t n) -> absl::Status {
+    if (arity == n) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("kernel ", k.name, ": op ", op, " of v", e.id,
+                                            " has ", arity, " operands, expected ", n));
+  };
+  auto arg = [&](size_t i) { return V(e.args[i]); };
+  auto one = [&] { return absl::StrCat(T, "(1)"); };
+  static const absl::flat_hash_set<std::string>* const kUnary =
+      new absl::flat_hash_set<std::string>{"cast", "neg", "abs", "relu", "exp", "log", "sqrt",
+                                           "sin", "cos", "tanh", "erf", "rsqrt", "sigmoid",
+                                           "silu", "reciprocal", "gelu", "gelu_tanh",
+                                           "logical_not"};
+  if (kUnary->contains(op)) {
+    if (absl::Status s = need(1); !s.ok()) return s;
+    if (op == "cast") return CastText(k.exprs[e.args[0]].dtype, d, arg(0));
+    if (op == "logical_not") return absl::StrCat("(", arg(0), " == 0)");
+    if (op == "neg") {
+      if (integral) return absl::StrCat("sl_wrap_sub<", T, ">(0, ", arg(0), ")");
+      if (d == DType::kBool) return arg(0);
+      return absl::StrCat("(-", arg(0), ")");
+    }
+    if (op == "abs") {
+      if (integral) return absl::StrCat("(", arg(0), " < 0 ? -", arg(0), " : ", arg(0), ")");
+      if (d == DType::kBool) return arg(0);
+      return absl::StrCat("sl_fabs(", arg(0), ")");
+    }
+    if (op == "relu") {
+      if (d == DType::kBool) return arg(0);
+      return absl::StrCat("(", arg(0), " < ", T, "(0) ? ", T, "(0) : ", arg(0), ")");
+    }
+    if (op == "reciprocal") return absl::StrCat("(", one(), " / ", arg(0), ")");
+    if (!IsFloat(d)) {
+      return absl::InternalError(absl::StrCat("kernel ", k.name, ": ", op, " of ",
+                                              ir::DTypeName(d), " (v", e.id, ")"));
+    }
+    // exp log sqrt sin cos tanh erf rsqrt sigmoid silu gelu gelu_tanh.
+    return absl::StrCat("sl_", op, "(", arg(0), ")");
+  }
+  if (op == "where") {
+    if (absl::Status s = need(3); !s.ok()) return s;
+    return absl::StrCat("(", arg(0), " ? ", arg(1), " : ", arg(2), ")");
+  }
+  if (absl::Status s = need(2); !s.ok()) return s;
+  if (op == "add") {
+    if (d == DType::kBool) return absl::StrCat("(", arg(0), " || ", arg(1), ")");
+    if (integral) return absl::StrCat("sl_wrap_add<", T, ">(", arg(0), ", ", arg(1), ")");
+    return absl::StrCat("(", arg(0), " + ", arg(1), ")");
+  }
+  if (op == "sub") {
+    if (d == DType::kBool) return absl::StrCat("(", arg(0), " != ", arg(1), ")");
+    if (integral) return absl::StrCat("sl_wrap_sub<", T, ">(", arg(0), ", ", arg(1), ")");
+    return absl::StrCat("(", arg(0), " - ", arg(1), ")");
+  }
+  if (op == "mul") {
+    if (d == DType::kBool) return absl::StrCat("(", arg(0), " && ", arg(1), ")");
+    if (integral) return absl::StrCat("sl_wrap_mul<", T, ">(", arg(0), ", ", arg(1), ")");
+    return absl::StrCat("(", arg(0), " * ", arg(1), ")");
+  }
+  if (op == "div") {
+    if (IsFloat(d)) return absl::StrCat("sl_div(", arg(0), ", ", arg(1), ")");
+    {
+      // True division always has a floating result; guard against IR that
+      // says otherwise instead of dividing by zero in integers.
+      return absl::StrCat("static_cast<", T, ">(static_cast<double>(", arg(0),
+                          ") / static_cast<double>(", arg(1), "))");
+    }
+  }
+  if (op == "pow") {
+    if (IsFloat(d)) return absl::StrCat("sl_pow(", arg(0), ", ", arg(1), ")");
+    if (d == DType::kBool) return absl::StrCat("(", arg(0), " || !", arg(1), ")");
+    return absl::StrCat("sl_ipow<", T, ">(", arg(0), ", ", arg(1), ")");
+  }
+  if (op == "maximum" || op == "minimum") {
+    if (d == DType::kBool) {
+      return absl::StrCat("(", arg(0), op == "maximum" ? " || " : " && ", arg(1), ")");
+    }
+    return absl::StrCat("sl_", op, "<", T, ">(", arg(0), ", ", arg(1), ")");
+  }
+  static const std::pair<const char*, const char*> kCompare[] = {
+      {"eq", "=="}, {"ne", "!="}, {"lt", "<"}, {"le", "<="}, {"gt", ">"}, {"ge", ">="}};
+  for (const auto& [name, sym] : kCompare) {
+    if (op == name) return absl::StrCat("(", arg(0), " ", sym, " ", arg(1), ")");
+  }
+  if (op == "logical_and") return absl::StrCat("(", arg(0), " && ", arg(1), ")");
+  if (op == "logical_or") return absl::StrCat("(", arg(0), " || ", arg(1), ")");
+  return absl::InternalError(
+      absl::StrCat("kernel ", k.name, ": the CUDA emitter has no code for op '", op, "'"));
+}
+
+// ---- Helpers ------------------------------------------------------------------------
+
+int64_t CeilDiv(int64_t a, int64_t b) { return b <= 0 ? 0 : (a + b - 1) / b; }
+
+int64_t Pow2Ceil(int64_t v) {
+  int64_t p = 1;
+  while (p < v) p *= 2;
+  return p;
+}
+
+int64_t Pow2Floor(int64_t v) {
+  int64_t p = 1;
+  while (p * 2 <= v) p *= 2;
+  return p;
+}
+
+// Whether identifier `tok` occurs in `text` as a whole token.
+bool UsesToken(const std::string& text, const std::string& tok) {
+  auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t pos = text.find(tok); pos != std::string::npos; pos = text.find(tok, pos + 1)) {
+    const bool left = pos == 0 || !ident(text[pos - 1]);
+    const bool right = pos + tok.size() >= text.size() || !ident(text[pos + tok.size()]);
+    if (left && right) return true;
+  }
+  return false;
+}
+
+std::string LoadKey(const Expr& e) { return absl::StrCat(e.arg, "@", e.index.ToString()); }
+
+// ---- The kernel emitter -------------------------------------------------------------------
+
+class KernelEmitter {
+ public:
+  KernelEmitter(const Kernel& k, const CudaEmitOptions& o) : k_(k), o_(o) {}
+
+  absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> Emit() {
+    Analyze();
+    ChooseLayout();
+    EmitHeader();
+    if (k_.outer_extent <= 0) {
+      Line("return;  // no rows");
+    } else {
+      switch (kind_) {
+        case CudaTemplate::kPointwise:
+          EmitPointwise();
+          break;
+        case CudaTemplate::kRowReduction:
+          EmitRowReduction();
+          break;
+        case CudaTemplate::kColumnReduction:
+          EmitColumnReduction();
+          break;
+      }
+    }
+    indent_ = 0;
+    Line("}");
+    if (!status_.ok()) return status_;
+    CudaKernelLaunch l;
+    l.name = k_.name;
+    l.symbol = absl::StrCat("sluice_", k_.name);
+    l.kind = kind_;
+    l.grid = {static_cast<uint32_t>(grid_), 1, 1};
+    l.block = {static_cast<uint32_t>(block_x_), static_cast<uint32_t>(block_y_), 1};
+    l.static_shared_bytes = static_cast<uint32_t>(static_shared_);
+    l.args = k_.args;
+    l.config = config_;
+    return std::make_pair(out_, l);
+  }
+
+ private:
+  // ---- analysis ----
+
+  void Analyze() {
+    stage_of_.assign(k_.exprs.size(), -1);
+    for (size_t s = 0; s < k_.stages.size(); ++s) {
+      for (int id : k_.stages[s].exprs) stage_of_[id] = static_cast<int>(s);
+      for (const ScratchStore& st : k_.stages[s].scratch_stores) {
+        scratch_value_[st.slot] = st.value;
+      }
+    }
+    r0_ = IndexExpr::Var(kInnerVar, "r0", k_.inner_extent);
+    // Loads in loops that more than one loop makes: cached from the first.
+    std::map<std::string, std::set<int>> stages_of_load;
+    for (size_t s = 0; s < k_.stages.size(); ++s) {
+      if (k_.stages[s].kind != Stage::Kind::kLoop) continue;
+      for (int id : k_.stages[s].exprs) {
+        const Expr& e = k_.exprs[id];
+        if (e.kind == Expr::Kind::kLoad) stages_of_load[LoadKey(e)].insert(static_cast<int>(s));
+      }
+    }
+    for (const auto& [key, stages] : stages_of_load) {
+      if (stages.size() < 2) continue;
+      const int slot = static_cast<int>(cache_first_stage_.size());
+      cache_slot_[key] = slot;
+      cache_first_stage_.push_back(*stages.begin());
+    }
+    // fast_math: an f32 division in a loop by a value of the row (softmax's
+    // sum) multiplies by its reciprocal, computed once per row.
+    if (o_.fast_math) {
+      for (const Stage& st : k_.stages) {
+        if (st.kind != Stage::Kind::kLoop) continue;
+        for (int id : st.exprs) {
+          const Expr& e = k_.exprs[id];
+          if (e.kind != Expr::Kind::kOp || e.op != "div" || e.args.size() != 2) continue;
+          const Expr& b = k_.exprs[e.args[1]];
+          const int bs = stage_of_[b.id];
+          if (std::string(ValueType(e.dtype)) == "float" && bs >= 0 &&
+              k_.stages[bs].kind == Stage::Kind::kRow) {
+            rcp_.insert(b.id);
+          }
+        }
+      }
+    }
+    // Index width.
+    int64_t bound = k_.outer_extent * std::max<int64_t>(k_.inner_extent, 1);
+    for (const KernelArg& a : k_.args) bound = std::max(bound, a.numel);
+    auto cover = [&](const IndexExpr& e) {
+      bound = std::max({bound, e.hi(), -e.lo(), e.lo()});
+    };
+    for (const Expr& e : k_.exprs) {
+      if (e.kind == Expr::Kind::kLoad || e.kind == Expr::Kind::kIndex) cover(e.index);
+    }
+    for (const Stage& s : k_.stages) {
+      for (const Store& st : s.stores) cover(st.index);
+    }
+    wide_ = bound >= (int64_t{1} << 30);
+  }
+
+  // Whether `index` is r0 + f(x0): V consecutive r0 are V consecutive
+  // elements.
+  bool RowContiguous(const IndexExpr& index) const {
+    if (k_.inner_extent <= 1) return false;
+    return !(index - r0_).DependsOnVar(kInnerVar);
+  }
+
+  // Whether an access at `index` is one vector access of vec_ elements: r0 +
+  // f(x0) with f(x0) a multiple of vec_ (chunks start at multiples of vec_).
+  bool Vectorized(const IndexExpr& index) const {
+    if (vec_ <= 1 || !RowContiguous(index)) return false;
+    const IndexExpr rem = (index - r0_).Mod(vec_);
+    return rem.is_const() && rem.constant() == 0;
+  }
+
+  // Whether most samples of `index` step by one element when x0 does.
+  bool ColumnContiguous(const IndexExpr& index) const {
+    const int64_t outer = k_.outer_extent, inner = k_.inner_extent;
+    if (outer < 2) return false;
+    IndexEvaluator ev(index);
+    int good = 0, total = 0;
+    for (int64_t x : {int64_t{0}, int64_t{1}, outer / 3, outer / 2, outer - 2}) {
+      for (int64_t r : {int64_t{0}, int64_t{1}, inner / 2, inner - 1}) {
+        if (x < 0 || x + 1 >= outer || r < 0 || r >= inner) continue;
+        std::optional<int64_t> a = ev.Eval(x, r), b = ev.Eval(x + 1, r);
+        if (!a || !b) return false;
+        ++total;
+        if (*b - *a == 1) ++good;
+      }
+    }
+    return total > 0 && 2 * good >= total;
+  }
+
+  // Loads and stores in loops whose index depends on r0.
+  template <typename F>
+  void ForEachLoopAccess(F f) const {
+    for (const Stage& s : k_.stages) {
+      if (s.kind != Stage::Kind::kLoop) continue;
+      for (int id : s.exprs) {
+        const Expr& e = k_.exprs[id];
+        if (e.kind == Expr::Kind::kLoad && e.index.DependsOnVar(kInnerVar)) {
+          f(e.index, e.dtype, /*is_load=*/true);
+        }
+      }
+      for (const Store& st : s.stores) {
+        if (st.index.DependsOnVar(kInnerVar)) f(st.index, k_.args[st.arg].dtype, false);
+      }
+    }
+  }
+
+  void ChooseVectorWidth() {
+    int64_t min_size = 16;
+    bool any = false;
+    ForEachLoopAccess([&](const IndexExpr& index, DType d, bool) {
+      if (!RowContiguous(index)) return;
+      any = true;
+      min_size = std::min(min_size, ir::DTypeSize(d));
+    });
+    vec_ = any ? static_cast<int>(std::min<int64_t>(8, 16 / std::max<int64_t>(min_size, 1))) : 1;
+    while (vec_ > 1 && k_.inner_extent % vec_ != 0) vec_ /= 2;
+  }
+
+  void ChooseLayout() {
+    const int64_t outer = k_.outer_extent, inner = k_.inner_extent;
+    const int num_arrays = static_cast<int>(cache_first_stage_.size() + k_.scratch.size());
+    const int per_array = std::max(1, o_.max_elements_per_thread);
+    const int max_elems = std::max(1, std::min(per_array, 2 * per_array / std::max(1, num_arrays)));
+
+    if (!k_.is_reduction) {
+      kind_ = CudaTemplate::kPointwise;
+      ChooseVectorWidth();
+      const int64_t chunks = outer * inner / vec_;
+      block_x_ = chunks >= 256 ? 256 : std::max<int64_t>(32, CeilDiv(chunks, 32) * 32);
+      const int64_t cap = std::max<int64_t>(
+          1, int64_t{o_.num_sms} * std::max(1, o_.max_threads_per_sm / 256) *
+                 std::max(1, o_.pointwise_waves));
+      grid_ = std::max<int64_t>(1, std::min(CeilDiv(chunks, block_x_), cap));
+      config_ = absl::StrCat("pointwise: ", vec_, "-wide chunks, ", chunks, " chunks, grid-stride");
+      return;
+    }
+
+    // Column or row reduction.
+    bool row_contiguous = false;
+    int column = 0, other = 0;
+    ForEachLoopAccess([&](const IndexExpr& index, DType, bool is_load) {
+      if (!is_load) return;
+      if (RowContiguous(index)) {
+        row_contiguous = true;
+      } else if (ColumnContiguous(index)) {
+        ++column;
+      } else {
+        ++other;
+      }
+    });
+    if (!row_contiguous && column > 0 && column >= other && outer >= 2) {
+      kind_ = CudaTemplate::kColumnReduction;
+      vec_ = 1;
+      tx_ = static_cast<int>(std::min<int64_t>(32, Pow2Ceil(outer)));
+      const int64_t col_threads = CeilDiv(outer, tx_) * tx_;
+      const int64_t target = int64_t{o_.num_sms} * o_.max_threads_per_sm;
+      int64_t ty = Pow2Floor(std::max<int64_t>(1, target / col_threads));
+      ty = std::min({ty, int64_t{1024} / tx_, int64_t{64}, Pow2Ceil(std::max<int64_t>(inner, 1))});
+      group_ = static_cast<int>(std::max<int64_t>(ty, 1));
+      chunks_ = CeilDiv(inner, group_);
+      unrolled_ = chunks_ <= max_elems;
+      block_x_ = tx_;
+      block_y_ = group_;
+      grid_ = std::max<int64_t>(1, CeilDiv(outer, tx_));
+      config_ = absl::StrCat("column: ", tx_, " rows x ", group_, " threads/row per block, ",
+                             unrolled_ ? absl::StrCat("unrolled x", chunks_, ", registers")
+                                       : "rolled loop");
+      return;
+    }
+
+    kind_ = CudaTemplate::kRowReduction;
+    ChooseVectorWidth();
+    const int64_t row_chunks = inner / vec_;
+    const int64_t max_chunks = std::max(1, max_elems / vec_);
+    const int64_t needed = Pow2Ceil(CeilDiv(row_chunks, max_chunks));
+    if (needed <= 32) {
+      group_ = static_cast<int>(std::max(needed, std::min<int64_t>(32, Pow2Ceil(row_chunks))));
+      unrolled_ = true;
+    } else if (needed <= 1024) {
+      group_ = static_cast<int>(std::max<int64_t>(needed, 128));
+      unrolled_ = true;
+    } else {
+      group_ = 1024;
+      unrolled_ = false;
+    }
+    chunks_ = CeilDiv(row_chunks, group_);
+    if (group_ <= 32) {
+      block_x_ = std::min<int64_t>(256, std::max<int64_t>(32, Pow2Ceil(outer * group_)));
+      rows_per_block_ = block_x_ / group_;
+      grid_ = std::max<int64_t>(1, CeilDiv(outer, rows_per_block_));
+    } else {
+      block_x_ = group_;
+      rows_per_block_ = 1;
+      grid_ = std::max<int64_t>(1, outer);
+    }
+    config_ = absl::StrCat(
+        "row: ", group_, " threads/row, ", rows_per_block_, " rows/block, ", vec_, "-wide, ",
+        unrolled_ ? absl::StrCat("unrolled x", chunks_, ", registers") : "rolled loop, re-reads");
+  }
+
+  // ---- text ----
+
+  void Line(const std::string& s) {
+    for (int i = 0; i < indent_; ++i) out_ += "  ";
+    out_ += s;
+    out_ += "\n";
+  }
+  void Open(const std::string& s) {
+    Line(s);
+    ++indent_;
+  }
+  void Close(const std::string& s = "}") {
+    --indent_;
+    Line(s);
+  }
+  // The text `f` emits at the current indentation, without emitting it.
+  template <typename F>
+  std::string Capture(F f) {
+    std::string saved;
+    std::swap(saved, out_);
+    f();
+    std::string text;
+    std::swap(text, out_);
+    out_ = std::move(saved);
+    return text;
+  }
+  void Fail(absl::Status s) {
+    if (status_.ok()) status_ = std::move(s);
+  }
+
+  std::string Arg(int i) const { return absl::StrCat("a", i); }
+  std::string Idx() const { return wide_ ? "sl_i64" : "int"; }
+  int64_t BlockThreads() const { return block_x_ * block_y_; }
+
+  void EmitHeader() {
+    Line(absl::StrCat("// ", k_.name, ": step ", k_.step, ", nodes: ", absl::StrJoin(k_.nodes, ", ")));
+    Line(absl::StrCat("// ", config_));
+    std::vector<std::string> params;
+    for (size_t i = 0; i < k_.args.size(); ++i) {
+      const KernelArg& a = k_.args[i];
+      params.push_back(absl::StrCat(a.is_output ? "" : "const ", StorageType(a.dtype),
+                                    "* __restrict__ ", Arg(static_cast<int>(i))));
+    }
+    Open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", BlockThreads(),
+                      ") sluice_", k_.name, "(", absl::StrJoin(params, ", "), ") {"));
+    if (o_.poison_kernels.contains(k_.name)) {
+      Line(absl::StrCat("#error \"sluice: injected compile failure in ", k_.name, "\""));
+    }
+    Line(absl::StrCat("typedef ", Idx(), " sl_idx;"));
+    // Alignment of the buffers that vector accesses use.
+    std::set<int> vec_args;
+    for (const Stage& s : k_.stages) {
+      if (s.kind != Stage::Kind::kLoop) continue;
+      for (int id : s.exprs) {
+        const Expr& e = k_.exprs[id];
+        if (e.kind == Expr::Kind::kLoad && Vectorized(e.index)) vec_args.insert(e.arg);
+      }
+      for (const Store& st : s.stores) {
+        if (Vectorized(st.index)) vec_args.insert(st.arg);
+      }
+    }
+    if (!vec_args.empty()) {
+      std::vector<std::string> checks;
+      for (int a : vec_args) checks.push_back(absl::StrCat("sl_aligned16(", Arg(a), ")"));
+      Line(absl::StrCat("const bool vec_ok = ", absl::StrJoin(checks, " && "), ";"));
+    }
+  }
+
+  // ---- expressions ----
+
+  std::string ReductionType(const Reduction& r) const {
+    const std::string t = ValueType(r.acc_dtype);
+    return r.kind == ReduceKind::kArgmax ? absl::StrCat("SlArg<", t, ">") : t;
+  }
+  static const char* OpName(ReduceKind kind) {
+    switch (kind) {
+      case ReduceKind::kSum:
+        return "SlSumOp()";
+      case ReduceKind::kMax:
+        return "SlMaxOp()";
+      case ReduceKind::kMin:
+        return "SlMinOp()";
+      case ReduceKind::kArgmax:
+        return "SlArgmaxOp()";
+    }
+    return "SlSumOp()";
+  }
+  std::string Identity(const Reduction& r) const {
+    const DType d = r.acc_dtype;
+    const std::string t = ValueType(d);
+    const bool dbl = d == DType::kF64;
+    switch (r.kind) {
+      case ReduceKind::kSum:
+        return absl::StrCat("static_cast<", t, ">(0)");
+      case ReduceKind::kMax:
+        if (d == DType::kBool) return "false";
+        if (IsFloat(d)) return dbl ? "-sl_inf_d()" : "-sl_inf_f()";
+        return absl::StrCat("SlLimits<", t, ">::lowest()");
+      case ReduceKind::kMin:
+        if (d == DType::kBool) return "true";
+        if (IsFloat(d)) return dbl ? "sl_inf_d()" : "sl_inf_f()";
+        return absl::StrCat("SlLimits<", t, ">::max()");
+      case ReduceKind::kArgmax:
+        return absl::StrCat("SlArg<", t, ">{static_cast<", t, ">(0), -1}");
+    }
+    return "0";
+  }
+
+  // `override_text`: how this chunk refers to loads and scratch loads.
+  std::string ExprRhs(const Expr& e, const absl::flat_hash_map<int, std::string>& overrides) {
+    auto it = overrides.find(e.id);
+    if (it != overrides.end()) return it->second;
+    switch (e.kind) {
+      case Expr::Kind::kLoad:
+        return absl::StrCat("sl_cvt(", Arg(e.arg), "[", IndexText(e.index), "])");
+      case Expr::Kind::kConst:
+        return Literal(e.value, e.dtype);
+      case Expr::Kind::kIndex:
+        return absl::StrCat("static_cast<", ValueType(e.dtype), ">(", IndexText(e.index), ")");
+      case Expr::Kind::kOp: {
+        if (e.op == "div" && rcp_.contains(e.args.size() == 2 ? e.args[1] : -1) &&
+            stage_of_[e.id] != stage_of_[e.args[1]]) {
+          return absl::StrCat("(", V(e.args[0]), " * rcp", e.args[1], ")");
+        }
+        absl::StatusOr<std::string> t = OpText(k_, e);
+        if (!t.ok()) {
+          Fail(t.status());
+          return "0";
+        }
+        return *t;
+      }
+      case Expr::Kind::kReduceResult:
+        return absl::StrCat("red", e.reduction);
+      case Expr::Kind::kScratchLoad:
+        Fail(absl::InternalError(absl::StrCat("kernel ", k_.name, ": scratch load v", e.id,
+                                              " outside a loop")));
+        return "0";
+    }
+    return "0";
+  }
+
+  void EmitExpr(const Expr& e, const absl::flat_hash_map<int, std::string>& overrides) {
+    Line(absl::StrCat("const ", ValueType(e.dtype), " ", V(e.id), " = ", ExprRhs(e, overrides),
+                      ";"));
+  }
+
+  std::string StoreGuard() const {
+    switch (kind_) {
+      case CudaTemplate::kPointwise:
+        return "";
+      case CudaTemplate::kRowReduction:
+        return "lane == 0";
+      case CudaTemplate::kColumnReduction:
+        return "ty == 0 && row_ok";
+    }
+    return "";
+  }
+
+  void EmitRowStage(const Stage& s) {
+    for (int id : s.exprs) {
+      EmitExpr(k_.exprs[id], {});
+      if (rcp_.contains(id)) Line(absl::StrCat("const float rcp", id, " = 1.0f / ", V(id), ";"));
+    }
+    const std::string guard = StoreGuard();
+    for (const Store& st : s.stores) {
+      const std::string text = absl::StrCat(Arg(st.arg), "[", IndexText(st.index), "] = sl_to<",
+                                            StorageType(k_.args[st.arg].dtype), ">(", V(st.value),
+                                            ");");
+      Line(guard.empty() ? text : absl::StrCat("if (", guard, ") ", text));
+    }
+  }
+
+  // The exprs a chunk of loop stage `s` evaluates: its own, plus (rolled
+  // loops, which keep no scratch arrays) every earlier-loop expr that a
+  // scratch value it reads is computed from. Ids are topological.
+  std::vector<int> ChunkExprs(int s) const {
+    std::set<int> ids(k_.stages[s].exprs.begin(), k_.stages[s].exprs.end());
+    if (!unrolled_) {
+      std::vector<int> work;
+      for (int id : k_.stages[s].exprs) {
+        if (k_.exprs[id].kind == Expr::Kind::kScratchLoad) work.push_back(id);
+      }
+      while (!work.empty()) {
+        const int id = work.back();
+        work.pop_back();
+        const Expr& e = k_.exprs[id];
+        std::vector<int> deps = e.args;
+        if (e.kind == Expr::Kind::kScratchLoad) deps.push_back(scratch_value_.at(e.scratch));
+        for (int d : deps) {
+          const int ds = stage_of_[d];
+          if (ds < 0 || k_.stages[ds].kind != Stage::Kind::kLoop) continue;
+          if (ids.insert(d).second) work.push_back(d);
+        }
+      }
+    }
+    return std::vector<int>(ids.begin(), ids.end());
+  }
+
+  // One chunk of V elements of loop stage `s`, starting at r0 = rb. `k` is
+  // the chunk's index in unrolled loops (register arrays), else empty.
+  void EmitChunk(int s, const std::string& k) {
+    const Stage& st = k_.stages[s];
+    const std::vector<int> ids = ChunkExprs(s);
+    const bool column = kind_ == CudaTemplate::kColumnReduction;
+    absl::flat_hash_map<int, std::string> overrides;
+    std::vector<std::string> in_loop;  // lines at the top of the element loop
+    for (int id : ids) {
+      const Expr& e = k_.exprs[id];
+      if (e.kind == Expr::Kind::kScratchLoad) {
+        overrides[id] = unrolled_ ? absl::StrCat("s", e.scratch, "[", k, "][j]")
+                                  : V(scratch_value_.at(e.scratch));
+        continue;
+      }
+      if (e.kind != Expr::Kind::kLoad) continue;
+      const std::string S = StorageType(e.dtype);
+      auto cache = cache_slot_.find(LoadKey(e));
+      const bool cached = unrolled_ && !k.empty() && cache != cache_slot_.end();
+      if (cached) {
+        const std::string c = absl::StrCat("c", cache->second, "[", k, "]");
+        if (cache_first_stage_[cache->second] == s) {
+          if (Vectorized(e.index)) {
+            Line(absl::StrCat(c, " = sl_ldv<", vec_, ">(", Arg(e.arg), " + (",
+                              IndexText(e.index, "rb"), "), vec_ok);"));
+          } else {
+            in_loop.push_back(absl::StrCat(c, ".v[j] = ", Arg(e.arg), "[", IndexText(e.index),
+                                           "];"));
+          }
+        }
+        overrides[id] = absl::StrCat("sl_cvt(", c, ".v[j])");
+      } else if (Vectorized(e.index)) {
+        const std::string l = absl::StrCat("l", id);
+        Line(absl::StrCat("const SlVec<", S, ", ", vec_, "> ", l, " = sl_ldv<", vec_, ">(",
+                          Arg(e.arg), " + (", IndexText(e.index, "rb"), "), vec_ok);"));
+        overrides[id] = absl::StrCat("sl_cvt(", l, ".v[j])");
+      }
+    }
+    std::vector<int> vec_stores;
+    for (size_t i = 0; i < st.stores.size(); ++i) {
+      if (Vectorized(st.stores[i].index)) {
+        vec_stores.push_back(static_cast<int>(i));
+        Line(absl::StrCat("SlVec<", StorageType(k_.args[st.stores[i].arg].dtype), ", ", vec_,
+                          "> o", i, ";"));
+      }
+    }
+    // The element loop's body goes to `body` first, so that r0 and j are
+    // declared only where used (NVRTC warns about unused variables).
+    std::string saved;
+    std::swap(saved, out_);
+    const int saved_indent = indent_;
+    indent_ += 1;
+    for (const std::string& l : in_loop) Line(l);
+    for (int id : ids) EmitExpr(k_.exprs[id], overrides);
+    for (const Reduction& r : st.reductions) {
+      const std::string acc = absl::StrCat("acc", r.id);
+      if (r.kind == ReduceKind::kSum) {
+        Line(absl::StrCat(acc, " += ", V(r.input), ";"));
+      } else if (r.kind == ReduceKind::kArgmax) {
+        Line(absl::StrCat(acc, " = SlArgmaxOp()(", acc, ", ", ReductionType(r), "{", V(r.input),
+                          ", static_cast<sl_i64>(r0)});"));
+      } else {
+        Line(absl::StrCat(acc, " = ", OpName(r.kind), "(", acc, ", ", V(r.input), ");"));
+      }
+    }
+    if (unrolled_ && !k.empty()) {
+      for (const ScratchStore& ss : st.scratch_stores) {
+        Line(absl::StrCat("s", ss.slot, "[", k, "][j] = ", V(ss.value), ";"));
+      }
+    }
+    for (size_t i = 0; i < st.stores.size(); ++i) {
+      const Store& store = st.stores[i];
+      const std::string S = StorageType(k_.args[store.arg].dtype);
+      if (std::find(vec_stores.begin(), vec_stores.end(), static_cast<int>(i)) !=
+          vec_stores.end()) {
+        Line(absl::StrCat("o", i, ".v[j] = sl_to<", S, ">(", V(store.value), ");"));
+        continue;
+      }
+      const std::string text = absl::StrCat(Arg(store.arg), "[", IndexText(store.index),
+                                            "] = sl_to<", S, ">(", V(store.value), ");");
+      Line(column ? absl::StrCat("if (row_ok) ", text) : text);
+    }
+    std::string body;
+    std::swap(body, out_);
+    out_ = std::move(saved);
+    indent_ = saved_indent;
+    if (vec_ > 1) {
+      Line("#pragma unroll");
+      Open(absl::StrCat("for (int j = 0; j < ", vec_, "; ++j) {"));
+      if (UsesToken(body, "r0")) Line("const sl_idx r0 = rb + j;");
+    } else {
+      Open("{");
+      if (UsesToken(body, "j")) Line("constexpr int j = 0;");
+      if (UsesToken(body, "r0")) Line("const sl_idx r0 = rb;");
+    }
+    out_ += body;
+    Close();
+    for (int i : vec_stores) {
+      const Store& store = st.stores[i];
+      Line(absl::StrCat("sl_stv<", vec_, ">(", Arg(store.arg), " + (",
+                        IndexText(store.index, "rb"), "), o", i, ", vec_ok);"));
+    }
+  }
+
+  void DeclareAccumulators(const Stage& st) {
+    for (const Reduction& r : st.reductions) {
+      Line(absl::StrCat(ReductionType(r), " acc", r.id, " = ", Identity(r), ";"));
+    }
+  }
+
+  // After a loop: every thread of the row gets each reduction's result.
+  void EmitCombine(const Stage& st) {
+    for (const Reduction& r : st.reductions) {
+      const std::string acc = absl::StrCat("acc", r.id), op = OpName(r.kind);
+      const std::string T = ReductionType(r);
+      const int64_t tsize = r.kind == ReduceKind::kArgmax ? 16 : ValueSize(r.acc_dtype);
+      if (kind_ == CudaTemplate::kRowReduction) {
+        if (group_ > 32) {
+          const int64_t n = group_ / 32 + 1;
+          Line(absl::StrCat("__shared__ ", T, " sm_red", r.id, "[", n, "];"));
+          static_shared_ += n * tsize;
+          Line(absl::StrCat(acc, " = sl_block_reduce<", group_, ">(", acc, ", sm_red", r.id, ", ",
+                            op, ");"));
+        } else if (group_ > 1) {
+          Line(absl::StrCat(acc, " = sl_group_reduce<", group_, ">(", acc, ", gmask, ", op, ");"));
+        }
+      } else if (kind_ == CudaTemplate::kColumnReduction && group_ > 1) {
+        Line(absl::StrCat("__shared__ ", T, " sm_red", r.id, "[", group_, "][", tx_, "];"));
+        Line(absl::StrCat("__shared__ ", T, " sm_res", r.id, "[", tx_, "];"));
+        static_shared_ += (group_ + 1) * tx_ * tsize;
+        Line(absl::StrCat("sm_red", r.id, "[ty][tx] = ", acc, ";"));
+        Line("__syncthreads();");
+        Open("if (ty == 0) {");
+        Line(absl::StrCat("for (int t = 1; t < ", group_, "; ++t) ", acc, " = ", op, "(", acc,
+                          ", sm_red", r.id, "[t][tx]);"));
+        Line(absl::StrCat("sm_res", r.id, "[tx] = ", acc, ";"));
+        Close();
+        Line("__syncthreads();");
+        Line(absl::StrCat(acc, " = sm_res", r.id, "[tx];"));
+      }
+      if (r.kind == ReduceKind::kArgmax) {
+        Line(absl::StrCat("const sl_i64 red", r.id, " = ", acc, ".i;"));
+      } else {
+        Line(absl::StrCat("const ", T, " red", r.id, " = ", acc, ";"));
+      }
+    }
+  }
+
+  // Register arrays of unrolled reductions: cached loads, scratch slots.
+  void DeclareRegisterArrays() {
+    if (!unrolled_ || chunks_ <= 0) return;
+    for (const auto& [key, slot] : cache_slot_) {
+      (void)key;
+      // The dtype of the load (all loads with the key share the arg).
+      DType d = DType::kF32;
+      for (const Expr& e : k_.exprs) {
+        if (e.kind == Expr::Kind::kLoad && LoadKey(e) == key) d = e.dtype;
+      }
+      cache_decls_[slot] = absl::StrCat("SlVec<", StorageType(d), ", ", vec_, "> c", slot, "[",
+                                        chunks_, "];");
+    }
+    for (const auto& [slot, decl] : cache_decls_) {
+      (void)slot;
+      Line(decl);
+    }
+    for (size_t i = 0; i < k_.scratch.size(); ++i) {
+      Line(absl::StrCat(ValueType(k_.scratch[i]), " s", i, "[", chunks_, "][", vec_, "];"));
+    }
+  }
+
+  void EmitLoopStage(int s) {
+    const Stage& st = k_.stages[s];
+    const int64_t inner = k_.inner_extent;
+    Line(absl::StrCat("// loop ", (s + 1) / 2));
+    DeclareAccumulators(st);
+    if (kind_ == CudaTemplate::kRowReduction) {
+      if (unrolled_) {
+        if (chunks_ > 0) {
+          Line("#pragma unroll");
+          Open(absl::StrCat("for (int k = 0; k < ", chunks_, "; ++k) {"));
+          const bool exact = chunks_ * group_ * vec_ == inner;
+          const std::string body = Capture([&] {
+            if (!exact) Open(absl::StrCat("if (rb < ", inner, ") {"));
+            EmitChunk(s, "k");
+            if (!exact) Close();
+          });
+          if (UsesToken(body, "rb")) {
+            Line(absl::StrCat("const sl_idx rb = (static_cast<sl_idx>(k) * ", group_,
+                              " + lane) * ", vec_, ";"));
+          }
+          out_ += body;
+          Close();
+        }
+      } else {
+        Line("#pragma unroll 2");
+        Open(absl::StrCat("for (sl_idx rb = static_cast<sl_idx>(lane) * ", vec_, "; rb < ", inner,
+                          "; rb += ", group_ * vec_, ") {"));
+        EmitChunk(s, "");
+        Close();
+      }
+    } else {  // column
+      if (unrolled_) {
+        if (chunks_ > 0) {
+          Line("#pragma unroll");
+          Open(absl::StrCat("for (int k = 0; k < ", chunks_, "; ++k) {"));
+          const bool exact = chunks_ * group_ == inner;
+          const std::string body = Capture([&] {
+            if (!exact) Open(absl::StrCat("if (rb < ", inner, ") {"));
+            EmitChunk(s, "k");
+            if (!exact) Close();
+          });
+          if (UsesToken(body, "rb")) {
+            Line(absl::StrCat("const sl_idx rb = static_cast<sl_idx>(k) * ", group_, " + ty;"));
+          }
+          out_ += body;
+          Close();
+        }
+      } else {
+        Line("#pragma unroll 8");
+        Open(absl::StrCat("for (sl_idx rb = ty; rb < ", inner, "; rb += ", group_, ") {"));
+        EmitChunk(s, "");
+        Close();
+      }
+    }
+    EmitCombine(st);
+  }
+
+  // ---- templates ----
+
+  void EmitPointwise() {
+    const int64_t inner = k_.inner_extent;
+    const int64_t chunks = k_.outer_extent * inner / vec_;
+    for (const Stage& st : k_.stages) {
+      if (!st.reductions.empty() || !st.scratch_stores.empty()) {
+        Fail(absl::InternalError(
+            absl::StrCat("kernel ", k_.name, ": a pointwise kernel with reductions")));
+      }
+    }
+    // The work of chunk `c` = `chunk` (one indentation level deeper than
+    // the caller).
+    auto emit_chunk = [&](const std::string& chunk) {
+      ++indent_;
+      const std::string body = Capture([&] {
+        for (size_t s = 0; s < k_.stages.size(); ++s) {
+          if (k_.stages[s].kind == Stage::Kind::kRow) {
+            EmitRowStage(k_.stages[s]);
+          } else {
+            EmitChunk(static_cast<int>(s), "");
+          }
+        }
+      });
+      if (UsesToken(body, "c") || UsesToken(body, "x0") || UsesToken(body, "rb")) {
+        Line(absl::StrCat("const sl_idx c = ", chunk, ";"));
+      }
+      if (UsesToken(body, "x0")) {
+        Line(absl::StrCat("const sl_idx x0 = (c * ", vec_, ") / ", inner, ";"));
+      }
+      if (UsesToken(body, "rb")) {
+        Line(absl::StrCat("const sl_idx rb = (c * ", vec_, ") % ", inner, ";"));
+      }
+      out_ += body;
+      --indent_;
+    };
+    Line("const sl_idx stride = static_cast<sl_idx>(gridDim.x) * blockDim.x;");
+    Line("sl_idx c0 = static_cast<sl_idx>(blockIdx.x) * blockDim.x + threadIdx.x;");
+    const int unroll = std::max(1, o_.pointwise_unroll);
+    if (unroll > 1 && chunks >= int64_t{unroll} * grid_ * block_x_) {
+      // Whole groups of `unroll` chunks per thread, without bounds checks, so
+      // that every chunk's loads can be in flight before the first store.
+      Open(absl::StrCat("for (; c0 + ", unroll - 1, " * stride < ", chunks, "; c0 += ", unroll,
+                        " * stride) {"));
+      Line("#pragma unroll");
+      Open(absl::StrCat("for (int u = 0; u < ", unroll, "; ++u) {"));
+      --indent_;
+      emit_chunk("c0 + u * stride");
+      ++indent_;
+      Close();
+      Close();
+    }
+    Open(absl::StrCat("for (; c0 < ", chunks, "; c0 += stride) {"));
+    --indent_;
+    emit_chunk("c0");
+    ++indent_;
+    Close();
+  }
+
+  void EmitRowReduction() {
+    if (group_ <= 32) {
+      Line(absl::StrCat("const int lane = threadIdx.x & ", group_ - 1, ";"));
+      Line(absl::StrCat("const sl_idx x0 = static_cast<sl_idx>(blockIdx.x) * ", rows_per_block_,
+                        " + threadIdx.x / ", group_, ";"));
+      Line(absl::StrCat("if (x0 >= ", k_.outer_extent, ") return;"));
+      if (group_ > 1) Line(absl::StrCat("const unsigned gmask = sl_group_mask<", group_, ">();"));
+    }
+    const std::string body = Capture([&] {
+      DeclareRegisterArrays();
+      for (size_t s = 0; s < k_.stages.size(); ++s) {
+        if (k_.stages[s].kind == Stage::Kind::kRow) {
+          EmitRowStage(k_.stages[s]);
+        } else {
+          EmitLoopStage(static_cast<int>(s));
+        }
+      }
+    });
+    if (group_ > 32) {
+      Line("const int lane = threadIdx.x;");
+      if (UsesToken(body, "x0")) Line("const sl_idx x0 = blockIdx.x;");
+    }
+    out_ += body;
+  }
+
+  void EmitColumnReduction() {
+    const int64_t outer = k_.outer_extent;
+    Line("const int tx = threadIdx.x, ty = threadIdx.y;");
+    Line(absl::StrCat("const sl_idx xr = static_cast<sl_idx>(blockIdx.x) * ", tx_, " + tx;"));
+    Line(absl::StrCat("const bool row_ok = xr < ", outer, ";"));
+    Line(absl::StrCat("// Rows past the end compute row ", outer - 1,
+                      " (so every thread reaches the barriers) and store nothing."));
+    Line(absl::StrCat("const sl_idx x0 = row_ok ? xr : ", outer - 1, ";"));
+    DeclareRegisterArrays();
+    for (size_t s = 0; s < k_.stages.size(); ++s) {
+      if (k_.stages[s].kind == Stage::Kind::kRow) {
+        EmitRowStage(k_.stages[s]);
+      } else {
+        EmitLoopStage(static_cast<int>(s));
+      }
+    }
+  }
+
+  const Kernel& k_;
+  const CudaEmitOptions& o_;
+  std::string out_;
+  int indent_ = 0;
+  absl::Status status_;
+
+  std::vector<int> stage_of_;
+  absl::flat_hash_map<int, int> scratch_value_;  // slot -> expr id
+  std::map<std::string, int> cache_slot_;  // load key -> cache array
+  std::vector<int> cache_first_stage_;     // cache array -> stage that fills it
+  std::map<int, std::string> cache_decls_;
+  absl::flat_hash_set<int> rcp_;  // row values loops divide by (fast_math)
+  IndexExpr r0_;
+  bool wide_ = false;
+
+  CudaTemplate kind_ = CudaTemplate::kPointwise;
+  int vec_ = 1;
+  int group_ = 1;  // row: threads per row; column: TY
+  int tx_ = 1;     // column: rows per block
+  int64_t chunks_ = 0;
+  bool unrolled_ = false;
+  int64_t rows_per_block_ = 1;
+  int64_t block_x_ = 1, block_y_ = 1, grid_ = 1;
+  int64_t static_shared_ = 0;
+  std::string config_;
+};
+
+int CountLines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+}  // namespace
+
+absl::string_view CudaTemplateName(CudaTemplate t) {
+  switch (t) {
+    case CudaTemplate::kPointwise:
+      return "pointwise";
+    case CudaTemplate::kRowReduction:
+      return "row";
+    case CudaTemplate::kColumnReduction:
+      return "column";
+  }
+  return "?";
+}
+
+const char* CudaPreamble() { return kPreamble; }
+
+const CudaKernelLaunch* CudaModuleSource::KernelAtLine(int line) const {
+  for (const CudaKernelLaunch& k : kernels) {
+    if (line >= k.first_line && line <= k.last_line) return &k;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
+                                                const CudaEmitOptions& options) {
+  absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> k =
+      KernelEmitter(kernel, options).Emit();
+  if (!k.ok()) return k.status();
+  CudaModuleSource m;
+  m.source = std::move(k->first);
+  k->second.first_line = 1;
+  k->second.last_line = CountLines(m.source);
+  m.kernels.push_back(std::move(k->second));
+  return m;
+}
+
+absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
+                                          const CudaEmitOptions& options) {
+  absl::flat_hash_set<std::string> names;
+  for (const Kernel& k : kernels) {
+    if (!names.insert(k.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat("EmitCuda: two kernels named ", k.name));
+    }
+  }
+  CudaModuleSource m;
+  m.source = absl::StrCat("// Generated by sluice (codegen/cuda): ", kernels.size(),
+                          " kernel(s).\n", options.fast_math ? "#define SLUICE_FAST_MATH 1\n" : "",
+                          kPreamble, "\n");
+  for (const Kernel& k : kernels) {
+    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = KernelEmitter(k, options).Emit();
+    if (!e.ok()) return e.status();
+    e->second.first_line = CountLines(m.source) + 1;
+    m.source += e->first;
+    e->second.last_line = CountLines(m.source);
+    m.source += "\n";
+    m.kernels.push_back(std::move(e->second));
+  }
+  return m;
+}
+
+}  // namespace sluice::codegen::cuda

@@ -1,0 +1,144 @@
+// The CUDA backend's code generator: emits the kernels of a graph (kernel IR,
+// codegen/kernel_ir.h) as ONE CUDA C++ translation unit for NVRTC, one
+// `extern "C" __global__ void sluice_<name>(...)` per kernel, plus what a
+// runtime needs to launch each: grid and block (shapes are static, so they
+// are computed here), shared memory and the parameter order (raw device
+// pointers in KernelArg order: inputs, then outputs). The helper preamble
+// comes from preamble.template.cu, embedded at build time.
+//
+//   absl::StatusOr<CudaModuleSource> m = EmitCuda(kernels, CudaEmitOptions());
+//   // NVRTC-compile m->source (runtime/cuda/nvrtc.h: CompileCuda), then for
+//   // kernel i: GetFunction(m->kernels[i].symbol) and launch it with
+//   // m->kernels[i].grid / .block / .shared_bytes and one pointer per arg.
+//
+// Templates, chosen per kernel by inspecting its IR:
+//
+//  * Pointwise (not a reduction): a flat 1-D grid-stride loop over
+//    outer x inner elements in chunks of V consecutive elements per thread.
+//    V = 16 bytes / the smallest element among the accesses that are
+//    contiguous in r0 (at most 8), halved until it divides the inner extent,
+//    so a chunk never crosses a row. An access whose index is r0 + f(x0) with
+//    f(x0) a multiple of V (the linear element index, or a broadcast row like
+//    a bias) is one vector load/store of V elements (float4 for f32, 8 x
+//    half for f16/bf16); every other access is a scalar load with its index
+//    recomputed per element. Loads that depend on x0 only are computed once
+//    per chunk. The grid is capped at a few waves of full occupancy
+//    (num_sms x max_threads_per_sm / 256 x waves blocks of 256 threads).
+//
+//  * Row reduction (a reduction kernel unless the column rule below picks
+//    the column template): a group of G threads per row x0 — a sub-warp or
+//    one warp (G <= 32, several rows per 256-thread block, shuffles only) for
+//    short rows, a whole block (64..1024 threads, shuffles plus shared
+//    memory) for long rows. Thread `lane` owns the chunks k*G + lane of V
+//    elements (so a warp's loads are coalesced). G is the smallest group for
+//    which one thread holds at most 32 elements per register array (fewer
+//    when several arrays are live: 64 elements in all) — warp per row up to
+//    1024 f32 elements, a block above. Then the chunk loops are unrolled and
+//    the row stays in registers: a load that several loops of the kernel
+//    make (softmax's x in the max and sum loops, layer_norm's x in the mean
+//    and variance loops) is read from global memory in the first loop only
+//    and cached, and the kernel IR's row scratch arrays are register arrays,
+//    so softmax and layer_norm read their input once. Rows too long for that
+//    (G would exceed 1024) use a rolled loop that re-reads (from L2) and
+//    recomputes scratch values instead. Accumulation is in the IR's
+//    accumulator type (f32 for f16/bf16).
+//
+//  * Column reduction: when no load that depends on r0 is contiguous in r0
+//    but most are contiguous in x0 (a sum over dim 0 of [N, M] loads
+//    r0*M + x0; a reduction over a middle dim likewise), threads map to x0
+//    (TX = 32 consecutive rows per block, coalesced) and TY threads in y
+//    split r0; the TY partial results combine through shared memory. TY is
+//    sized to fill the GPU. With at most 32 elements per thread the loops
+//    are unrolled and cached in registers as above.
+//
+// Indices are 32-bit when every index and extent of the kernel stays below
+// 2^30, else 64-bit. Vector accesses check once per kernel that the pointers
+// they use are 16-byte aligned and fall back to element accesses otherwise.
+#ifndef SLUICE_CODEGEN_CUDA_CUDA_EMITTER_H_
+#define SLUICE_CODEGEN_CUDA_CUDA_EMITTER_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codegen/kernel_ir.h"
+
+namespace sluice::codegen::cuda {
+
+enum class CudaTemplate { kPointwise, kRowReduction, kColumnReduction };
+
+absl::string_view CudaTemplateName(CudaTemplate t);  // "pointwise", "row", "column"
+
+struct CudaEmitOptions {
+  // The device the grids are sized for (runtime::cuda::CudaDevice's
+  // multiprocessor_count(); an H100 SXM has 132).
+  int num_sms = 132;
+  int max_threads_per_sm = 2048;
+  // Pointwise grids: at most this many waves of full occupancy.
+  int pointwise_waves = 4;
+  // Pointwise kernels: chunks one thread handles per grid-stride step (their
+  // loads all in flight before the first store).
+  int pointwise_unroll = 1;
+  // f32 exp and division through the hardware approximations (about 2 ulp;
+  // see preamble.template.cu), division by a per-row value (softmax's sum)
+  // as a multiplication by its reciprocal, and gelu(tanh) as x * sigmoid(2u).
+  // Triton, and so Inductor, compile like this. f64 is never affected.
+  bool fast_math = false;
+  // Row/column reductions: elements one thread keeps per register array
+  // (and 2x this over all arrays) before falling back to re-reading.
+  int max_elements_per_thread = 32;
+  // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
+  // so compiling the module really fails inside them.
+  absl::flat_hash_set<std::string> poison_kernels;
+};
+
+// How to launch one generated kernel.
+struct CudaKernelLaunch {
+  std::string name;    // Kernel::name
+  std::string symbol;  // the extern "C" __global__ function: "sluice_" + name
+  CudaTemplate kind = CudaTemplate::kPointwise;
+  std::array<uint32_t, 3> grid = {1, 1, 1};
+  std::array<uint32_t, 3> block = {1, 1, 1};
+  // Dynamic shared memory; the templates use static shared memory only, so 0.
+  uint32_t shared_bytes = 0;
+  // Static shared memory the kernel declares (for reports).
+  uint32_t static_shared_bytes = 0;
+  // The parameters, in order: one device pointer per arg (inputs, outputs).
+  std::vector<KernelArg> args;
+  // The template's parameters in words, e.g. "row: 32 threads/row, 8
+  // rows/block, 4-wide, unrolled x8, registers".
+  std::string config;
+  int first_line = 0;  // 1-based, inclusive: the kernel's lines in `source`
+  int last_line = 0;
+};
+
+struct CudaModuleSource {
+  std::string source;  // one translation unit: preamble + every kernel
+  std::vector<CudaKernelLaunch> kernels;  // in the order given to EmitCuda
+
+  // The kernel whose lines contain `line` (an NVRTC error's line), or null.
+  const CudaKernelLaunch* KernelAtLine(int line) const;
+};
+
+// Emits all `kernels` (unique names) as one module. Errors: InvalidArgument
+// for duplicate names, Internal (naming the kernel) for IR the emitter does
+// not know (an unknown op), which callers treat as a lowering failure of the
+// kernel's nodes (DESIGN §3 rule 6).
+absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
+                                          const CudaEmitOptions& options = {});
+
+// The CUDA text of one kernel (no preamble) and its launch, for golden tests
+// and dumps.
+absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
+                                                const CudaEmitOptions& options = {});
+
+// The preamble every module starts with.
+const char* CudaPreamble();
+
+}  // namespace sluice::codegen::cuda
+
+#endif  // SLUICE_CODEGEN_CUDA_CUDA_EMITTER_H_

@@ -1,0 +1,386 @@
+#include "codegen/cuda/cuda_emitter.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "codegen/cuda/test_util.h"
+#include "codegen/kernel_ir.h"
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "passes/schedule.h"
+#include "testing/filecheck.h"
+
+#if SLUICE_CUDAGEN_HAVE_NVRTC
+#include "runtime/cuda/nvrtc.h"
+#endif
+
+namespace sluice::codegen::cuda {
+namespace {
+
+// ---- NVRTC -------------------------------------------------------------------
+
+struct NvrtcResult {
+  bool available = false;
+  std::string why_unavailable;
+  absl::Status status;
+  std::string log;
+};
+
+// Compiles `source` for sm_90 with the runtime's NVRTC wrapper
+// (runtime/cuda/nvrtc.h: -std=c++17, the toolkit's include directory), no
+// cache.
+NvrtcResult CompileForSm90(const std::string& source, const std::string& name) {
+  NvrtcResult r;
+#if SLUICE_CUDAGEN_HAVE_NVRTC
+  runtime::cuda::NvrtcOptions options;
+  options.arch = "sm_90";
+  options.use_cache = false;
+  options.failed_source_dir = ::testing::TempDir();
+  absl::StatusOr<runtime::cuda::CompiledCuda> c = runtime::cuda::CompileCuda(source, name, options);
+  if (!c.ok() && absl::IsUnavailable(c.status())) {
+    r.why_unavailable = std::string(c.status().message());
+    return r;
+  }
+  r.available = true;
+  r.status = c.status();
+  if (c.ok()) r.log = c->log;
+#else
+  r.why_unavailable = "sluice was built without the CUDA toolkit (no //runtime/cuda:nvrtc)";
+#endif
+  return r;
+}
+
+#define SKIP_IF_NO_NVRTC(result)                                                   \
+  if (!(result).available) GTEST_SKIP() << "NVRTC unavailable: " << (result).why_unavailable
+
+// ---- Golden CUDA text ------------------------------------------------------------
+
+// Every kernel's text, each after a "launch <symbol> grid=.. block=.. <config>" line.
+absl::StatusOr<std::string> DumpCuda(const ::sluice::testing::GoldenCase& c) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(c.input);
+  if (!e.ok()) return e.status();
+  std::string out;
+  for (const CudaKernelLaunch& k : e->module.kernels) {
+    absl::StrAppend(&out, "launch ", k.symbol, " grid=", absl::StrJoin(k.grid, ","),
+                    " block=", absl::StrJoin(k.block, ","), " ", k.config, "\n",
+                    e->KernelSource(k.name));
+  }
+  return out;
+}
+
+TEST(CudaEmitterGoldenTest, Cases) {
+  absl::Status s = ::sluice::testing::RunGoldenFile("codegen/cuda/testdata/golden.graph", DumpCuda);
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+// ---- Structural checks ------------------------------------------------------------
+
+int CountGlobals(const std::string& source) { return CountOccurrences(source, "__global__ void"); }
+
+TEST(CudaEmitterTest, FusedFiveOpChainIsOneKernelWithFloat4Accesses) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph chain(%x: f32[4096, 4096], %y: f32[4096, 4096]) {
+  %a = mul(%x, %y)
+  %b = add(%a, 1.0)
+  %c = relu(%b)
+  %d = sigmoid(%c)
+  %e = mul(%d, %x)
+  return %e
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(CountGlobals(e->module.source), 1);
+  ASSERT_EQ(e->module.kernels.size(), 1u);
+  const CudaKernelLaunch& k = e->module.kernels[0];
+  EXPECT_EQ(k.kind, CudaTemplate::kPointwise);
+  const std::string src = e->KernelSource(k.name);
+  // x and y: one 16-byte (4 x f32) load each per chunk; e: one 16-byte store.
+  EXPECT_EQ(CountOccurrences(src, "SlVec<float, 4> l0 = sl_ldv<4>(a0 + "), 1) << src;
+  EXPECT_EQ(CountOccurrences(src, "SlVec<float, 4> l1 = sl_ldv<4>(a1 + "), 1) << src;
+  EXPECT_EQ(CountOccurrences(src, "sl_stv<4>(a2 + "), 1) << src;
+  // No scalar access to the contiguous buffers.
+  EXPECT_EQ(CountOccurrences(src, "a0["), 0) << src;
+  EXPECT_EQ(CountOccurrences(src, "a1["), 0) << src;
+  EXPECT_EQ(CountOccurrences(src, "a2["), 0) << src;
+  // A grid that fills an H100 (4 waves of 8 blocks of 256 on 132 SMs)
+  // without a block per chunk.
+  EXPECT_EQ(k.block[0], 256u);
+  EXPECT_EQ(k.grid[0], 132u * 8 * 4);
+  EXPECT_EQ(k.args.size(), 3u);
+  EXPECT_EQ(k.args[2].value, "e");
+  EXPECT_TRUE(k.args[2].is_output);
+}
+
+TEST(CudaEmitterTest, SoftmaxIsOneKernelThatLoadsItsInputInOneLoopOnly) {
+  for (const char* dtype : {"f32", "bf16", "f16"}) {
+    SCOPED_TRACE(dtype);
+    absl::StatusOr<EmittedGraph> e = EmitGraphText(absl::StrCat(
+        "graph g(%x: ", dtype, "[32768, 1024]) {\n  %s = softmax(%x, dim = -1)\n  return %s\n}\n"));
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(CountGlobals(e->module.source), 1);
+    ASSERT_EQ(e->module.kernels.size(), 1u);
+    const CudaKernelLaunch& k = e->module.kernels[0];
+    EXPECT_EQ(k.kind, CudaTemplate::kRowReduction);
+    const std::string src = e->KernelSource(k.name);
+    // The kernel IR loads x in the max loop and again in the sum loop; the
+    // emitter caches the first load in registers, so the input arg appears
+    // at exactly one load site (inside loop 1).
+    EXPECT_EQ(CountOccurrences(src, "(a0 + "), 1) << src;
+    EXPECT_EQ(CountOccurrences(src, "a0["), 0) << src;
+    const size_t loop1 = src.find("// loop 1"), loop2 = src.find("// loop 2");
+    ASSERT_NE(loop1, std::string::npos);
+    ASSERT_NE(loop2, std::string::npos);
+    const size_t load = src.find("(a0 + ");
+    EXPECT_GT(load, loop1);
+    EXPECT_LT(load, loop2);
+    // One warp per row, 8 rows per block.
+    EXPECT_EQ(k.block[0], 256u);
+    EXPECT_EQ(k.grid[0], 32768u / 8);
+  }
+}
+
+TEST(CudaEmitterTest, NormsReadTheirInputOnce) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: f32[256, 1024], %w: f32[1024], %b: f32[1024], %z: f32[256, 4096], %v: f32[4096]) {
+  %ln = layer_norm(%x, %w, %b, normalized_shape = [1024])
+  %rms = rms_norm(%z, %v, normalized_shape = [4096])
+  %ls = log_softmax(%x, dim = 1)
+  return %ln, %rms, %ls
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 3u);
+  for (const CudaKernelLaunch& k : e->module.kernels) {
+    SCOPED_TRACE(k.name);
+    EXPECT_EQ(k.kind, CudaTemplate::kRowReduction);
+    const std::string src = e->KernelSource(k.name);
+    EXPECT_EQ(CountOccurrences(src, "(a0 + "), 1) << src;
+    EXPECT_EQ(CountOccurrences(src, "a0["), 0) << src;
+  }
+}
+
+TEST(CudaEmitterTest, FallbackNodeSplitsKernels) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph seed(%x: f32[10], %y: f32[10]) {
+  %a = add(%x, %y) {should_fallback = true}
+  %b = mul(%a, 2.0)
+  %c = sub(%x, %y)
+  %d = mul(%c, 3.0)
+  %f = neg(%d) {should_fallback = true}
+  %g = add(%f, %b)
+  return %g
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  std::vector<std::string> kinds;
+  for (const passes::Step& s : e->schedule.steps) {
+    kinds.push_back(std::string(passes::StepKindName(s.kind)));
+  }
+  // The lowered neighbours of each fallback node are in different kernels.
+  EXPECT_EQ(absl::StrJoin(kinds, " "), "fallback kernel fallback kernel") << e->schedule.ToString();
+  EXPECT_EQ(CountGlobals(e->module.source), 2);
+  EXPECT_TRUE(e->plan.IsFallback("a"));
+  EXPECT_TRUE(e->plan.IsFallback("f"));
+}
+
+TEST(CudaEmitterTest, PicksTheTemplateFromTheLoads) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: f32[16384, 16384]) {
+  %rows = sum(%x, dims = [1])
+  %cols = sum(%x, dims = [0])
+  %all = sum(%x)
+  return %rows, %cols, %all
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 3u);
+  std::vector<CudaTemplate> kinds;
+  for (const CudaKernelLaunch& k : e->module.kernels) kinds.push_back(k.kind);
+  EXPECT_EQ(kinds[0], CudaTemplate::kRowReduction);
+  EXPECT_EQ(kinds[1], CudaTemplate::kColumnReduction);
+  EXPECT_EQ(kinds[2], CudaTemplate::kRowReduction);
+  // Row sum of 16384: a block of 512 per row, 8 float4 per thread.
+  EXPECT_EQ(e->module.kernels[0].block[0], 512u);
+  EXPECT_EQ(e->module.kernels[0].grid[0], 16384u);
+  // Column sum: 32 consecutive columns per block in x, r0 split over y.
+  const CudaKernelLaunch& col = e->module.kernels[1];
+  EXPECT_EQ(col.block[0], 32u);
+  EXPECT_GT(col.block[1], 1u);
+  EXPECT_EQ(col.grid[0], 16384u / 32);
+  EXPECT_GT(col.static_shared_bytes, 0u);
+}
+
+TEST(CudaEmitterTest, LaunchesAndLinesAreReported) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: f32[64, 100], %y: f32[64, 100]) {
+  %s = softmax(%x, dim = -1)
+  %m = amax(%y, dims = [0])
+  return %s, %m
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 2u);
+  const std::vector<std::string> lines = absl::StrSplit(e->module.source, '\n');
+  for (const CudaKernelLaunch& k : e->module.kernels) {
+    SCOPED_TRACE(k.name);
+    EXPECT_EQ(k.symbol, "sluice_" + k.name);
+    ASSERT_GT(k.first_line, 0);
+    ASSERT_LE(k.last_line, static_cast<int>(lines.size()));
+    EXPECT_LT(k.first_line, k.last_line);
+    EXPECT_EQ(e->module.KernelAtLine(k.first_line), &k);
+    EXPECT_EQ(e->module.KernelAtLine(k.last_line), &k);
+    bool has_signature = false;
+    for (int l = k.first_line; l <= k.last_line; ++l) {
+      has_signature = has_signature || lines[l - 1].find(k.symbol + "(") != std::string::npos;
+    }
+    EXPECT_TRUE(has_signature);
+    EXPECT_EQ(k.shared_bytes, 0u);
+    EXPECT_GE(k.grid[0], 1u);
+    EXPECT_EQ(k.block[2], 1u);
+  }
+  EXPECT_EQ(e->module.KernelAtLine(1), nullptr);  // the preamble
+}
+
+TEST(CudaEmitterTest, RejectsDuplicateKernelNames) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: f32[8]) {
+  %a = neg(%x)
+  return %a
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  std::vector<Kernel> twice = {e->kernels[0], e->kernels[0]};
+  absl::StatusOr<CudaModuleSource> m = EmitCuda(twice);
+  EXPECT_TRUE(absl::IsInvalidArgument(m.status())) << m.status();
+}
+
+TEST(CudaEmitterTest, UnknownOpIsAnErrorNamingTheKernel) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: f32[8]) {
+  %a = neg(%x)
+  return %a
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  Kernel k = e->kernels[0];
+  for (Expr& x : k.exprs) {
+    if (x.kind == Expr::Kind::kOp) x.op = "frobnicate";
+  }
+  absl::StatusOr<CudaModuleSource> m = EmitCuda({k});
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("frobnicate"), std::string::npos) << m.status();
+  EXPECT_NE(m.status().message().find(k.name), std::string::npos) << m.status();
+}
+
+TEST(CudaEmitterTest, FastMathChangesOnlyTheMathHelpers) {
+  const std::string text = R"(
+graph g(%x: f32[128, 1024]) {
+  %s = softmax(%x, dim = -1)
+  return %s
+})";
+  CudaEmitOptions fast;
+  fast.fast_math = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, fast);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(CountOccurrences(a->module.source, "#define SLUICE_FAST_MATH"), 0);
+  EXPECT_EQ(CountOccurrences(b->module.source, "#define SLUICE_FAST_MATH 1"), 1);
+  // The epilogue divides by the row's sum: a reciprocal once per row.
+  const std::string src = b->KernelSource("k0");
+  EXPECT_EQ(CountOccurrences(src, "const float rcp"), 1) << src;
+  EXPECT_EQ(CountOccurrences(src, "sl_div("), 0) << src;
+  EXPECT_EQ(CountOccurrences(a->KernelSource("k0"), "sl_div("), 1);
+}
+
+TEST(CudaEmitterTest, PoisonedKernelFailsToCompileInsideItsLines) {
+  CudaEmitOptions options;
+  options.poison_kernels = {"k2"};  // step 1 is the fallback, so kernels are k0 and k2
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: f32[64], %y: f32[64]) {
+  %a = mul(%x, %y)
+  %b = exp(%a) {should_fallback = true}
+  %c = add(%b, 1.0)
+  return %c
+})",
+                                                 {}, options);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 2u);
+  EXPECT_EQ(e->module.kernels[1].name, "k2");
+  EXPECT_EQ(e->KernelSource("k0").find("#error"), std::string::npos);
+  const std::string src = e->KernelSource("k2");
+  ASSERT_NE(src.find("#error"), std::string::npos);
+  int error_line = 0, line = 1;
+  for (absl::string_view l : absl::StrSplit(e->module.source, '\n')) {
+    if (l.find("#error") != absl::string_view::npos) error_line = line;
+    ++line;
+  }
+  ASSERT_NE(e->module.KernelAtLine(error_line), nullptr);
+  EXPECT_EQ(e->module.KernelAtLine(error_line)->name, "k2");
+  NvrtcResult r = CompileForSm90(e->module.source, "poisoned");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_NE(r.status.message().find("injected compile failure in k2"), std::string::npos)
+      << r.status;
+}
+
+// ---- Every testdata graph NVRTC-compiles for sm_90 ---------------------------------
+
+struct CompileCase {
+  const char* file;
+  bool fast_math;
+};
+
+class CudaEmitterCompileTest : public ::testing::TestWithParam<CompileCase> {};
+
+TEST_P(CudaEmitterCompileTest, EveryGraphCompilesForSm90WithoutWarnings) {
+  const std::string path = absl::StrCat("codegen/cuda/testdata/", GetParam().file);
+  absl::StatusOr<std::vector<ir::Graph>> graphs;
+  if (absl::EndsWith(path, "golden.graph")) {
+    // A golden file: the graph of each case, without its CHECK lines.
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    graphs = std::vector<ir::Graph>();
+    for (const ::sluice::testing::GoldenCase& c : ::sluice::testing::ParseGoldenCases(text.str())) {
+      absl::StatusOr<ir::Graph> g = ir::ParseGraph(c.input);
+      ASSERT_TRUE(g.ok()) << g.status();
+      graphs->push_back(*std::move(g));
+    }
+  } else {
+    graphs = ir::ParseFile(path);
+  }
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  ASSERT_FALSE(graphs->empty());
+  CudaEmitOptions options;
+  options.fast_math = GetParam().fast_math;
+  int compiled = 0;
+  for (const ir::Graph& g : *graphs) {
+    SCOPED_TRACE(g.name());
+    absl::StatusOr<EmittedGraph> e = EmitGraph(g, {}, options);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(CountGlobals(e->module.source), static_cast<int>(e->kernels.size()));
+    if (e->kernels.empty()) continue;
+    NvrtcResult r = CompileForSm90(e->module.source, g.name());
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    ++compiled;
+  }
+  EXPECT_GT(compiled, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Testdata, CudaEmitterCompileTest,
+    ::testing::Values(CompileCase{"ops.graph", false}, CompileCase{"reductions.graph", false},
+                      CompileCase{"composites.graph", false}, CompileCase{"layout.graph", false},
+                      CompileCase{"benchmarks.graph", false}, CompileCase{"golden.graph", false},
+                      CompileCase{"composites.graph", true}, CompileCase{"benchmarks.graph", true},
+                      CompileCase{"ops.graph", true}),
+    [](const ::testing::TestParamInfo<CompileCase>& info) {
+      std::string name = info.param.file;
+      name = name.substr(0, name.find('.'));
+      return name + (info.param.fast_math ? "_fast_math" : "");
+    });
+
+}  // namespace
+}  // namespace sluice::codegen::cuda

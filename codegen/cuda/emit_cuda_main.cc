@@ -1,0 +1,115 @@
+// A developer tool (test-only): prints the CUDA module sluice generates for
+// every graph of a .graph file, with each kernel's launch, and optionally
+// writes each graph's source and a launch manifest for running the kernels
+// elsewhere (e.g. with CuPy on a GPU host):
+//
+//   emit_cuda_main [--fast_math] [--pointwise_unroll=N] [--pointwise_waves=N]
+//                  [--max_elements_per_thread=N] FILE.graph [OUT_DIR]
+//
+// OUT_DIR/<graph>.cu and OUT_DIR/<graph>.json: the steps in order, kernels
+// with their launch ({"kind": "kernel", "symbol", "grid", "block", "smem",
+// "config", "args": [{"value", "dtype", "numel", "out"}]}), fallback and
+// library steps with their node ({"kind", "node"}); codegen/cuda/gpu_check.py
+// reads them.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "codegen/cuda/test_util.h"
+#include "ir/parser.h"
+#include "passes/schedule.h"
+
+int main(int argc, char** argv) {
+  using sluice::codegen::cuda::CudaKernelLaunch;
+  sluice::codegen::cuda::CudaEmitOptions options;
+  std::vector<char*> positional = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const std::string& flag, int* out) {
+      if (a.rfind(flag + "=", 0) != 0) return false;
+      *out = std::atoi(a.c_str() + flag.size() + 1);
+      return true;
+    };
+    if (a == "--fast_math") {
+      options.fast_math = true;
+    } else if (value("--pointwise_unroll", &options.pointwise_unroll) ||
+               value("--pointwise_waves", &options.pointwise_waves) ||
+               value("--max_elements_per_thread", &options.max_elements_per_thread)) {
+    } else if (a.rfind("--", 0) == 0) {
+      std::cerr << "unknown flag " << a << "\n";
+      return 2;
+    } else {
+      positional.push_back(argv[i]);
+    }
+  }
+  argc = static_cast<int>(positional.size());
+  argv = positional.data();
+  if (argc < 2) {
+    std::cerr << "usage: emit_cuda_main FILE.graph [OUT_DIR]\n";
+    return 2;
+  }
+  absl::StatusOr<std::vector<sluice::ir::Graph>> graphs = sluice::ir::ParseFile(argv[1]);
+  if (!graphs.ok()) {
+    std::cerr << graphs.status() << "\n";
+    return 1;
+  }
+  int failures = 0;
+  for (const sluice::ir::Graph& g : *graphs) {
+    absl::StatusOr<sluice::codegen::cuda::EmittedGraph> e = sluice::codegen::cuda::EmitGraph(g, {}, options);
+    if (!e.ok()) {
+      std::cerr << g.name() << ": " << e.status() << "\n";
+      ++failures;
+      continue;
+    }
+    std::string manifest;
+    std::vector<std::string> steps;
+    for (const sluice::passes::Step& step : e->schedule.steps) {
+      if (step.kind != sluice::passes::StepKind::kKernel) {
+        steps.push_back(absl::StrCat("{\"kind\": \"", sluice::passes::StepKindName(step.kind),
+                                     "\", \"node\": \"", step.nodes[0]->name(), "\"}"));
+        continue;
+      }
+      const CudaKernelLaunch* k = e->Launch(absl::StrCat("k", step.id));
+      if (k == nullptr) continue;
+      std::vector<std::string> args;
+      for (const auto& a : k->args) {
+        args.push_back(absl::StrCat("{\"value\": \"", a.value, "\", \"dtype\": \"",
+                                    sluice::ir::DTypeName(a.dtype), "\", \"numel\": ", a.numel,
+                                    ", \"out\": ", a.is_output ? "true" : "false", "}"));
+      }
+      steps.push_back(absl::StrCat(
+          "{\"kind\": \"kernel\", \"symbol\": \"", k->symbol, "\", \"grid\": [",
+          absl::StrJoin(k->grid, ", "), "], \"block\": [", absl::StrJoin(k->block, ", "),
+          "], \"smem\": ", k->shared_bytes, ", \"config\": \"", k->config,
+          "\", \"args\": [", absl::StrJoin(args, ", "), "]}"));
+    }
+    const std::string json =
+        absl::StrCat("{\"graph\": \"", g.name(), "\", \"steps\": [\n  ",
+                     absl::StrJoin(steps, ",\n  "), "\n]}\n");
+    for (const CudaKernelLaunch& k : e->module.kernels) {
+      std::vector<std::string> args;
+      for (const auto& a : k.args) {
+        args.push_back(absl::StrCat(a.value, ":", sluice::ir::DTypeName(a.dtype), ":", a.numel,
+                                    ":", a.is_output ? "out" : "in"));
+      }
+      absl::StrAppend(&manifest, k.symbol, " grid=", absl::StrJoin(k.grid, ","),
+                      " block=", absl::StrJoin(k.block, ","), " smem=", k.shared_bytes,
+                      " args=", absl::StrJoin(args, ","), "\n");
+    }
+    if (argc >= 3) {
+      std::ofstream(absl::StrCat(argv[2], "/", g.name(), ".cu")) << e->module.source;
+      std::ofstream(absl::StrCat(argv[2], "/", g.name(), ".json")) << json;
+    } else {
+      std::cout << "// ===== graph " << g.name() << "\n" << e->plan.ToTable() << "\n"
+                << e->schedule.ToString() << "\n" << manifest;
+      for (const auto& k : e->kernels) std::cout << k.ToString();
+      const std::string src = e->module.source;
+      std::cout << src.substr(src.find("// ---- end of preamble ----")) << "\n";
+    }
+  }
+  return failures == 0 ? 0 : 1;
+}
