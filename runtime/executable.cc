@@ -31,12 +31,29 @@ struct Executable::State {
 Executable::Executable(std::unique_ptr<Parts> parts)
     : parts_(std::move(parts)), state_(std::make_unique<State>()) {}
 
-Executable::~Executable() {
+Executable::Executable(Executable&& other) noexcept = default;
+
+Executable& Executable::operator=(Executable&& other) noexcept {
+  if (this != &other) {
+    FreeArena();
+    parts_ = std::move(other.parts_);
+    steps_ = std::move(other.steps_);
+    device_name_ = std::move(other.device_name_);
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+void Executable::FreeArena() {
   if (state_ != nullptr && state_->arena != nullptr && parts_ != nullptr &&
       parts_->device != nullptr) {
     parts_->device->Free(state_->arena);
+    state_->arena = nullptr;
+    state_->arena_bytes = 0;
   }
 }
+
+Executable::~Executable() { FreeArena(); }
 
 absl::StatusOr<Executable> Executable::Create(Parts parts) {
   if (parts.graph == nullptr || parts.device == nullptr) {

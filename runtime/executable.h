@@ -59,8 +59,8 @@ class Executable {
 
   static absl::StatusOr<Executable> Create(Parts parts);
 
-  Executable(Executable&&) = default;
-  Executable& operator=(Executable&&) = default;
+  Executable(Executable&& other) noexcept;
+  Executable& operator=(Executable&& other) noexcept;
   ~Executable();
 
   // Runs the graph. Checks the inputs' count, dtypes and shapes first; an
@@ -88,6 +88,7 @@ class Executable {
  private:
   struct State;
   explicit Executable(std::unique_ptr<Parts> parts);
+  void FreeArena();
 
   std::unique_ptr<Parts> parts_;
   std::vector<StepInfo> steps_;

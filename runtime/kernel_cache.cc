@@ -101,6 +101,18 @@ const std::string& CpuModel() {
   return *model;
 }
 
+// Whether glibc's vector math library can be linked (libc6-dev's libmvec.so).
+bool HaveLibmvec() {
+  static const bool have = [] {
+    for (const char* dir : {"/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
+                            "/usr/lib"}) {
+      if (access(absl::StrCat(dir, "/libmvec.so").c_str(), F_OK) == 0) return true;
+    }
+    return false;
+  }();
+  return have;
+}
+
 std::string UniqueSuffix() {
   static std::atomic<int> counter{0};
   std::random_device rd;
@@ -218,7 +230,10 @@ absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
     compiler = (cxx != nullptr && *cxx != '\0') ? cxx : "c++";
   }
   std::vector<std::string> flags = options.flags;
-  if (flags.empty()) flags = {"-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"};
+  if (flags.empty()) {
+    flags = {"-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"};
+    flags.push_back(HaveLibmvec() ? "-lmvec" : "-DSLUICE_NO_MVEC");
+  }
   const std::string flag_text = absl::StrJoin(flags, " ");
   const std::string ident = CompilerIdentity(compiler);
   const std::string material =

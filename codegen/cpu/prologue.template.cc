@@ -8,6 +8,31 @@
 #include <cstring>
 #include <limits>
 
+// glibc's vector math library (libmvec): declaring the simd clones lets
+// `#pragma omp simd` loops call vectorized exp/log/tanh/... instead of one
+// scalar call per element. The host compile links -lmvec when it is there
+// and defines SLUICE_NO_MVEC otherwise.
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(SLUICE_NO_MVEC) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define SLUICE_SIMD_FN __attribute__((__simd__("notinbranch")))
+extern "C" {
+float expf(float) SLUICE_SIMD_FN;
+float logf(float) SLUICE_SIMD_FN;
+float sinf(float) SLUICE_SIMD_FN;
+float cosf(float) SLUICE_SIMD_FN;
+float tanhf(float) SLUICE_SIMD_FN;
+float erff(float) SLUICE_SIMD_FN;
+float powf(float, float) SLUICE_SIMD_FN;
+double exp(double) SLUICE_SIMD_FN;
+double log(double) SLUICE_SIMD_FN;
+double sin(double) SLUICE_SIMD_FN;
+double cos(double) SLUICE_SIMD_FN;
+double tanh(double) SLUICE_SIMD_FN;
+double erf(double) SLUICE_SIMD_FN;
+double pow(double, double) SLUICE_SIMD_FN;
+}
+#endif
+
 namespace {
 
 #if defined(__FLT16_MAX__)
