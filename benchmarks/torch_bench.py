@@ -20,7 +20,8 @@ uses) it:
   TORCHINDUCTOR_CACHE_DIR / TRITON_CACHE_DIR (first call, compile + one run);
 * with --sluice_json, reads sluice's timings, format
     {"<graph>": {"us": float, "compile_cold_ms": float, "compile_warm_ms": float,
-                 "outputs_npy_dir": "optional dir with output.<i>.npy",
+                 "outputs_npy_dir": "optional dir with <output name>.npy
+                                     (as tools/compile --save_outputs writes them)",
                  "inputs_npy_dir": "optional dir with <input>.npy"}}
   and, where outputs are given, checks them against PyTorch eager on the same
   inputs (allclose with per-dtype tolerances). Without inputs_npy_dir the
@@ -279,7 +280,7 @@ def check_sluice_outputs(graph: sg.Graph, entry: Dict, inputs, device) -> str:
     worst = 0.0
     for i, (r, n) in enumerate(zip(ref, graph.outputs)):
         path = next((os.path.join(out_dir, f) for f in
-                     (f"output.{i}.npy", f"{i}.npy", f"{graph.name}.{i}.npy")
+                     (f"{n.name}.npy", f"output.{i}.npy", f"{i}.npy", f"{graph.name}.{i}.npy")
                      if os.path.exists(os.path.join(out_dir, f))), None)
         if path is None:
             return f"no output {i}"

@@ -156,7 +156,7 @@ class TorchBenchTest(unittest.TestCase):
                 out_dir = os.path.join(d, "sluice", name)
                 os.makedirs(out_dir)
                 for i, t in enumerate(tg.run_graph(g, ins)):
-                    tg.save_npy(os.path.join(out_dir, f"output.{i}.npy"), t)
+                    tg.save_npy(os.path.join(out_dir, f"{g.outputs[i].name}.npy"), t)
                 sluice[name] = {"us": 5.0, "compile_cold_ms": 3.0, "compile_warm_ms": 0.1,
                                 "outputs_npy_dir": out_dir}
             with open(os.path.join(d, "sluice.json"), "w") as f:

@@ -207,8 +207,8 @@ class TorchGraphTest(unittest.TestCase):
                  "--inputs", f"x={d}/x.npy,y={d}/y.npy", "--save_outputs", out],
                 capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn("output 0: f32[10]", p.stdout)
-            torch.testing.assert_close(tg.load_npy(os.path.join(out, "output.0.npy")),
+            self.assertIn("output 0 (%b): f32[10]", p.stdout)
+            torch.testing.assert_close(tg.load_npy(os.path.join(out, "b.npy")),
                                        (x + y) * 2.0)
             p = subprocess.run(
                 [sys.executable, os.path.join(TOOLS, "torch_graph.py"),

@@ -21,7 +21,8 @@ graph on the meta device, so graphs written without annotations can be printed.
 Command line:
     python3 tools/torch_graph.py GRAPH [--graph NAME] [--inputs x=x.npy,y=y.npy]
         [--random_inputs SEED] [--save_outputs DIR] [--device cpu] [--print_types]
-writes DIR/output.<i>.npy (bf16 as the '<V2' layout runtime/npy.h reads).
+writes DIR/<output name>.npy, as tools/compile does (bf16 as the '<V2' layout
+runtime/npy.h reads).
 """
 
 import argparse
@@ -482,7 +483,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--random_inputs", type=int, metavar="SEED",
                    help="seeded random inputs for parameters not given in --inputs")
     p.add_argument("--save_inputs", metavar="DIR", help="write the inputs used as DIR/NAME.npy")
-    p.add_argument("--save_outputs", metavar="DIR", help="write DIR/output.<i>.npy")
+    p.add_argument("--save_outputs", metavar="DIR", help="write DIR/<output name>.npy")
     p.add_argument("--device", default="cpu")
     p.add_argument("--print_types", action="store_true",
                    help="print the graph with every type inferred by PyTorch")
@@ -510,11 +511,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             os.makedirs(args.save_inputs, exist_ok=True)
             for name, t in given.items():
                 save_npy(os.path.join(args.save_inputs, f"{name}.npy"), t)
-        for i, t in enumerate(outs):
-            print(f"output {i}: {_tensor_type(t)}")
+        seen = set()
+        for i, (t, n) in enumerate(zip(outs, graph.outputs)):
+            print(f"output {i} (%{n.name}): {_tensor_type(t)}")
             if args.save_outputs:
+                # DIR/<name>.npy, as tools/compile --save_outputs writes them.
                 os.makedirs(args.save_outputs, exist_ok=True)
-                save_npy(os.path.join(args.save_outputs, f"output.{i}.npy"), t)
+                name = n.name if n.name not in seen else f"{n.name}.{i}"
+                seen.add(n.name)
+                save_npy(os.path.join(args.save_outputs, f"{name}.npy"), t)
     return 0
 
 
