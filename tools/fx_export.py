@@ -779,6 +779,23 @@ def _bitwise_bool(op):
     return conv
 
 
+def _clamp(ex, n, A):  # clamp(x, min, max) = minimum(maximum(x, min), max)
+    v = ex.val(_x(A))
+    lo = A.get(1, "min")
+    hi = A.get(2, "max")
+    if n.op == "call_function" and isinstance(n.target, torch._ops.OpOverload):
+        name = n.target.overloadpacket.__name__
+        if name == "clamp_max":
+            lo, hi = None, A.get(1, "max")
+    if lo is None and hi is None:
+        raise _Unmappable("clamp without min or max")
+    if lo is not None:
+        v = ex.emit("maximum", [v, ex.val(lo)])
+    if hi is not None:
+        v = ex.emit("minimum", [v, ex.val(hi)])
+    return v
+
+
 def _pow(ex, n, A):
     a = ex.val(A.get(0, "input", A.kwargs.get("self")))
     b = ex.val(A.get(1, "exponent", A.kwargs.get("other")))
@@ -1014,7 +1031,7 @@ _FUNCS: Dict[Any, Callable] = {
     torch.mean: _reduction("mean"), torch.amax: _reduction("amax", dtype_kw=False),
     torch.amin: _reduction("amin", dtype_kw=False), torch.argmax: _argmax,
     torch.split: _split, torch.chunk: _chunk, F.dropout: _dropout,
-    torch.masked_fill: _masked_fill,
+    torch.masked_fill: _masked_fill, torch.clamp: _clamp, torch.clip: _clamp,
 }
 if hasattr(F, "rms_norm"):
     _FUNCS[F.rms_norm] = _rms_norm
@@ -1039,7 +1056,7 @@ _METHODS: Dict[str, Callable] = {
     "int": _method_cast(torch.int32), "long": _method_cast(torch.int64),
     "bool": _method_cast(torch.bool), "to": _to, "type_as": _to,
     "contiguous": _identity, "clone": _identity, "detach": _identity,
-    "masked_fill": _masked_fill, "size": _size, "dim": _dim, "split": _split,
+    "masked_fill": _masked_fill, "clamp": _clamp, "clip": _clamp, "size": _size, "dim": _dim, "split": _split,
     "chunk": _chunk,
 }
 
@@ -1114,7 +1131,8 @@ _ATEN: Dict[str, Callable] = {
     "unsqueeze": _unsqueeze, "squeeze.dim": _squeeze, "squeeze.dims": _squeeze,
     "squeeze.default": _squeeze, "flatten.using_ints": _flatten,
     "clone": _identity, "contiguous": _identity, "alias": _identity, "detach": _identity,
-    "lift_fresh_copy": _identity, "dropout": _dropout,
+    "lift_fresh_copy": _identity, "detach_": _identity, "dropout": _dropout,
+    "clamp": _clamp, "clamp_min": _clamp, "clamp_max": _clamp,
     "_to_copy": _aten_to_copy, "to.dtype": _aten_to_dtype, "_assert_tensor_metadata": _skip,
     "full": _full, "zeros": _const_fill(0), "ones": _const_fill(1),
     "zeros_like": _like(0), "ones_like": _like(1), "full_like": _like(None),
@@ -1224,6 +1242,8 @@ def export(obj, example_inputs: Optional[Sequence[torch.Tensor]] = None,
     outs = []
 
     def collect(a):
+        if isinstance(a, dict):
+            a = list(a.values())
         if isinstance(a, (list, tuple)):
             for x in a:
                 collect(x)

@@ -125,6 +125,8 @@ CASES = [] if torch is None else [
      lambda: (R(5), R(5)), ["logical_and", "logical_or", "logical_not"], MODES),
     ("masked_fill", lambda x, m: x.masked_fill(m, float("-inf")),
      lambda: (R(4, 4), torch.eye(4, dtype=torch.bool)), ["where"], MODES),
+    ("clamp", lambda x: (x.clamp(min=0), torch.clamp(x, -0.5, 0.5), x.clamp(max=0.25)),
+     lambda: (R(6),), ["maximum", "minimum"], MODES),
     ("relu", torch.relu, lambda: (R(6),), ["relu"], MODES),
     ("F.relu", F.relu, lambda: (R(6),), ["relu"], MODES),
     ("sigmoid", torch.sigmoid, lambda: (R(6),), ["sigmoid"], MODES),
