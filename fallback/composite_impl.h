@@ -42,7 +42,7 @@ void SoftmaxTyped(const Device& d, bool log, const T* src, const Split3& s, T* d
   auto row_max = Map<Acc, 2>(max_buffer.template as<Acc>(), dims2);
   auto row_sum = Map<Acc, 2>(sum_buffer.template as<Acc>(), dims2);
   // NaN anywhere in a row makes the whole row NaN, as in torch.
-  row_max.device(d) = x.template maximum<Dims<1>, Eigen::PropagateNaN>(axis);
+  row_max.device(d) = x.reduce(axis, NaNMinMaxReducer<Acc, true>());
   auto shifted = x - row_max.reshape(keep3).broadcast(across);
   if (log) {
     row_sum.device(d) = shifted.unaryExpr(AccurateExpOp<Acc>()).sum(axis);

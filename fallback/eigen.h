@@ -165,6 +165,48 @@ struct AccurateExpOp {
   }
 };
 
+// max (kMax) or min reduction that propagates NaN like torch.amax/amin:
+// a NaN anywhere makes the result NaN. Eigen's own
+// MaxReducer<T, PropagateNaN> gives the same answers but ran ~10x slower
+// than the plain max here (its packet path is not what the reduction
+// picks); this one keeps a vectorized select: a lane takes the new value
+// when it is NaN or beats the accumulator, and a NaN accumulator never beats
+// anything (comparisons with NaN are false), so it stays.
+template <typename T, bool kMax>
+struct NaNMinMaxReducer {
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE void reduce(const T t, T* accum) const {
+    if (t != t || (kMax ? t > *accum : t < *accum)) *accum = t;
+  }
+  template <typename Packet>
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE void reducePacket(const Packet& p, Packet* accum) const {
+    namespace ei = Eigen::internal;
+    const Packet beats = kMax ? ei::pcmp_lt(*accum, p) : ei::pcmp_lt(p, *accum);
+    const Packet is_nan = ei::pandnot(ei::ptrue(p), ei::pcmp_eq(p, p));
+    *accum = ei::pselect(ei::por(beats, is_nan), p, *accum);
+  }
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE T initialize() const {
+    return kMax ? -Eigen::NumTraits<T>::infinity() : Eigen::NumTraits<T>::infinity();
+  }
+  template <typename Packet>
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE Packet initializePacket() const {
+    return Eigen::internal::pset1<Packet>(initialize());
+  }
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE T finalize(const T accum) const { return accum; }
+  template <typename Packet>
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE Packet finalizePacket(const Packet& vaccum) const {
+    return vaccum;
+  }
+  template <typename Packet>
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE T finalizeBoth(const T saccum, const Packet& vaccum) const {
+    constexpr int kLanes = Eigen::internal::unpacket_traits<Packet>::size;
+    EIGEN_ALIGN_MAX T lanes[kLanes];
+    Eigen::internal::pstore(lanes, vaccum);
+    T accum = saccum;
+    for (int i = 0; i < kLanes; ++i) reduce(lanes[i], &accum);
+    return accum;
+  }
+};
+
 // Device memory for the duration of a kernel (Device::allocate works for
 // both ThreadPoolDevice and GpuDevice).
 template <typename Device>
@@ -221,6 +263,16 @@ struct functor_traits<sluice::fallback::AccurateExpOp<T>> {
   enum {
     Cost = functor_traits<scalar_exp_op<T>>::Cost,
     PacketAccess = packet_traits<T>::HasExp,
+  };
+};
+template <typename T, bool kMax, typename Device>
+struct reducer_traits<sluice::fallback::NaNMinMaxReducer<T, kMax>, Device> {
+  enum {
+    Cost = NumTraits<T>::AddCost,
+    PacketAccess = PacketType<T, Device>::HasCmp,
+    IsStateful = false,
+    // Picking a max is exact in any order.
+    IsExactlyAssociative = true,
   };
 };
 }  // namespace Eigen::internal

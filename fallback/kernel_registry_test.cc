@@ -449,6 +449,26 @@ TEST(ReductionTest, NaNAndEmpty) {
   EXPECT_EQ(MustRun("sum", {e}, {{"dims", ir::AttrValue::IntList({0})}}).num_elements(), 0);
 }
 
+TEST(ReductionTest, LongRowsTakeTheVectorizedPaths) {
+  // 3 rows of 1000 (2-D path) and the same 3000 values as one full reduction
+  // (1-D, multi-threaded): the max sits at the end, a NaN in row 1 only.
+  Tensor x = Tensor::Zeros(DType::kF32, {3, 1000});
+  for (int i = 0; i < 3000; ++i) x.SetFromDouble(i, (i % 1000) * 0.5 - 100);
+  x.SetFromDouble(1000 + 321, kNaN);
+  x.SetFromDouble(2000 + 5, -kInf);
+  EXPECT_TENSOR(MustRun("amax", {x}, {{"dims", ir::AttrValue::IntList({1})}}),
+                Make(DType::kF32, {3}, {399.5, kNaN, 399.5}), kExact);
+  EXPECT_TENSOR(MustRun("amin", {x}, {{"dims", ir::AttrValue::IntList({1})}}),
+                Make(DType::kF32, {3}, {-100, kNaN, -kInf}), kExact);
+  EXPECT_TENSOR(MustRun("amax", {x}), Make(DType::kF32, {}, {kNaN}), kExact);
+  Tensor row0 = MustRun("slice", {x}, {{"dim", int64_t{0}}, {"end", int64_t{1}}});
+  EXPECT_TENSOR(MustRun("amax", {row0}), Make(DType::kF32, {}, {399.5}), kExact);
+  EXPECT_TENSOR(MustRun("amin", {row0}), Make(DType::kF32, {}, {-100}), kExact);
+  // sum of 0.5 * (0 + 1 + ... + 999) - 100 * 1000 = 149750.
+  EXPECT_TENSOR(MustRun("sum", {row0}), Make(DType::kF32, {}, {149750}), kExact);
+  EXPECT_TENSOR(MustRun("mean", {row0}), Make(DType::kF32, {}, {149.75}), kExact);
+}
+
 TEST(ReductionTest, HalfSumsAccumulateInFloat) {
   // 4096 ones in f16: a running f16 sum would stall at 2048.
   Tensor ones = Tensor::Zeros(DType::kF16, {4096});

@@ -4,7 +4,8 @@
 // Every reduction becomes [a, r, b] -> [a, b] (shape_util.h PlanReduction):
 // reduced dims that are contiguous (ignoring size-1 dims) need no copy;
 // others are permuted to the back first. So each reducer is instantiated for
-// two fixed ranks per dtype (2-D when b == 1, else 3-D), whatever the rank.
+// three fixed ranks per dtype (1-D full reduction when a == b == 1, 2-D when
+// b == 1, else 3-D), whatever the input rank. amax/amin propagate NaN.
 // f16/bf16 accumulate in float; sums of integers and bools are i64 (the IR
 // infers that output dtype and the input is converted to it first).
 #ifndef SLUICE_FALLBACK_REDUCTION_IMPL_H_
@@ -60,14 +61,20 @@ struct TorchArgMaxReducer {
   }
 };
 
+// Reduces dim 1 of an N-dim [a, r(, b)] view (N >= 2), or all of a 1-D
+// view (N == 1, which Eigen runs as a multi-threaded full reduction).
 template <typename Device, typename T, int N>
-void ReduceRank(const Device& d, ReduceOp op, const T* src, const Dims<N>& in_dims, T* dst,
-                const Dims<N - 1>& out_dims) {
+void ReduceRank(const Device& d, ReduceOp op, const T* src, const Dims<N>& in_dims, T* dst) {
   using Acc = OpMath<T>;
+  constexpr int kOut = N == 1 ? 0 : N - 1;
+  Dims<kOut> out_dims;
+  for (int i = 0, j = 0; i < N; ++i) {
+    if (N > 1 && i != 1) out_dims[j++] = in_dims[i];
+  }
   auto in = ConstMap<T, N>(src, in_dims);
   auto x = CastTo<Acc>(in);
-  auto out = Map<T, N - 1>(dst, out_dims);
-  const Dims<1> axis = {1};
+  auto out = Map<T, kOut>(dst, out_dims);
+  const Dims<1> axis = {N == 1 ? 0 : 1};
   switch (op) {
     case ReduceOp::kSum:
       if constexpr (!std::is_same_v<T, bool>) out.device(d) = CastTo<T>(x.sum(axis));
@@ -77,14 +84,14 @@ void ReduceRank(const Device& d, ReduceOp op, const T* src, const Dims<N>& in_di
       return;
     case ReduceOp::kMax:
       if constexpr (kIsFloat<T>) {
-        out.device(d) = CastTo<T>(x.template maximum<Dims<1>, Eigen::PropagateNaN>(axis));
+        out.device(d) = CastTo<T>(x.reduce(axis, NaNMinMaxReducer<Acc, true>()));
       } else {
         out.device(d) = x.maximum(axis);
       }
       return;
     case ReduceOp::kMin:
       if constexpr (kIsFloat<T>) {
-        out.device(d) = CastTo<T>(x.template minimum<Dims<1>, Eigen::PropagateNaN>(axis));
+        out.device(d) = CastTo<T>(x.reduce(axis, NaNMinMaxReducer<Acc, false>()));
       } else {
         out.device(d) = x.minimum(axis);
       }
@@ -94,10 +101,12 @@ void ReduceRank(const Device& d, ReduceOp op, const T* src, const Dims<N>& in_di
 
 template <typename Device, typename T>
 void ReduceTyped(const Device& d, ReduceOp op, const T* src, const ReducePlan& p, T* dst) {
-  if (p.b == 1) {
-    ReduceRank<Device, T, 2>(d, op, src, Dims<2>{p.a, p.r}, dst, Dims<1>{p.a});
+  if (p.a == 1 && p.b == 1) {
+    ReduceRank<Device, T, 1>(d, op, src, Dims<1>{p.r}, dst);
+  } else if (p.b == 1) {
+    ReduceRank<Device, T, 2>(d, op, src, Dims<2>{p.a, p.r}, dst);
   } else {
-    ReduceRank<Device, T, 3>(d, op, src, Dims<3>{p.a, p.r, p.b}, dst, Dims<2>{p.a, p.b});
+    ReduceRank<Device, T, 3>(d, op, src, Dims<3>{p.a, p.r, p.b}, dst);
   }
 }
 
