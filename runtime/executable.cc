@@ -94,7 +94,7 @@ std::string Executable::StepsToString() const {
   return out;
 }
 
-absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
+absl::Status Executable::CheckInputs(absl::Span<const Tensor> inputs) const {
   const ir::Graph& g = *parts_->graph;
   if (inputs.size() != g.inputs().size()) {
     return absl::InvalidArgumentError(absl::StrCat("graph ", g.name(), " takes ", g.inputs().size(),
@@ -109,31 +109,66 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
           inputs[i].defined() ? inputs[i].type().ToString() : "an undefined tensor"));
     }
   }
-  Device& device = *parts_->device;
-  if (!device.is_host()) {
+  if (!parts_->device->is_host()) {
     return absl::UnimplementedError("running on a non-host device is not implemented yet");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
+  if (absl::Status s = CheckInputs(inputs); !s.ok()) return s;
+  const ir::Graph& g = *parts_->graph;
+  std::vector<Tensor> outputs;
+  absl::flat_hash_map<const ir::Node*, size_t> first;
+  for (const ir::Node* o : g.outputs()) {
+    if (auto it = first.find(o); it != first.end()) {
+      outputs.push_back(outputs[it->second]);
+      continue;
+    }
+    first[o] = outputs.size();
+    outputs.push_back(Tensor::Zeros(o->type()));
+  }
+  if (absl::Status s = Execute(inputs, absl::MakeSpan(outputs)); !s.ok()) return s;
+  return outputs;
+}
+
+absl::Status Executable::RunInto(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs) {
+  if (absl::Status s = CheckInputs(inputs); !s.ok()) return s;
+  const ir::Graph& g = *parts_->graph;
+  if (outputs.size() != g.outputs().size()) {
+    return absl::InvalidArgumentError(absl::StrCat("graph ", g.name(), " has ", g.outputs().size(),
+                                                   " outputs, got ", outputs.size()));
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ir::Node* o = g.outputs()[i];
+    if (outputs[i].type() != o->type() || !outputs[i].defined()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output ", i, " (%", o->name(), ") of graph ", g.name(), ": expected ",
+          o->type().ToString(), ", got ",
+          outputs[i].defined() ? outputs[i].type().ToString() : "an undefined tensor"));
+    }
+  }
+  return Execute(inputs, outputs);
+}
+
+absl::Status Executable::Execute(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs) {
+  const ir::Graph& g = *parts_->graph;
+  Device& device = *parts_->device;
   absl::MutexLock lock(&state_->mu);
   absl::flat_hash_map<const ir::Node*, void*> ptr;
   for (size_t i = 0; i < inputs.size(); ++i) {
     ptr[g.inputs()[i]] = const_cast<void*>(inputs[i].data());
   }
-  std::vector<Tensor> outputs;
-  absl::flat_hash_map<const ir::Node*, size_t> output_of;
-  for (const ir::Node* o : g.outputs()) {
-    if (auto it = output_of.find(o); it != output_of.end()) {
-      outputs.push_back(outputs[it->second]);
-      continue;
-    }
-    if (o->is_input()) {
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        if (g.inputs()[i] == o) outputs.push_back(inputs[i].Clone());
-      }
+  // Outputs that are graph inputs are copies; a value returned twice is
+  // computed into the first of its output tensors and copied to the others.
+  std::vector<std::pair<size_t, const ir::Node*>> copies;
+  for (size_t j = 0; j < outputs.size(); ++j) {
+    const ir::Node* o = g.outputs()[j];
+    if (o->is_input() || ptr.contains(o)) {
+      if (outputs[j].data() != ptr[o]) copies.push_back({j, o});
     } else {
-      outputs.push_back(Tensor::Zeros(o->type()));
-      ptr[o] = outputs.back().data();
+      ptr[o] = outputs[j].data();
     }
-    output_of[o] = outputs.size() - 1;
   }
   const passes::MemoryPlan& mem = parts_->memory;
   if (mem.arena_bytes > state_->arena_bytes) {
@@ -189,7 +224,11 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
                                                   n.name(), "): ", st.message()));
     }
   }
-  return outputs;
+  for (const auto& [j, o] : copies) {
+    absl::Status st = device.CopyToHost(outputs[j].data(), ptr[o], outputs[j].nbytes());
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace sluice::runtime

@@ -67,6 +67,10 @@ class Executable {
   // error names the offending input. Safe to call from several threads (runs
   // are serialized).
   absl::StatusOr<std::vector<Tensor>> Run(absl::Span<const Tensor> inputs);
+  // Like Run, writing into caller-provided output tensors (one per graph
+  // output, each of the output's type; checked like the inputs), so repeated
+  // runs need not allocate. Outputs must not alias inputs or each other.
+  absl::Status RunInto(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs);
 
   const passes::LoweringPlan& plan() const { return parts_->plan; }
   const std::vector<StepInfo>& steps() const { return steps_; }
@@ -89,6 +93,8 @@ class Executable {
   struct State;
   explicit Executable(std::unique_ptr<Parts> parts);
   void FreeArena();
+  absl::Status CheckInputs(absl::Span<const Tensor> inputs) const;
+  absl::Status Execute(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs);
 
   std::unique_ptr<Parts> parts_;
   std::vector<StepInfo> steps_;

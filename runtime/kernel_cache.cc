@@ -231,7 +231,9 @@ absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
   }
   std::vector<std::string> flags = options.flags;
   if (flags.empty()) {
-    flags = {"-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"};
+    // -fno-math-errno: generated code never reads errno, and without it GCC
+    // cannot vectorize loops that call exp, log, ...
+    flags = {"-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-shared", "-fPIC"};
     flags.push_back(HaveLibmvec() ? "-lmvec" : "-DSLUICE_NO_MVEC");
   }
   const std::string flag_text = absl::StrJoin(flags, " ");

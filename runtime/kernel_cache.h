@@ -24,8 +24,8 @@ namespace sluice::runtime {
 struct HostCompileOptions {
   std::string cache_dir;  // empty: $SLUICE_CACHE_DIR, else ~/.cache/sluice
   std::string compiler;   // empty: $CXX, else c++
-  // Empty: -O3 -march=native -fopenmp -shared -fPIC, plus -lmvec (glibc's
-  // vector math) where it exists.
+  // Empty: -O3 -march=native -fopenmp -fno-math-errno -shared -fPIC, plus
+  // -lmvec (glibc's vector math) where it exists.
   std::vector<std::string> flags;
 };
 

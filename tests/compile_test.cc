@@ -147,6 +147,31 @@ graph g(%x: f32[4], %y: f32[2, 4]) {
   EXPECT_TRUE(exe->Run({x, y}).ok());
 }
 
+TEST(RunTest, RunIntoWritesCallerOutputsAndChecksThem) {
+  ir::Graph g = Parse(R"(
+graph g(%x: f32[4]) {
+  %a = exp(%x)
+  %b = neg(%a) {should_fallback = true}
+  return %b, %x, %b
+})");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  const std::vector<runtime::Tensor> in = Inputs(g);
+  std::vector<runtime::Tensor> out = {runtime::Tensor::Zeros(ir::DType::kF32, {4}),
+                                      runtime::Tensor::Zeros(ir::DType::kF32, {4}),
+                                      runtime::Tensor::Zeros(ir::DType::kF32, {4})};
+  ASSERT_TRUE(exe->RunInto(in, absl::MakeSpan(out)).ok());
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  for (int i = 0; i < 3; ++i) EXPECT_ALLCLOSE(out[i], (*ref)[i]);
+  std::vector<runtime::Tensor> wrong = {runtime::Tensor::Zeros(ir::DType::kF32, {4}),
+                                        runtime::Tensor::Zeros(ir::DType::kF32, {4}),
+                                        runtime::Tensor::Zeros(ir::DType::kI32, {4})};
+  absl::Status s = exe->RunInto(in, absl::MakeSpan(wrong));
+  EXPECT_THAT(s.message(), HasSubstr("output 2 (%b)"));
+  EXPECT_THAT(s.message(), HasSubstr("expected f32[4], got i32[4]"));
+}
+
 TEST(RunTest, OutputsThatAreInputsOrRepeatedWork) {
   ir::Graph g = Parse(R"(
 graph g(%x: f32[3]) {
