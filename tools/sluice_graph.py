@@ -591,10 +591,8 @@ class _Lexer:
             while self.pos < len(self.text) and _ident_char(self.text[self.pos]):
                 self._advance()
             t.text = self.text[start:self.pos]
-            if t.text in ("inf", "nan"):
-                t.kind = "float"
-                t.value = math.inf if t.text == "inf" else math.nan
-                return t
+            # `inf` and `nan` stay identifiers (a graph or key may be named so);
+            # the parser reads them as numbers where a number may stand.
             t.kind = "ident"
             return t
         self._advance()
@@ -741,6 +739,12 @@ class _Parser:
     def is_keyword(self, kw: str) -> bool:
         return self.tok.kind == "ident" and self.tok.text == kw
 
+    def number_from_keyword(self) -> None:
+        """Where a number may stand, `inf` and `nan` are numbers."""
+        if self.is_keyword("inf") or self.is_keyword("nan"):
+            self.tok.kind = "float"
+            self.tok.value = math.inf if self.tok.text == "inf" else math.nan
+
     def parse_type(self) -> TensorType:
         if self.tok.kind != "ident":
             raise self.unexpected("a type such as f32[10]")
@@ -767,6 +771,7 @@ class _Parser:
         return TensorType(dtype, tuple(dims))
 
     def parse_attr(self, depth: int = 0):
+        self.number_from_keyword()
         t = self.tok
         what = "an attribute value (number, true, false, string, dtype or list)"
         if t.kind in ("int", "float", "string"):
@@ -838,6 +843,8 @@ class _Parser:
         in_attrs = False
         if self.tok.kind != ")":
             while True:
+                if not in_attrs:  # `inf`/`nan` followed by '=' would be an attribute
+                    self.number_from_keyword()
                 t = self.tok
                 if t.kind == "value":
                     if in_attrs:

@@ -150,6 +150,18 @@ class RoundTripTest(unittest.TestCase):
         self.assertIn("mul(%x, 2.0)\n", printed)
         self.assertIn("add(%x, -inf)\n", printed)
 
+    def test_inf_and_nan_are_numbers_only_where_numbers_stand(self):
+        g = sg.parse_graph("graph inf(%x: f32[2]) {\n  %a: f32[2] = add(%x, inf) "
+                           "{nan = nan, k = [-inf, inf]}\n  %b: f32[2] = mul(%x, nan)\n"
+                           "  return %a, %b\n}\n")
+        self.assertEqual(g.name, "inf")
+        a, b = g.calls
+        self.assertEqual(a.operands[1], float("inf"))
+        self.assertNotEqual(b.operands[1], b.operands[1])  # nan
+        self.assertNotEqual(a.meta["nan"], a.meta["nan"])
+        self.assertEqual(a.meta["k"], [float("-inf"), float("inf")])
+        self.assertIn("add(%x, inf) {nan = nan, k = [-inf, inf]}", sg.print_graph(g))
+
     def test_builder_api(self):
         g = sg.Graph("built")
         x = g.add_input("x", sg.TensorType(sg.F32, (4,)))
