@@ -1,5 +1,6 @@
 #include "fallback/interpreter.h"
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "fallback/kernel_registry.h"
+#include "ir/dtype.h"
 #include "ir/location.h"
 
 namespace sluice::fallback {
@@ -47,6 +49,17 @@ absl::StatusOr<std::vector<runtime::Tensor>> RunReference(
   }
   for (const ir::Node* out : graph.outputs()) last_use[out->index()] = static_cast<int>(nodes.size());
 
+  // Storage of intermediates past their last use, by size, for later
+  // intermediates: a chain of elementwise ops then cycles through two
+  // buffers instead of allocating (and faulting in) one per node. Graph
+  // outputs always get storage of their own, and graph inputs are never
+  // reused (they are the caller's). Kernels write every output element, so
+  // a reused buffer's old contents never show.
+  absl::flat_hash_map<int64_t, std::vector<runtime::Tensor>> free_buffers;
+  // The owning tensor behind a value that borrows a reused buffer.
+  std::vector<runtime::Tensor> owners(nodes.size());
+  const int returned = static_cast<int>(nodes.size());
+
   std::vector<runtime::Tensor> args;
   for (const ir::Node* n : nodes) {
     if (!n->is_call()) continue;
@@ -54,7 +67,17 @@ absl::StatusOr<std::vector<runtime::Tensor>> RunReference(
     for (int i = 0; i < n->num_operands(); ++i) {
       if (!n->operand(i).is_literal()) args[i] = values[n->operand_node(i)->index()];
     }
-    runtime::Tensor result = runtime::Tensor::Zeros(n->type());
+    runtime::Tensor result;
+    const int64_t nbytes = n->shape().num_elements() * ir::DTypeSize(n->dtype());
+    if (last_use[n->index()] != returned && nbytes > 0) {
+      auto it = free_buffers.find(nbytes);
+      if (it != free_buffers.end() && !it->second.empty()) {
+        owners[n->index()] = std::move(it->second.back());
+        it->second.pop_back();
+        result = runtime::Tensor::Borrow(n->dtype(), n->shape(), owners[n->index()].data());
+      }
+    }
+    if (!result.defined()) result = runtime::Tensor::Zeros(n->type());
     absl::Status status = RunNode(*n, args, result);
     if (!status.ok()) {
       return absl::Status(status.code(),
@@ -63,11 +86,22 @@ absl::StatusOr<std::vector<runtime::Tensor>> RunReference(
                               : std::string(status.message()));
     }
     values[n->index()] = std::move(result);
+    auto release = [&](const ir::Node* producer) {
+      const int p = producer->index();
+      if (producer->is_call() && values[p].nbytes() > 0) {
+        runtime::Tensor& owner = owners[p].defined() ? owners[p] : values[p];
+        free_buffers[values[p].nbytes()].push_back(std::move(owner));
+      }
+      values[p] = runtime::Tensor();
+      owners[p] = runtime::Tensor();
+    };
     for (int i = 0; i < n->num_operands(); ++i) {
       if (n->operand(i).is_literal()) continue;
-      const int producer = n->operand_node(i)->index();
-      if (last_use[producer] == n->index()) values[producer] = runtime::Tensor();
+      const ir::Node* producer = n->operand_node(i);
+      const int p = producer->index();
+      if (last_use[p] == n->index() && values[p].defined()) release(producer);
     }
+    if (last_use[n->index()] < 0) release(n);  // Nobody reads it.
   }
 
   std::vector<runtime::Tensor> outputs;

@@ -99,6 +99,36 @@ graph g(%x: i32[3]) {
   EXPECT_ALLCLOSE_TOL((*out)[2], Make(DType::kI32, {3}, {-1, -4, -9}), kExact);
 }
 
+// Intermediates that die are reused for later ones: a value still read
+// later (%c) and the graph's outputs must never be overwritten.
+TEST(InterpreterTest, BufferReuseKeepsLiveValues) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph reuse(%x: f32[4]) {
+  %a = add(%x, 1.0)
+  %b = mul(%x, 3.0)
+  %c = add(%a, %b)
+  %d = neg(%c)
+  %e = mul(%d, %c)
+  %unused = exp(%x)
+  %f = sub(%e, %c)
+  %h = reshape(%f, shape = [2, 2])
+  return %f, %c, %h
+}
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  Tensor x = Make(DType::kF32, {4}, {1, 2, 3, 4});
+  for (int run = 0; run < 2; ++run) {
+    absl::StatusOr<std::vector<Tensor>> out = RunReference(*g, {x});
+    ASSERT_TRUE(out.ok()) << out.status();
+    // c = 4x + 1; f = -(c * c) - c.
+    EXPECT_ALLCLOSE_TOL((*out)[0], Make(DType::kF32, {4}, {-30, -90, -182, -306}), kExact);
+    EXPECT_ALLCLOSE_TOL((*out)[1], Make(DType::kF32, {4}, {5, 9, 13, 17}), kExact);
+    EXPECT_ALLCLOSE_TOL((*out)[2], Make(DType::kF32, {2, 2}, {-30, -90, -182, -306}), kExact);
+    EXPECT_NE((*out)[0].data(), (*out)[2].data());
+  }
+  EXPECT_ALLCLOSE_TOL(x, Make(DType::kF32, {4}, {1, 2, 3, 4}), kExact);
+}
+
 class InterpreterErrorTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -1,6 +1,7 @@
 #include "runtime/tensor.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -61,7 +62,7 @@ Int DoubleToInt(double v) {
   return static_cast<Int>(v);
 }
 
-void FreeAligned(void* p) { std::free(p); }
+void FreeBlock(void* p) { std::free(p); }  // the calloc'd block
 
 }  // namespace
 
@@ -128,16 +129,18 @@ Tensor Tensor::Zeros(ir::DType dtype, ir::Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  // Always allocate at least one aligned block so that even an empty tensor
-  // has a non-null, aligned data pointer.
-  size_t bytes = static_cast<size_t>(t.nbytes());
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (bytes == 0) bytes = kAlignment;
-  void* p = std::aligned_alloc(kAlignment, bytes);
-  if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, bytes);
-  t.storage_ = std::shared_ptr<void>(p, FreeAligned);
-  t.data_ = p;
+  // calloc rather than aligned_alloc + memset: for large tensors the
+  // allocator maps fresh (already zero) pages and skips the memset, so the
+  // pages are first touched by whoever writes the tensor (e.g. the threads of
+  // a kernel) instead of one memset here. Over-allocate by the alignment and
+  // align by hand; even an empty tensor gets a non-null, aligned pointer.
+  const size_t bytes = static_cast<size_t>(t.nbytes());
+  void* raw = std::calloc(bytes + kAlignment, 1);
+  if (raw == nullptr) throw std::bad_alloc();
+  const uintptr_t aligned =
+      (reinterpret_cast<uintptr_t>(raw) + kAlignment - 1) & ~uintptr_t{kAlignment - 1};
+  t.storage_ = std::shared_ptr<void>(raw, FreeBlock);
+  t.data_ = reinterpret_cast<void*>(aligned);
   return t;
 }
 
