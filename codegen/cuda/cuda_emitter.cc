@@ -427,6 +427,42 @@ class KernelEmitter {
         if (e.kind == Expr::Kind::kLoad) stages_of_load[LoadKey(e)].insert(static_cast<int>(s));
       }
     }
+    // A scratch value computed cheaply from loads narrower than itself (the
+    // f32 upcast of a bf16 row, exp(x - max) of an f16 row) is recomputed
+    // from the (register-cached) loads where it is read: the cached bf16/f16
+    // row takes half the registers of an f32 scratch array.
+    std::map<int, std::set<int>> read_stages;  // slot -> loops reading it
+    for (size_t s = 0; s < k_.stages.size(); ++s) {
+      for (int id : k_.stages[s].exprs) {
+        if (k_.exprs[id].kind == Expr::Kind::kScratchLoad) {
+          read_stages[k_.exprs[id].scratch].insert(static_cast<int>(s));
+        }
+      }
+    }
+    for (int slot = 0; o_.recompute_narrow_scratch && slot < static_cast<int>(k_.scratch.size());
+         ++slot) {
+      auto it = scratch_value_.find(slot);
+      if (it == scratch_value_.end()) continue;
+      const std::vector<int> closure = LoopClosure(it->second, /*all_scratch=*/false);
+      int64_t load_bytes = 0;
+      int cost = 0;
+      for (int id : closure) {
+        const Expr& e = k_.exprs[id];
+        if (e.kind == Expr::Kind::kLoad) load_bytes += ir::DTypeSize(e.dtype);
+        if (e.kind == Expr::Kind::kOp) cost += (e.op == "cast" || e.op == "add" ||
+                                                e.op == "sub" || e.op == "mul") ? 1 : 4;
+        if (e.kind == Expr::Kind::kScratchLoad && recomputed_.count(e.scratch) == 0) {
+          load_bytes += ValueSize(e.dtype);  // a register array read
+        }
+      }
+      if (load_bytes == 0 || load_bytes >= ValueSize(k_.scratch[slot]) || cost > 12) continue;
+      recomputed_.insert(slot);
+      for (int id : closure) {
+        const Expr& e = k_.exprs[id];
+        if (e.kind != Expr::Kind::kLoad) continue;
+        for (int rs : read_stages[slot]) stages_of_load[LoadKey(e)].insert(rs);
+      }
+    }
     for (const auto& [key, stages] : stages_of_load) {
       if (stages.size() < 2) continue;
       const int slot = static_cast<int>(cache_first_stage_.size());
@@ -529,7 +565,8 @@ class KernelEmitter {
 
   void ChooseLayout() {
     const int64_t outer = k_.outer_extent, inner = k_.inner_extent;
-    const int num_arrays = static_cast<int>(cache_first_stage_.size() + k_.scratch.size());
+    const int num_arrays =
+        static_cast<int>(cache_first_stage_.size() + k_.scratch.size() - recomputed_.size());
     const int per_array = std::max(1, o_.max_elements_per_thread);
     const int max_elems = std::max(1, std::min(per_array, 2 * per_array / std::max(1, num_arrays)));
 
@@ -596,7 +633,8 @@ class KernelEmitter {
     }
     chunks_ = CeilDiv(row_chunks, group_);
     if (group_ <= 32) {
-      block_x_ = std::min<int64_t>(256, std::max<int64_t>(32, Pow2Ceil(outer * group_)));
+      const int64_t threads = Pow2Floor(std::clamp(o_.row_block_threads, 32, 1024));
+      block_x_ = std::min<int64_t>(threads, std::max<int64_t>(32, Pow2Ceil(outer * group_)));
       rows_per_block_ = block_x_ / group_;
       grid_ = std::max<int64_t>(1, CeilDiv(outer, rows_per_block_));
     } else {
@@ -652,8 +690,10 @@ class KernelEmitter {
       params.push_back(absl::StrCat(a.is_output ? "" : "const ", StorageType(a.dtype),
                                     "* __restrict__ ", Arg(static_cast<int>(i))));
     }
+    const std::string min_blocks =
+        o_.min_blocks_per_sm > 0 ? absl::StrCat(", ", o_.min_blocks_per_sm) : "";
     Open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", BlockThreads(),
-                      ") sluice_", k_.name, "(", absl::StrJoin(params, ", "), ") {"));
+                      min_blocks, ") sluice_", k_.name, "(", absl::StrJoin(params, ", "), ") {"));
     if (o_.poison_kernels.contains(k_.name)) {
       Line(absl::StrCat("#error \"sluice: injected compile failure in ", k_.name, "\""));
     }
@@ -673,7 +713,11 @@ class KernelEmitter {
     if (!vec_args.empty()) {
       std::vector<std::string> checks;
       for (int a : vec_args) checks.push_back(absl::StrCat("sl_aligned16(", Arg(a), ")"));
-      Line(absl::StrCat("const bool vec_ok = ", absl::StrJoin(checks, " && "), ";"));
+      if (o_.assume_aligned) {
+        Line("constexpr bool vec_ok = true;  // CudaEmitOptions::assume_aligned");
+      } else {
+        Line(absl::StrCat("const bool vec_ok = ", absl::StrJoin(checks, " && "), ";"));
+      }
     }
   }
 
@@ -755,6 +799,19 @@ class KernelEmitter {
                       ";"));
   }
 
+  // The value a store of `value` into a buffer of `d` converts: a cast to f16
+  // or bf16 right before the store rounds exactly as the store does, so the
+  // store takes the cast's operand (one conversion instead of three).
+  std::string StoredValue(int value, DType d) const {
+    const Expr& e = k_.exprs[value];
+    if ((d == DType::kF16 || d == DType::kBF16) && e.kind == Expr::Kind::kOp && e.op == "cast" &&
+        e.dtype == d && e.args.size() == 1 &&
+        std::string(ValueType(k_.exprs[e.args[0]].dtype)) == "float") {
+      return V(e.args[0]);
+    }
+    return V(value);
+  }
+
   std::string StoreGuard() const {
     switch (kind_) {
       case CudaTemplate::kPointwise:
@@ -774,9 +831,9 @@ class KernelEmitter {
     }
     const std::string guard = StoreGuard();
     for (const Store& st : s.stores) {
+      const DType d = k_.args[st.arg].dtype;
       const std::string text = absl::StrCat(Arg(st.arg), "[", IndexText(st.index), "] = sl_to<",
-                                            StorageType(k_.args[st.arg].dtype), ">(", V(st.value),
-                                            ");");
+                                            StorageType(d), ">(", StoredValue(st.value, d), ");");
       Line(guard.empty() ? text : absl::StrCat("if (", guard, ") ", text));
     }
   }
@@ -786,22 +843,33 @@ class KernelEmitter {
   // scratch value it reads is computed from. Ids are topological.
   std::vector<int> ChunkExprs(int s) const {
     std::set<int> ids(k_.stages[s].exprs.begin(), k_.stages[s].exprs.end());
-    if (!unrolled_) {
-      std::vector<int> work;
-      for (int id : k_.stages[s].exprs) {
-        if (k_.exprs[id].kind == Expr::Kind::kScratchLoad) work.push_back(id);
-      }
-      while (!work.empty()) {
-        const int id = work.back();
-        work.pop_back();
-        const Expr& e = k_.exprs[id];
-        std::vector<int> deps = e.args;
-        if (e.kind == Expr::Kind::kScratchLoad) deps.push_back(scratch_value_.at(e.scratch));
-        for (int d : deps) {
-          const int ds = stage_of_[d];
-          if (ds < 0 || k_.stages[ds].kind != Stage::Kind::kLoop) continue;
-          if (ids.insert(d).second) work.push_back(d);
-        }
+    for (int id : k_.stages[s].exprs) {
+      const Expr& e = k_.exprs[id];
+      if (e.kind != Expr::Kind::kScratchLoad || !Recomputed(e.scratch)) continue;
+      for (int d : LoopClosure(scratch_value_.at(e.scratch), !unrolled_)) ids.insert(d);
+    }
+    return std::vector<int>(ids.begin(), ids.end());
+  }
+
+  // Whether scratch slot `slot` is recomputed where it is read (always in
+  // rolled loops, which keep no register arrays).
+  bool Recomputed(int slot) const { return !unrolled_ || recomputed_.count(slot) > 0; }
+
+  // `value` and the loop exprs it is computed from, following scratch loads
+  // (all of them, or those of recomputed slots); row values are in scope.
+  std::vector<int> LoopClosure(int value, bool all_scratch) const {
+    std::set<int> ids;
+    std::vector<int> work = {value};
+    while (!work.empty()) {
+      const int id = work.back();
+      work.pop_back();
+      const int st = stage_of_[id];
+      if (st < 0 || k_.stages[st].kind != Stage::Kind::kLoop || !ids.insert(id).second) continue;
+      const Expr& e = k_.exprs[id];
+      for (int d : e.args) work.push_back(d);
+      if (e.kind == Expr::Kind::kScratchLoad &&
+          (all_scratch || recomputed_.count(e.scratch) > 0)) {
+        work.push_back(scratch_value_.at(e.scratch));
       }
     }
     return std::vector<int>(ids.begin(), ids.end());
@@ -818,8 +886,8 @@ class KernelEmitter {
     for (int id : ids) {
       const Expr& e = k_.exprs[id];
       if (e.kind == Expr::Kind::kScratchLoad) {
-        overrides[id] = unrolled_ ? absl::StrCat("s", e.scratch, "[", k, "][j]")
-                                  : V(scratch_value_.at(e.scratch));
+        overrides[id] = Recomputed(e.scratch) ? V(scratch_value_.at(e.scratch))
+                                              : absl::StrCat("s", e.scratch, "[", k, "][j]");
         continue;
       }
       if (e.kind != Expr::Kind::kLoad) continue;
@@ -874,6 +942,7 @@ class KernelEmitter {
     }
     if (unrolled_ && !k.empty()) {
       for (const ScratchStore& ss : st.scratch_stores) {
+        if (Recomputed(ss.slot)) continue;
         Line(absl::StrCat("s", ss.slot, "[", k, "][j] = ", V(ss.value), ";"));
       }
     }
@@ -882,11 +951,13 @@ class KernelEmitter {
       const std::string S = StorageType(k_.args[store.arg].dtype);
       if (std::find(vec_stores.begin(), vec_stores.end(), static_cast<int>(i)) !=
           vec_stores.end()) {
-        Line(absl::StrCat("o", i, ".v[j] = sl_to<", S, ">(", V(store.value), ");"));
+        const std::string v = StoredValue(store.value, k_.args[store.arg].dtype);
+        Line(absl::StrCat("o", i, ".v[j] = sl_to<", S, ">(", v, ");"));
         continue;
       }
-      const std::string text = absl::StrCat(Arg(store.arg), "[", IndexText(store.index),
-                                            "] = sl_to<", S, ">(", V(store.value), ");");
+      const std::string text =
+          absl::StrCat(Arg(store.arg), "[", IndexText(store.index), "] = sl_to<", S, ">(",
+                       StoredValue(store.value, k_.args[store.arg].dtype), ");");
       Line(column ? absl::StrCat("if (row_ok) ", text) : text);
     }
     std::string body;
@@ -973,6 +1044,7 @@ class KernelEmitter {
       Line(decl);
     }
     for (size_t i = 0; i < k_.scratch.size(); ++i) {
+      if (Recomputed(static_cast<int>(i))) continue;
       Line(absl::StrCat(ValueType(k_.scratch[i]), " s", i, "[", chunks_, "][", vec_, "];"));
     }
   }
@@ -1148,6 +1220,7 @@ class KernelEmitter {
   std::vector<int> cache_first_stage_;     // cache array -> stage that fills it
   std::map<int, std::string> cache_decls_;
   absl::flat_hash_set<int> rcp_;  // row values loops divide by (fast_math)
+  std::set<int> recomputed_;      // scratch slots recomputed instead of kept
   IndexExpr r0_;
   bool wide_ = false;
 

@@ -22,26 +22,30 @@
 //    a bias) is one vector load/store of V elements (float4 for f32, 8 x
 //    half for f16/bf16); every other access is a scalar load with its index
 //    recomputed per element. Loads that depend on x0 only are computed once
-//    per chunk. The grid is capped at a few waves of full occupancy
-//    (num_sms x max_threads_per_sm / 256 x waves blocks of 256 threads).
+//    per chunk. One chunk per thread, with the grid capped at
+//    pointwise_waves waves of full occupancy (num_sms x max_threads_per_sm /
+//    256 x waves blocks of 256 threads); threads loop past that.
 //
 //  * Row reduction (a reduction kernel unless the column rule below picks
 //    the column template): a group of G threads per row x0 — a sub-warp or
 //    one warp (G <= 32, several rows per 256-thread block, shuffles only) for
 //    short rows, a whole block (64..1024 threads, shuffles plus shared
 //    memory) for long rows. Thread `lane` owns the chunks k*G + lane of V
-//    elements (so a warp's loads are coalesced). G is the smallest group for
-//    which one thread holds at most 32 elements per register array (fewer
-//    when several arrays are live: 64 elements in all) — warp per row up to
-//    1024 f32 elements, a block above. Then the chunk loops are unrolled and
+//    elements (so a warp's loads are coalesced). G is a power of two: one
+//    chunk per lane for rows of at most 32 chunks, else the smallest group
+//    in which one thread holds at most max_elements_per_thread (32)
+//    elements per register array (2x that over all arrays), and at least
+//    128 once it exceeds a warp — a warp per row up to 1024 f32 or bf16
+//    elements, 128 threads for 4096, 1024 for 32000. Then the chunk loops are
+//    unrolled and
 //    the row stays in registers: a load that several loops of the kernel
 //    make (softmax's x in the max and sum loops, layer_norm's x in the mean
 //    and variance loops) is read from global memory in the first loop only
 //    and cached, and the kernel IR's row scratch arrays are register arrays,
 //    so softmax and layer_norm read their input once. Rows too long for that
-//    (G would exceed 1024) use a rolled loop that re-reads (from L2) and
-//    recomputes scratch values instead. Accumulation is in the IR's
-//    accumulator type (f32 for f16/bf16).
+//    (G would exceed 1024) use 1024 threads and a rolled loop that re-reads
+//    (from L2) and recomputes scratch values instead. Accumulation is in the
+//    IR's accumulator type (f32 for f16/bf16).
 //
 //  * Column reduction: when no load that depends on r0 is contiguous in r0
 //    but most are contiguous in x0 (a sum over dim 0 of [N, M] loads
@@ -54,6 +58,9 @@
 // Indices are 32-bit when every index and extent of the kernel stays below
 // 2^30, else 64-bit. Vector accesses check once per kernel that the pointers
 // they use are 16-byte aligned and fall back to element accesses otherwise.
+// Every parameter is `__restrict__`: the buffers of one launch must not
+// overlap (passes/memory_plan.h never gives a step's inputs and outputs the
+// same memory; a caller passing user buffers must not alias an output).
 #ifndef SLUICE_CODEGEN_CUDA_CUDA_EMITTER_H_
 #define SLUICE_CODEGEN_CUDA_CUDA_EMITTER_H_
 
@@ -78,8 +85,11 @@ struct CudaEmitOptions {
   // multiprocessor_count(); an H100 SXM has 132).
   int num_sms = 132;
   int max_threads_per_sm = 2048;
-  // Pointwise grids: at most this many waves of full occupancy.
-  int pointwise_waves = 4;
+  // Pointwise grids: at most this many waves of full occupancy (blocks of
+  // 256 threads, max_threads_per_sm / 256 per SM); beyond that, threads
+  // loop. Measured on an H100 (64M f32): 4 waves 96% of copy bandwidth, 16
+  // waves 99%, 64 waves (one chunk per thread up to ~70M f32) 100%.
+  int pointwise_waves = 64;
   // Pointwise kernels: chunks one thread handles per grid-stride step (their
   // loads all in flight before the first store).
   int pointwise_unroll = 1;
@@ -91,6 +101,18 @@ struct CudaEmitOptions {
   // Row/column reductions: elements one thread keeps per register array
   // (and 2x this over all arrays) before falling back to re-reading.
   int max_elements_per_thread = 32;
+  // Threads per block of row reductions with a warp or less per row.
+  int row_block_threads = 256;
+  // When > 0, the second __launch_bounds__ argument (caps registers so that
+  // this many blocks fit on an SM).
+  int min_blocks_per_sm = 0;
+  // Buffers are 16-byte aligned (the memory plan's arena and cuMemAlloc
+  // give 64 and 256): no run-time check, no element-wise fallback path.
+  bool assume_aligned = false;
+  // Row/column reductions: recompute a kernel-IR scratch value from cached
+  // loads narrower than it (an f32 value of a bf16 row) where it is read,
+  // instead of keeping it in an f32 register array.
+  bool recompute_narrow_scratch = false;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;

@@ -107,13 +107,30 @@ graph chain(%x: f32[4096, 4096], %y: f32[4096, 4096]) {
   EXPECT_EQ(CountOccurrences(src, "a0["), 0) << src;
   EXPECT_EQ(CountOccurrences(src, "a1["), 0) << src;
   EXPECT_EQ(CountOccurrences(src, "a2["), 0) << src;
-  // A grid that fills an H100 (4 waves of 8 blocks of 256 on 132 SMs)
-  // without a block per chunk.
+  // One 4-element chunk per thread: 4096 * 4096 / 4 / 256 blocks.
   EXPECT_EQ(k.block[0], 256u);
-  EXPECT_EQ(k.grid[0], 132u * 8 * 4);
+  EXPECT_EQ(k.grid[0], 16384u);
   EXPECT_EQ(k.args.size(), 3u);
   EXPECT_EQ(k.args[2].value, "e");
   EXPECT_TRUE(k.args[2].is_output);
+}
+
+TEST(CudaEmitterTest, PointwiseGridIsCappedAndThreadsLoop) {
+  CudaEmitOptions options;
+  options.pointwise_waves = 2;
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph g(%x: bf16[8192, 8192]) {
+  %y = exp(%x)
+  return %y
+})",
+                                                 {}, options);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 1u);
+  // 8-element (16-byte) bf16 chunks; 2 waves of 8 blocks on 132 SMs.
+  EXPECT_EQ(e->module.kernels[0].grid[0], 132u * 8 * 2);
+  const std::string src = e->KernelSource("k0");
+  EXPECT_NE(src.find("c0 += stride"), std::string::npos) << src;
+  EXPECT_NE(src.find("SlVec<__nv_bfloat16, 8> l0 = sl_ldv<8>(a0 + "), std::string::npos) << src;
 }
 
 TEST(CudaEmitterTest, SoftmaxIsOneKernelThatLoadsItsInputInOneLoopOnly) {
@@ -327,7 +344,9 @@ graph g(%x: f32[64], %y: f32[64]) {
 
 struct CompileCase {
   const char* file;
-  bool fast_math;
+  bool fast_math = false;
+  bool recompute = false;  // CudaEmitOptions::recompute_narrow_scratch
+  bool assume_aligned = false;
 };
 
 class CudaEmitterCompileTest : public ::testing::TestWithParam<CompileCase> {};
@@ -353,6 +372,8 @@ TEST_P(CudaEmitterCompileTest, EveryGraphCompilesForSm90WithoutWarnings) {
   ASSERT_FALSE(graphs->empty());
   CudaEmitOptions options;
   options.fast_math = GetParam().fast_math;
+  options.recompute_narrow_scratch = GetParam().recompute;
+  options.assume_aligned = GetParam().assume_aligned;
   int compiled = 0;
   for (const ir::Graph& g : *graphs) {
     SCOPED_TRACE(g.name());
@@ -371,16 +392,44 @@ TEST_P(CudaEmitterCompileTest, EveryGraphCompilesForSm90WithoutWarnings) {
 
 INSTANTIATE_TEST_SUITE_P(
     Testdata, CudaEmitterCompileTest,
-    ::testing::Values(CompileCase{"ops.graph", false}, CompileCase{"reductions.graph", false},
-                      CompileCase{"composites.graph", false}, CompileCase{"layout.graph", false},
-                      CompileCase{"benchmarks.graph", false}, CompileCase{"golden.graph", false},
+    ::testing::Values(CompileCase{"ops.graph"}, CompileCase{"reductions.graph"},
+                      CompileCase{"composites.graph"}, CompileCase{"layout.graph"},
+                      CompileCase{"benchmarks.graph"}, CompileCase{"golden.graph"},
                       CompileCase{"composites.graph", true}, CompileCase{"benchmarks.graph", true},
-                      CompileCase{"ops.graph", true}),
+                      CompileCase{"ops.graph", true},
+                      CompileCase{"composites.graph", false, true, true}),
     [](const ::testing::TestParamInfo<CompileCase>& info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find('.'));
-      return name + (info.param.fast_math ? "_fast_math" : "");
+      if (info.param.fast_math) name += "_fast_math";
+      if (info.param.recompute) name += "_recompute";
+      if (info.param.assume_aligned) name += "_aligned";
+      return name;
     });
+
+TEST(CudaEmitterTest, NarrowScratchIsRecomputedFromCachedLoadsWhenAsked) {
+  const std::string text = R"(
+graph g(%x: bf16[64, 1024]) {
+  %s = softmax(%x, dim = -1)
+  return %s
+})";
+  CudaEmitOptions options;
+  options.recompute_narrow_scratch = true;
+  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text);
+  absl::StatusOr<EmittedGraph> rc = EmitGraphText(text, {}, options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(rc.ok()) << rc.status();
+  const std::string a = plain->KernelSource("k0"), b = rc->KernelSource("k0");
+  // Default: exp(x - max) in an f32 register array; with the option, the
+  // bf16 row stays cached and the exp is recomputed in the last loop.
+  EXPECT_NE(a.find("float s0[4][8];"), std::string::npos) << a;
+  EXPECT_EQ(b.find("float s0["), std::string::npos) << b;
+  EXPECT_NE(b.find("SlVec<__nv_bfloat16, 8> c0[4];"), std::string::npos) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_exp("), 2) << b;
+  // Either way the input is read from global memory once.
+  EXPECT_EQ(CountOccurrences(a, "(a0 + "), 1) << a;
+  EXPECT_EQ(CountOccurrences(b, "(a0 + "), 1) << b;
+}
 
 }  // namespace
 }  // namespace sluice::codegen::cuda

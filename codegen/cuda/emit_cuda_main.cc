@@ -3,8 +3,10 @@
 // writes each graph's source and a launch manifest for running the kernels
 // elsewhere (e.g. with CuPy on a GPU host):
 //
-//   emit_cuda_main [--fast_math] [--pointwise_unroll=N] [--pointwise_waves=N]
-//                  [--max_elements_per_thread=N] FILE.graph [OUT_DIR]
+//   emit_cuda_main [--fast_math] [--assume_aligned] [--recompute_narrow_scratch]
+//                  [--pointwise_unroll=N] [--pointwise_waves=N] [--row_block_threads=N]
+//                  [--min_blocks_per_sm=N] [--max_elements_per_thread=N]
+//                  FILE.graph [OUT_DIR]
 //
 // OUT_DIR/<graph>.cu and OUT_DIR/<graph>.json: the steps in order, kernels
 // with their launch ({"kind": "kernel", "symbol", "grid", "block", "smem",
@@ -36,7 +38,13 @@ int main(int argc, char** argv) {
     };
     if (a == "--fast_math") {
       options.fast_math = true;
+    } else if (a == "--recompute_narrow_scratch") {
+      options.recompute_narrow_scratch = true;
+    } else if (a == "--assume_aligned") {
+      options.assume_aligned = true;
     } else if (value("--pointwise_unroll", &options.pointwise_unroll) ||
+               value("--row_block_threads", &options.row_block_threads) ||
+               value("--min_blocks_per_sm", &options.min_blocks_per_sm) ||
                value("--pointwise_waves", &options.pointwise_waves) ||
                value("--max_elements_per_thread", &options.max_elements_per_thread)) {
     } else if (a.rfind("--", 0) == 0) {

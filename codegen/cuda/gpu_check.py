@@ -21,10 +21,11 @@ reference (per-dtype tolerances, NaN == NaN). Each kernel runs twice, its
 outputs first filled with two different poison patterns, and must write the
 same bytes both times (so every element is written, deterministically).
 
---bench also times every kernel (CUDA events, median) and prints its
+--bench also times every kernel (CUDA events around batches of back-to-back
+launches, median) and prints its
 bandwidth (bytes of its arguments, each read or written once) against a
 device-to-device copy measured in the same run, and PyTorch eager's time for
-the whole graph.
+the whole graph; --inductor adds torch.compile's.
 """
 
 import argparse
@@ -120,33 +121,49 @@ class Runner:
         return bufs, problems
 
 
-def compare(name, got, ref, dtype):
-    if got.shape != ref.shape:
-        got = got.reshape(ref.shape)
+def compare(name, got, ref, dtype, chunk=1 << 24):
+    """None when `got` matches `ref` within the dtype's tolerance, else a
+    message naming the worst element. Works through slices of `chunk`
+    elements so that multi-GiB outputs fit next to their float64 copies."""
+    got, ref = got.reshape(-1), ref.reshape(-1)
+    if got.numel() != ref.numel():
+        return f"%{name}: {got.numel()} elements, want {ref.numel()}"
     if dtype in ("i32", "i64", "bool"):
-        bad = (got != ref).sum().item()
+        bad = sum((got[i:i + chunk] != ref[i:i + chunk]).sum().item()
+                  for i in range(0, ref.numel(), chunk))
         return None if bad == 0 else f"%{name}: {bad} of {ref.numel()} elements differ"
     rtol, atol = TOL[dtype]
-    g, r = got.double(), ref.double()
     # Sums of many terms: absolute error grows with the terms' magnitude,
     # which the result's RMS stands in for (a column sum near 0 of terms ~1).
-    finite = r[torch.isfinite(r)]
-    if finite.numel():
-        atol *= max(1.0, finite.pow(2).mean().sqrt().item())
-    both_nan = torch.isnan(g) & torch.isnan(r)
-    same_inf = torch.isinf(g) & torch.isinf(r) & (g == r)
-    err = (g - r).abs() / (atol + rtol * r.abs())
-    err = torch.where(both_nan | same_inf, torch.zeros_like(err), err)
-    err = torch.nan_to_num(err, nan=float("inf"))
-    worst = err.max().item() if err.numel() else 0.0
+    sq, n = 0.0, 0
+    for i in range(0, ref.numel(), chunk):
+        r = ref[i:i + chunk].double()
+        r = r[torch.isfinite(r)]
+        sq += r.pow(2).sum().item()
+        n += r.numel()
+    if n:
+        atol *= max(1.0, (sq / n) ** 0.5)
+    worst, where = 0.0, 0
+    for i in range(0, ref.numel(), chunk):
+        g, r = got[i:i + chunk].double(), ref[i:i + chunk].double()
+        both_nan = torch.isnan(g) & torch.isnan(r)
+        same_inf = torch.isinf(g) & torch.isinf(r) & (g == r)
+        err = (g - r).abs() / (atol + rtol * r.abs())
+        err = torch.where(both_nan | same_inf, torch.zeros_like(err), err)
+        err = torch.nan_to_num(err, nan=float("inf"))
+        m = err.max().item() if err.numel() else 0.0
+        if m > worst:
+            worst, where = m, i + int(err.argmax().item())
     if worst <= 1.0:
         return None
-    i = int(err.reshape(-1).argmax().item())
-    return (f"%{name} ({dtype}): error {worst:.3g}x tolerance at flat index {i}: "
-            f"got {g.reshape(-1)[i].item()!r}, want {r.reshape(-1)[i].item()!r}")
+    return (f"%{name} ({dtype}): error {worst:.3g}x tolerance at flat index {where}: "
+            f"got {got[where].item()!r}, want {ref[where].item()!r}")
 
 
-def median_time_us(fn, reps=20, warmup=3):
+def median_time_us(fn, reps=20, warmup=3, batch=10):
+    """Median over `reps` of the mean time of `batch` back-to-back calls,
+    timed with CUDA events around the batch: the GPU queue stays full, so the
+    host's launch overhead (CuPy's is ~10 us a launch) is not counted."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
@@ -154,10 +171,11 @@ def median_time_us(fn, reps=20, warmup=3):
     for _ in range(reps):
         s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         s.record()
-        fn()
+        for _ in range(batch):
+            fn()
         e.record()
         e.synchronize()
-        times.append(s.elapsed_time(e) * 1000.0)
+        times.append(s.elapsed_time(e) * 1000.0 / batch)
     return statistics.median(times)
 
 
@@ -174,6 +192,8 @@ def main():
     ap.add_argument("--emitted", required=True)
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--inductor", action="store_true",
+                    help="with --bench, also time torch.compile (default mode) on each graph")
     ap.add_argument("--selftest", action="store_true",
                     help="also check that a corrupted output fails the comparison")
     args = ap.parse_args()
@@ -239,6 +259,17 @@ def main():
                                  100 * gbs / copy_gbs))
                 eager = median_time_us(lambda: tg._execute(graph, dict(inputs), "cuda"), reps=10)
                 rows.append((graph.name, "torch eager (whole graph)", "", eager, 0, 0))
+                if args.inductor:
+                    module = tg.build_module(graph, device="cuda")
+                    compiled = torch.compile(module)
+                    ordered = [inputs[n.name] for n in graph.inputs]
+                    t0 = time.time()
+                    compiled(*ordered)
+                    torch.cuda.synchronize()
+                    cold = time.time() - t0
+                    t = median_time_us(lambda: compiled(*ordered), reps=30)
+                    rows.append((graph.name, "torch.compile (Inductor)", f"compile {cold:.1f} s",
+                                 t, 0, 0))
             del bufs, env, inputs
             torch.cuda.empty_cache()
     if rows:
