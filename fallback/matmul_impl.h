@@ -130,7 +130,9 @@ absl::Status MatmulKernel(const Device& d, const ir::Node& node,
   if (out_n == 0) return absl::OkStatus();
   Dispatch<DTypeSet::kNumeric>(output.dtype(), [&](auto tag) {
     using T = TagType<decltype(tag)>;
-    using Acc = OpMath<T>;
+    // i32 multiplies in i64 (same wrap-around result modulo 2^32, one
+    // contraction instantiation fewer to compile).
+    using Acc = std::conditional_t<std::is_same_v<T, int32_t>, int64_t, OpMath<T>>;
     if (plan->k == 0) {  // An empty sum.
       Fill(d, output.data_as<T>(), out_n, T(0));
       return;
@@ -139,14 +141,15 @@ absl::Status MatmulKernel(const Device& d, const ir::Node& node,
       MatmulAcc<Device, Acc>(d, a.data_as<T>(), b.data_as<T>(), *plan, output.data_as<T>());
     } else {
       const ir::DType t_dtype = output.dtype();
+      const ir::DType acc_dtype = std::is_same_v<Acc, float> ? ir::DType::kF32 : ir::DType::kI64;
       DeviceBuffer<Device> a_acc(d, a.num_elements() * sizeof(Acc));
       DeviceBuffer<Device> b_acc(d, b.num_elements() * sizeof(Acc));
       DeviceBuffer<Device> c_acc(d, out_n * sizeof(Acc));
-      CastElements(d, t_dtype, a.data(), ir::DType::kF32, a_acc.data(), a.num_elements());
-      CastElements(d, t_dtype, b.data(), ir::DType::kF32, b_acc.data(), b.num_elements());
+      CastElements(d, t_dtype, a.data(), acc_dtype, a_acc.data(), a.num_elements());
+      CastElements(d, t_dtype, b.data(), acc_dtype, b_acc.data(), b.num_elements());
       MatmulAcc<Device, Acc>(d, a_acc.template as<Acc>(), b_acc.template as<Acc>(), *plan,
                              c_acc.template as<Acc>());
-      CastElements(d, ir::DType::kF32, c_acc.data(), t_dtype, output.data(), out_n);
+      CastElements(d, acc_dtype, c_acc.data(), t_dtype, output.data(), out_n);
     }
   });
   return absl::OkStatus();
