@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "fallback/cpu_kernels.h"
+#include "fallback/shape_util.h"
 
 namespace sluice::fallback {
 
@@ -90,6 +91,21 @@ absl::Status RunNode(const ir::Node& node, absl::Span<const runtime::Tensor> inp
           where, ": input ", i, " (%", node.operand_node(i)->name(), ") is ",
           t.type().ToString(), ", expected ", expected.ToString()));
     }
+  }
+  // The data-movement kernels are instantiated up to rank kMaxKernelRank
+  // (after collapsing dims, which never raises the rank).
+  for (int i = 0; i < node.num_operands(); ++i) {
+    if (!node.operand(i).is_literal() && inputs[i].shape().rank() > kMaxKernelRank) {
+      return absl::UnimplementedError(absl::StrCat(
+          where, ": input ", i, " has rank ", inputs[i].shape().rank(),
+          "; the fallback kernels support up to rank ", kMaxKernelRank));
+    }
+  }
+  if (node.shape().rank() > kMaxKernelRank) {
+    return absl::UnimplementedError(absl::StrCat(where, ": the output has rank ",
+                                                 node.shape().rank(),
+                                                 "; the fallback kernels support up to rank ",
+                                                 kMaxKernelRank));
   }
   if (!output.defined() || output.type() != node.type()) {
     return absl::InvalidArgumentError(

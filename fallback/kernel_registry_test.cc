@@ -42,11 +42,18 @@ Tensor Make(DType dtype, ir::Shape shape, const std::vector<double>& values) {
   return t;
 }
 
+// f32[2, 3, 2, 3, 2, 3, 2, 3] holding its linear index.
+Tensor Iota8() {
+  Tensor t = Tensor::Zeros(DType::kF32, {2, 3, 2, 3, 2, 3, 2, 3});
+  for (int64_t i = 0; i < t.num_elements(); ++i) t.SetFromDouble(i, static_cast<double>(i));
+  return t;
+}
+
 using Arg = std::variant<Tensor, ir::Scalar>;
 
 // Builds a graph with one input per tensor argument and one `op` node, and
 // runs that node through RunNode.
-absl::StatusOr<Tensor> Run(const std::string& op, const std::vector<Arg>& args,
+absl::StatusOr<Tensor> RunOp(const std::string& op, const std::vector<Arg>& args,
                            const ir::GraphBuilder::KeyValues& attrs = {}) {
   ir::GraphBuilder b("test");
   std::vector<ir::Operand> operands;
@@ -73,7 +80,7 @@ absl::StatusOr<Tensor> Run(const std::string& op, const std::vector<Arg>& args,
 
 Tensor MustRun(const std::string& op, const std::vector<Arg>& args,
                const ir::GraphBuilder::KeyValues& attrs = {}) {
-  absl::StatusOr<Tensor> t = Run(op, args, attrs);
+  absl::StatusOr<Tensor> t = RunOp(op, args, attrs);
   EXPECT_TRUE(t.ok()) << op << ": " << t.status();
   return t.ok() ? *t : Tensor();
 }
@@ -168,6 +175,42 @@ TEST(RunNodeTest, ChecksInputsAndOutput) {
 
   EXPECT_TRUE(RunNode(node, {good}, out).ok());
   EXPECT_TENSOR(out, Make(DType::kF32, {3}, {1, 1, 1}), kExact);
+}
+
+TEST(RunNodeTest, RanksAboveEightAreRefusedCleanly) {
+  Tensor x = Tensor::Zeros(DType::kF32, {1, 2, 1, 2, 1, 2, 1, 2, 2});
+  absl::StatusOr<Tensor> out = RunOp("exp", {x});
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(out.status().message().find("input 0 has rank 9; the fallback kernels support up to "
+                                        "rank 8"),
+            std::string::npos)
+      << out.status();
+  // Rank 8 works, including a broadcast that stays rank 8 after collapsing
+  // (broadcast and copied dims alternate).
+  Tensor a = Iota8();
+  Tensor b = Tensor::Zeros(DType::kF32, {2, 1, 2, 1, 2, 1, 2, 1});
+  for (int64_t i = 0; i < 16; ++i) b.SetFromDouble(i, 1000 * i);
+  Tensor sum = MustRun("add", {a, b});
+  ASSERT_EQ(sum.shape(), ir::Shape({2, 3, 2, 3, 2, 3, 2, 3}));
+  // Element [1, 2, 1, 0, 1, 2, 0, 1] is a's linear index there plus 1000 *
+  // b's linear index at [1, 0, 1, 0, 1, 0, 0, 0].
+  const std::vector<int64_t> at = {1, 2, 1, 0, 1, 2, 0, 1};
+  const std::vector<int64_t> a_strides = {648, 216, 108, 36, 18, 6, 3, 1};
+  const std::vector<int64_t> b_strides = {8, 8, 4, 4, 2, 2, 1, 1};
+  int64_t ai = 0, bi = 0;
+  for (int d = 0; d < 8; ++d) {
+    ai += at[d] * a_strides[d];
+    if (d % 2 == 0) bi += at[d] * b_strides[d];
+  }
+  EXPECT_EQ(sum.GetAsDouble(ai), ai + 1000.0 * bi);
+}
+
+TEST(ElementwiseTest, WhereWithTwoLiterals) {
+  // (The IR refuses binary ops whose operands are all literals.)
+  EXPECT_TENSOR(MustRun("where", {Make(DType::kBool, {2}, {1, 0}), ir::Scalar::Int(7),
+                                  ir::Scalar::Int(-7)}),
+                Make(DType::kI64, {2}, {7, -7}), kExact);
 }
 
 // ---- elementwise ---------------------------------------------------------------
