@@ -1,5 +1,9 @@
 #include "runtime/executable.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -115,6 +119,26 @@ absl::Status Executable::CheckInputs(absl::Span<const Tensor> inputs) const {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Fresh output tensors are zero pages the kernels fault in on first write; for
+// large ones ask for transparent huge pages (where the kernel only grants
+// them on request), which turns ~16K page faults per 64 MiB into ~32.
+void AdviseHugePages(Tensor& t) {
+#ifdef MADV_HUGEPAGE
+  constexpr int64_t kHuge = int64_t{2} << 20;
+  if (t.nbytes() < 2 * kHuge) return;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(t.data());
+  const uintptr_t start = (begin + kHuge - 1) / kHuge * kHuge;
+  const uintptr_t end = (begin + static_cast<uintptr_t>(t.nbytes())) / kHuge * kHuge;
+  if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+#else
+  (void)t;
+#endif
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
   if (absl::Status s = CheckInputs(inputs); !s.ok()) return s;
   const ir::Graph& g = *parts_->graph;
@@ -127,6 +151,7 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
     }
     first[o] = outputs.size();
     outputs.push_back(Tensor::Zeros(o->type()));
+    AdviseHugePages(outputs.back());
   }
   if (absl::Status s = Execute(inputs, absl::MakeSpan(outputs)); !s.ok()) return s;
   return outputs;

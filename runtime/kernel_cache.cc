@@ -119,6 +119,17 @@ std::string UniqueSuffix() {
   return absl::StrFormat("%d.%d.%08x", getpid(), counter.fetch_add(1), rd());
 }
 
+// Generated libraries link libgomp. If the process does not, the first
+// kernel library brings it in and dlclosing the last one would unload it
+// under its parked worker threads (a crash at a later wake-up), so libgomp
+// is pinned once, for the life of the process.
+void PinOpenMpRuntime() {
+  static const bool pinned = [] {
+    return dlopen("libgomp.so.1", RTLD_NOW | RTLD_GLOBAL | RTLD_NODELETE) != nullptr;
+  }();
+  (void)pinned;
+}
+
 // Tries to load `path`; null with `why` set when it is not a usable entry.
 std::shared_ptr<LoadedLibrary> TryLoad(const std::string& path,
                                        const std::vector<std::string>& symbols,
@@ -127,6 +138,7 @@ std::shared_ptr<LoadedLibrary> TryLoad(const std::string& path,
     *why = "not a complete ELF file";
     return nullptr;
   }
+  PinOpenMpRuntime();
   void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (h == nullptr) {
     const char* e = dlerror();
