@@ -34,17 +34,9 @@ namespace sluice::fallback {
 
 using Index = Eigen::DenseIndex;
 
-// The C++ scalar type of a dtype (bool is one byte, like the host tensors).
-template <ir::DType D>
-struct CppTypeOf;
-template <> struct CppTypeOf<ir::DType::kF32> { using type = float; };
-template <> struct CppTypeOf<ir::DType::kF16> { using type = Eigen::half; };
-template <> struct CppTypeOf<ir::DType::kBF16> { using type = Eigen::bfloat16; };
-template <> struct CppTypeOf<ir::DType::kF64> { using type = double; };
-template <> struct CppTypeOf<ir::DType::kI32> { using type = int32_t; };
-template <> struct CppTypeOf<ir::DType::kI64> { using type = int64_t; };
-template <> struct CppTypeOf<ir::DType::kBool> { using type = bool; };
-
+// The C++ scalar types of the dtypes (see Dispatch): f32 float, f16
+// Eigen::half, bf16 Eigen::bfloat16, f64 double, i32 int32_t, i64 int64_t,
+// bool bool (one byte, like the host tensors).
 static_assert(sizeof(Eigen::half) == 2 && sizeof(Eigen::bfloat16) == 2 && sizeof(bool) == 1,
               "host tensor layouts assume 2-byte halves and 1-byte bools");
 

@@ -138,9 +138,16 @@ TEST(KernelRegistryTest, RegisterAddsAndReplaces) {
   ASSERT_TRUE(r.Has("custom", DType::kF32));
   EXPECT_EQ(r.Ops(), std::vector<std::string>{"custom"});
   ir::Graph g;
+  const ir::Node& node = **g.AddInput("x", {});
   Tensor out;
-  ASSERT_TRUE((*r.Find("custom", DType::kF32))(**g.AddInput("x", {}), {}, out).ok());
+  ASSERT_TRUE((*r.Find("custom", DType::kF32))(node, {}, out).ok());
   EXPECT_EQ(calls, 1);
+  r.Register("custom", DType::kF32, [](const ir::Node&, absl::Span<const Tensor>, Tensor&) {
+    return absl::InternalError("replaced");
+  });
+  EXPECT_EQ((*r.Find("custom", DType::kF32))(node, {}, out).message(), "replaced");
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(r.DTypes("custom"), std::vector<DType>{DType::kF32});
 }
 
 TEST(RunNodeTest, ChecksInputsAndOutput) {

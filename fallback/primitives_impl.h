@@ -46,13 +46,8 @@ void CastTyped(const Device& d, const From* src, To* dst, Index n) {
   }
 }
 
-// Unsigned types of each element size, for data movement.
-template <int Size> struct Bits;
-template <> struct Bits<1> { using type = uint8_t; };
-template <> struct Bits<2> { using type = uint16_t; };
-template <> struct Bits<4> { using type = uint32_t; };
-template <> struct Bits<8> { using type = uint64_t; };
-
+// Calls f(TypeTag<U>{}) for the unsigned type U of `elem_size` bytes: data
+// movement does not care about dtypes.
 template <typename F>
 void DispatchElemSize(int elem_size, F&& f) {
   switch (elem_size) {

@@ -156,12 +156,4 @@ absl::StatusOr<std::vector<int>> ReductionDims(const ir::Node& node) {
   return std::vector<int>(out.begin(), out.end());
 }
 
-std::vector<int64_t> RowMajorStrides(const std::vector<int64_t>& dims) {
-  std::vector<int64_t> strides(dims.size(), 1);
-  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) {
-    strides[i] = strides[i + 1] * dims[i + 1];
-  }
-  return strides;
-}
-
 }  // namespace sluice::fallback

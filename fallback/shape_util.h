@@ -64,9 +64,6 @@ ReducePlan PlanReduction(const ir::Shape& in, const std::vector<int>& dims);
 // (`dims` absent or [] means all dims), as the IR's inference reads them.
 absl::StatusOr<std::vector<int>> ReductionDims(const ir::Node& node);
 
-// Row-major strides of `dims` in elements.
-std::vector<int64_t> RowMajorStrides(const std::vector<int64_t>& dims);
-
 }  // namespace sluice::fallback
 
 #endif  // SLUICE_FALLBACK_SHAPE_UTIL_H_

@@ -101,10 +101,5 @@ TEST(ReductionDimsTest, ReadsTheNodeLikeTheIr) {
   EXPECT_EQ(*ReductionDims(*neg), (std::vector<int>{0, 2}));
 }
 
-TEST(RowMajorStridesTest, Strides) {
-  EXPECT_EQ(RowMajorStrides({2, 3, 4}), (V{12, 4, 1}));
-  EXPECT_TRUE(RowMajorStrides({}).empty());
-}
-
 }  // namespace
 }  // namespace sluice::fallback
