@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "benchmark/benchmark.h"
 #include "fallback/interpreter.h"
+#include "ir/dtype.h"
 #include "ir/graph.h"
 #include "ir/parser.h"
 #include "runtime/tensor.h"
