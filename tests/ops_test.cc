@@ -200,6 +200,24 @@ graph lr(%x: f32[8, 16], %y: f32[16, 8]) {
   %m = amax(%r, dims = [1])
   return %d, %m
 })"},
+    {"nan_ties_and_bool_reductions", R"(
+graph nan(%x: f32[6, 8], %b: bool[6, 8]) {
+  %p = abs(%x)
+  %n = neg(%p)
+  %l = log(%n)
+  %m = where(%b, %l, %x)
+  %a = amax(%m, dims = [1])
+  %c = amin(%m, dims = [0])
+  %i = argmax(%m, dim = 1)
+  %r = relu(%x)
+  %t = argmax(%r, dim = 0)
+  %u = amax(%b, dims = [1])
+  %v = amin(%b, dims = [0])
+  %w = sum(%b, dims = [1])
+  %mx = maximum(%m, %x)
+  %mn = minimum(%x, %m)
+  return %a, %c, %i, %t, %u, %v, %w, %mx, %mn
+})"},
     {"full_and_scalars", R"(
 graph full(%x: f32[], %y: f32[4]) {
   %f = full(shape = [4], value = 1.5)
