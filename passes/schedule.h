@@ -37,7 +37,8 @@ struct Step {
 };
 
 struct Schedule {
-  // The graph the steps' nodes belong to.
+  // The graph the steps' nodes belong to (set by Fuse; valid while that
+  // Graph object stays where it was).
   const ir::Graph* graph = nullptr;
   std::vector<Step> steps;
   // Step that materializes each value; graph inputs are absent.

@@ -4,8 +4,9 @@
 // graph text (with the mask applied, so it replays as is) and the mask.
 //
 // The host compile dominates the run time (one translation unit per graph),
-// so the graph count is bounded; SLUICE_DIFFERENTIAL_GRAPHS overrides it for
-// longer local runs. Compiles go through one kernel cache directory.
+// so the graph count is bounded; SLUICE_DIFFERENTIAL_GRAPHS, _NODES and _SEED
+// override count, size and first seed for longer local runs. Compiles go
+// through one kernel cache directory.
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -28,6 +29,18 @@ namespace {
 int NumGraphs() {
   if (const char* n = std::getenv("SLUICE_DIFFERENTIAL_GRAPHS")) return std::atoi(n);
   return 24;
+}
+
+// Generation steps per graph (SLUICE_DIFFERENTIAL_NODES overrides).
+int NumNodes(int fallback) {
+  if (const char* n = std::getenv("SLUICE_DIFFERENTIAL_NODES")) return std::atoi(n);
+  return fallback;
+}
+
+// First seed (SLUICE_DIFFERENTIAL_SEED overrides, to explore other graphs).
+uint64_t BaseSeed(uint64_t fallback) {
+  if (const char* n = std::getenv("SLUICE_DIFFERENTIAL_SEED")) return std::strtoull(n, nullptr, 10);
+  return fallback;
 }
 
 sluice::testing::Tolerance ToleranceFor(ir::DType d) {
@@ -77,21 +90,23 @@ void CheckOne(uint64_t seed, const sluice::testing::RandomGraphOptions& options,
 
 TEST(DifferentialTest, RandomGraphsF32) {
   sluice::testing::RandomGraphOptions options;
-  options.num_nodes = 8;
+  options.num_nodes = NumNodes(8);
+  const uint64_t base = BaseSeed(1000);
   for (int i = 0; i < NumGraphs(); ++i) {
-    SCOPED_TRACE(absl::StrCat("graph seed ", 1000 + i));
-    CheckOne(1000 + i, options, i % 3 == 0 ? 0.0 : 0.25);
+    SCOPED_TRACE(absl::StrCat("graph seed ", base + i));
+    CheckOne(base + i, options, i % 3 == 0 ? 0.0 : 0.25);
   }
 }
 
 TEST(DifferentialTest, RandomGraphsMixedDTypes) {
   sluice::testing::RandomGraphOptions options;
-  options.num_nodes = 6;
+  options.num_nodes = NumNodes(6);
   options.dtypes = {ir::DType::kF32, ir::DType::kF16, ir::DType::kBF16, ir::DType::kF64,
                     ir::DType::kI32, ir::DType::kI64, ir::DType::kBool};
+  const uint64_t base = BaseSeed(1000) + 4000;
   for (int i = 0; i < NumGraphs() / 2; ++i) {
-    SCOPED_TRACE(absl::StrCat("graph seed ", 5000 + i));
-    CheckOne(5000 + i, options, 0.3);
+    SCOPED_TRACE(absl::StrCat("graph seed ", base + i));
+    CheckOne(base + i, options, 0.3);
   }
 }
 
