@@ -101,6 +101,7 @@ absl::StatusOr<Node*> Graph::AddCall(CallSpec spec) {
       infos.push_back({TensorType{o.literal().is_int ? DType::kI64 : DType::kF64, Shape()}, true});
       continue;
     }
+    if (o.node() == nullptr) return ErrorAt(loc, "an operand is null");
     auto it = by_name_.find(o.node()->name());
     if (it == by_name_.end() || it->second != o.node()) {
       return ErrorAt(loc, absl::StrCat("operand '%", o.node()->name(),

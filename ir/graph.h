@@ -45,16 +45,19 @@ struct Scalar {
 // One operand: a value (a node) or a scalar literal.
 class Operand {
  public:
-  Operand(Node* node) : node_(node) {}  // NOLINT
-  Operand(Scalar s) : literal_(s) {}     // NOLINT
+  // A null node makes an operand that is neither a value nor a literal;
+  // AddCall and the builder reject it.
+  Operand(Node* node) : node_(node), is_literal_(false) {}  // NOLINT
+  Operand(Scalar s) : literal_(s), is_literal_(true) {}      // NOLINT
 
-  bool is_literal() const { return node_ == nullptr; }
+  bool is_literal() const { return is_literal_; }
   Node* node() const { return node_; }
   const Scalar& literal() const { return literal_; }
 
  private:
   Node* node_ = nullptr;
   Scalar literal_;
+  bool is_literal_ = false;
 };
 
 class Node {

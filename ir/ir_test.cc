@@ -1,6 +1,7 @@
 // Tests for the IR: dtype promotion, inference of every op, the parser and
 // printer (round trip and every error with its position), the verifier, the
 // builder and graph mutation.
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -381,6 +382,29 @@ TEST(BuilderTest, BuildWithoutReturnFails) {
   absl::StatusOr<Graph> g = b.Build();
   ASSERT_FALSE(g.ok());
   EXPECT_THAT(g.status().message(), HasSubstr("no return"));
+}
+
+TEST(BuilderTest, NullOperandIsAnErrorNotALiteral) {
+  GraphBuilder b;
+  Node* x = b.Input("x", {DType::kF32, {2}});
+  Node* n = b.Call("add", {x, static_cast<Node*>(nullptr)});
+  EXPECT_EQ(n, nullptr);
+  b.Return({x});
+  absl::StatusOr<Graph> g = b.Build();
+  ASSERT_FALSE(g.ok());
+  EXPECT_THAT(g.status().message(), HasSubstr("an operand is null"));
+}
+
+TEST(ParserTest, InfAndNanAreNumbersOnlyWhereNumbersGo) {
+  absl::StatusOr<Graph> g = ParseGraph(
+      "graph nan(%inf: f32[2]) { %a = add(%inf, inf) {inf = nan} %b = maximum(%a, -inf) return %b }");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->name(), "nan");
+  EXPECT_TRUE(std::isinf(g->FindNode("a")->operand(1).literal().value));
+  EXPECT_TRUE(std::isnan(g->FindNode("a")->meta().Find("inf")->as_float()));
+  absl::StatusOr<Graph> again = ParseGraph(PrintGraph(*g));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(PrintGraph(*again), PrintGraph(*g));
 }
 
 TEST(GraphTest, FreshNamesAvoidCollisions) {

@@ -102,12 +102,8 @@ class Lexer {
       size_t start = pos_;
       while (pos_ < text_.size() && IsIdentChar(text_[pos_])) Advance();
       t.text = std::string(text_.substr(start, pos_ - start));
-      if (t.text == "inf" || t.text == "nan") {
-        t.kind = Tok::kFloat;
-        t.float_value = t.text == "inf" ? std::numeric_limits<double>::infinity()
-                                        : std::numeric_limits<double>::quiet_NaN();
-        return t;
-      }
+      // `inf` and `nan` stay identifiers (a graph or key may be named so);
+      // the parser reads them as numbers where a number may stand.
       t.kind = Tok::kIdent;
       return t;
     }
@@ -315,6 +311,15 @@ class Parser {
 
   bool IsKeyword(absl::string_view kw) const { return tok_.kind == Tok::kIdent && tok_.text == kw; }
 
+  // Where a number may stand, `inf` and `nan` are numbers.
+  void NumberFromKeyword() {
+    if (IsKeyword("inf") || IsKeyword("nan")) {
+      tok_.float_value = tok_.text == "inf" ? std::numeric_limits<double>::infinity()
+                                            : std::numeric_limits<double>::quiet_NaN();
+      tok_.kind = Tok::kFloat;
+    }
+  }
+
   absl::StatusOr<TensorType> ParseType() {
     if (tok_.kind != Tok::kIdent) return Unexpected("a type such as f32[10]");
     std::optional<DType> dtype = ParseDType(tok_.text);
@@ -343,6 +348,7 @@ class Parser {
   }
 
   absl::StatusOr<AttrValue> ParseAttrValue(int depth = 0) {
+    NumberFromKeyword();
     switch (tok_.kind) {
       case Tok::kInt: {
         AttrValue v(tok_.int_value);
@@ -443,6 +449,8 @@ class Parser {
     bool in_attrs = false;
     if (tok_.kind != Tok::kRParen) {
       while (true) {
+        // `inf`/`nan` followed by '=' would be an attribute named so.
+        if (!in_attrs) NumberFromKeyword();
         if (tok_.kind == Tok::kValue) {
           if (in_attrs) return ErrorHere("operands must come before attributes");
           Node* n = g.FindNode(tok_.text);

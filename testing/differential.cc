@@ -107,45 +107,6 @@ absl::Status Compare(const ir::Graph& graph, const std::vector<runtime::Tensor>&
 
 }  // namespace
 
-Tolerance DifferentialTolerance(ir::DType dtype) {
-  switch (dtype) {
-    case ir::DType::kF32:
-      return {1e-5, 1e-5, true};
-    case ir::DType::kF64:
-      return {1e-7, 1e-7, true};
-    case ir::DType::kF16:
-      return {1e-2, 1e-2, true};
-    case ir::DType::kBF16:
-      return {5e-2, 5e-2, true};
-    case ir::DType::kI32:
-    case ir::DType::kI64:
-    case ir::DType::kBool:
-      return {0, 0, true};
-  }
-  return {0, 0, true};
-}
-
-Tolerance OutputTolerance(const ir::Node* output) {
-  Tolerance tol = DifferentialTolerance(output->dtype());
-  if (!ir::IsFloatingPoint(output->dtype())) return tol;
-  absl::flat_hash_set<const ir::Node*> seen = {output};
-  std::vector<const ir::Node*> stack = {output};
-  while (!stack.empty()) {
-    const ir::Node* n = stack.back();
-    stack.pop_back();
-    if (ir::IsFloatingPoint(n->dtype())) {
-      const Tolerance t = DifferentialTolerance(n->dtype());
-      tol.rtol = std::max(tol.rtol, t.rtol);
-      tol.atol = std::max(tol.atol, t.atol);
-    }
-    for (int i = 0; i < n->num_operands(); ++i) {
-      const ir::Node* operand = n->operand_node(i);
-      if (operand != nullptr && seen.insert(operand).second) stack.push_back(operand);
-    }
-  }
-  return tol;
-}
-
 absl::Status CompareWithReference(const ir::Graph& graph,
                                   const std::vector<runtime::Tensor>& inputs,
                                   const CompileAndRunFn& run, std::optional<Tolerance> tol) {

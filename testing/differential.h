@@ -46,12 +46,8 @@ namespace sluice::testing {
 using CompileAndRunFn = std::function<absl::StatusOr<std::vector<runtime::Tensor>>(
     const ir::Graph& graph, const std::vector<runtime::Tensor>& inputs)>;
 
-// The per-dtype default of the table above.
-Tolerance DifferentialTolerance(ir::DType dtype);
-
-// The tolerance a graph output `output` is compared with by default (the
-// fan-in rule above).
-Tolerance OutputTolerance(const ir::Node* output);
+// DifferentialTolerance and OutputTolerance (testing/compare.h) give the
+// default tolerances described above.
 
 // Runs the reference and `run` and compares all outputs. `tol`, when given,
 // applies to every output instead of OutputTolerance. Errors (each message
