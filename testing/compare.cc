@@ -256,9 +256,14 @@ Tolerance OutputTolerance(const ir::Node* output) {
   if (!ir::IsFloatingPoint(output->dtype())) return tol;
   absl::flat_hash_set<const ir::Node*> seen = {output};
   std::vector<const ir::Node*> stack = {output};
+  int64_t longest_contraction = 1;
   while (!stack.empty()) {
     const ir::Node* n = stack.back();
     stack.pop_back();
+    if (n->is_call() && n->op() == "matmul") {
+      const ir::Shape& a = n->operand_node(0)->shape();
+      longest_contraction = std::max(longest_contraction, a[a.rank() - 1]);
+    }
     if (ir::IsFloatingPoint(n->dtype())) {
       const Tolerance t = DifferentialTolerance(n->dtype());
       tol.rtol = std::max(tol.rtol, t.rtol);
@@ -269,6 +274,9 @@ Tolerance OutputTolerance(const ir::Node* output) {
       if (operand != nullptr && seen.insert(operand).second) stack.push_back(operand);
     }
   }
+  // A matmul over K terms of unit-scale inputs produces values of scale
+  // sqrt(K); rounding differences upstream of it grow with that scale.
+  tol.atol *= std::sqrt(static_cast<double>(longest_contraction));
   return tol;
 }
 

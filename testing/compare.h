@@ -68,8 +68,12 @@ AllCloseResult AllClose(const runtime::Tensor& actual,
 // bf16 5e-2/5e-2; integers and bool exact; NaN matches NaN.
 Tolerance DifferentialTolerance(ir::DType dtype);
 
-// The tolerance a graph output `output` is compared with by default (the
-// fan-in rule above).
+// The tolerance a graph output `output` is compared with by default: a float
+// output gets the loosest tolerance among the float dtypes of the values it
+// is computed from (graph inputs included), and its atol is multiplied by
+// sqrt(K) for the longest matmul contraction K in its fan-in (unit-scale
+// inputs give matmul results of scale sqrt(K), and upstream rounding
+// differences grow with them).
 Tolerance OutputTolerance(const ir::Node* output);
 
 }  // namespace sluice::testing

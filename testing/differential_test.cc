@@ -223,6 +223,21 @@ graph mixed(%x: f32[4], %h: f16[4], %b: bf16[4], %d: f64[4], %i: i32[4]) {
   expect(DifferentialTolerance(DType::kI32), 0, 0);
 }
 
+TEST(OutputToleranceTest, AtolGrowsWithTheLongestMatmulContraction) {
+  const ir::Graph g = Parse(R"(
+graph mm(%x: f32[8, 256], %w: f32[256, 1024], %v: f32[1024, 16], %y: f32[8, 16]) {
+  %h = matmul(%x, %w)
+  %o = matmul(%h, %v)
+  %p = add(%y, 1.0)
+  return %o, %p, %h
+}
+)");
+  EXPECT_DOUBLE_EQ(OutputTolerance(g.outputs()[0]).atol, 1e-5 * 32);  // sqrt(1024)
+  EXPECT_DOUBLE_EQ(OutputTolerance(g.outputs()[0]).rtol, 1e-5);
+  EXPECT_DOUBLE_EQ(OutputTolerance(g.outputs()[1]).atol, 1e-5);       // no matmul
+  EXPECT_DOUBLE_EQ(OutputTolerance(g.outputs()[2]).atol, 1e-5 * 16);  // sqrt(256)
+}
+
 // Inputs that reach a discontinuous op (comparisons, argmax, casts to integer
 // or bool, where's condition): the generator only feeds those exact values,
 // which a correct compiler computes bit for bit, so they are not nudged.
