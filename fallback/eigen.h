@@ -144,7 +144,7 @@ struct AccurateExpOp {
   EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE Packet packetOp(const Packet& x) const {
     namespace ei = Eigen::internal;
     const Packet e = ei::pexp(x);
-    if (!ei::predux_any(ei::pcmp_lt(x, ei::pset1<Packet>(kCutoff)))) return e;
+    if (!ei::predux_any(ei::pcmp_lt(x, ei::pset1<Packet>(T(kCutoff))))) return e;
     constexpr int kLanes = ei::unpacket_traits<Packet>::size;
     EIGEN_ALIGN_MAX T xs[kLanes];
     EIGEN_ALIGN_MAX T es[kLanes];
