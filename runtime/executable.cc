@@ -15,11 +15,12 @@
 namespace sluice::runtime {
 
 std::string StepInfo::ToString() const {
+  const std::string note_text = note.empty() ? "" : absl::StrCat(" (", note, ")");
   switch (kind) {
     case passes::StepKind::kKernel:
       return absl::StrCat("kernel ", kernel, " [", absl::StrJoin(nodes, ", "), "]");
     case passes::StepKind::kFallback:
-      return absl::StrCat("fallback ", op, " [", absl::StrJoin(nodes, ", "), "]");
+      return absl::StrCat("fallback ", op, note_text, " [", absl::StrJoin(nodes, ", "), "]");
     case passes::StepKind::kLibrary:
       return absl::StrCat("library ", op, " [", absl::StrJoin(nodes, ", "), "]");
   }
@@ -30,6 +31,10 @@ struct Executable::State {
   absl::Mutex mu;
   void* arena = nullptr;
   int64_t arena_bytes = 0;
+  // Device copies of the graph's inputs and outputs for Run/RunInto on a
+  // device without host memory (allocated on first use).
+  std::vector<void*> staged_inputs;
+  std::vector<void*> staged_outputs;
 };
 
 Executable::Executable(std::unique_ptr<Parts> parts)
@@ -49,12 +54,20 @@ Executable& Executable::operator=(Executable&& other) noexcept {
 }
 
 void Executable::FreeArena() {
-  if (state_ != nullptr && state_->arena != nullptr && parts_ != nullptr &&
-      parts_->device != nullptr) {
-    parts_->device->Free(state_->arena);
-    state_->arena = nullptr;
-    state_->arena_bytes = 0;
-  }
+  if (state_ == nullptr || parts_ == nullptr || parts_->device == nullptr) return;
+  Device& device = *parts_->device;
+  const bool any = state_->arena != nullptr || !state_->staged_inputs.empty() ||
+                   !state_->staged_outputs.empty();
+  if (!any) return;
+  // Queued work may still use the memory.
+  (void)device.Synchronize();
+  if (state_->arena != nullptr) device.Free(state_->arena);
+  state_->arena = nullptr;
+  state_->arena_bytes = 0;
+  for (void* p : state_->staged_inputs) device.Free(p);
+  for (void* p : state_->staged_outputs) device.Free(p);
+  state_->staged_inputs.clear();
+  state_->staged_outputs.clear();
 }
 
 Executable::~Executable() { FreeArena(); }
@@ -87,6 +100,16 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
     } else {
       info.op = s.nodes[0]->op();
     }
+    if (s.kind == passes::StepKind::kFallback) {
+      info.note = e.parts_->device->FallbackNote(*s.nodes[0]);
+      // The plan says it too.
+      passes::NodeDecision* d = e.parts_->plan.FindMutable(s.nodes[0]->name());
+      if (!info.note.empty() && d != nullptr &&
+          d->detail.find(info.note) == std::string::npos) {
+        absl::StrAppend(&d->detail, d->detail.empty() ? "" : "; ", "runs as ", info.note,
+                        " on ", e.device_name_);
+      }
+    }
     e.steps_.push_back(std::move(info));
   }
   return e;
@@ -98,23 +121,27 @@ std::string Executable::StepsToString() const {
   return out;
 }
 
-absl::Status Executable::CheckInputs(absl::Span<const Tensor> inputs) const {
+template <typename T>
+absl::Status Executable::CheckTensors(absl::Span<const T> tensors,
+                                      const std::vector<ir::Node*>& values,
+                                      const char* what) const {
   const ir::Graph& g = *parts_->graph;
-  if (inputs.size() != g.inputs().size()) {
-    return absl::InvalidArgumentError(absl::StrCat("graph ", g.name(), " takes ", g.inputs().size(),
-                                                   " inputs, got ", inputs.size()));
+  const bool inputs = std::string(what) == "input";
+  if (tensors.size() != values.size()) {
+    return absl::InvalidArgumentError(
+        inputs ? absl::StrCat("graph ", g.name(), " takes ", values.size(), " inputs, got ",
+                              tensors.size())
+               : absl::StrCat("graph ", g.name(), " has ", values.size(), " outputs, got ",
+                              tensors.size()));
   }
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const ir::Node* in = g.inputs()[i];
-    if (inputs[i].type() != in->type() || !inputs[i].defined()) {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const ir::Node* v = values[i];
+    if (tensors[i].type() != v->type() || !tensors[i].defined()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "input ", i, " (%", in->name(), ") of graph ", g.name(), ": expected ",
-          in->type().ToString(), ", got ",
-          inputs[i].defined() ? inputs[i].type().ToString() : "an undefined tensor"));
+          what, " ", i, " (%", v->name(), ") of graph ", g.name(), ": expected ",
+          v->type().ToString(), ", got ",
+          tensors[i].defined() ? tensors[i].type().ToString() : "an undefined tensor"));
     }
-  }
-  if (!parts_->device->is_host()) {
-    return absl::UnimplementedError("running on a non-host device is not implemented yet");
   }
   return absl::OkStatus();
 }
@@ -140,8 +167,8 @@ void AdviseHugePages(Tensor& t) {
 }  // namespace
 
 absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
-  if (absl::Status s = CheckInputs(inputs); !s.ok()) return s;
   const ir::Graph& g = *parts_->graph;
+  if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
   std::vector<Tensor> outputs;
   absl::flat_hash_map<const ir::Node*, size_t> first;
   for (const ir::Node* o : g.outputs()) {
@@ -153,51 +180,159 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
     outputs.push_back(Tensor::Zeros(o->type()));
     AdviseHugePages(outputs.back());
   }
-  if (absl::Status s = Execute(inputs, absl::MakeSpan(outputs)); !s.ok()) return s;
+  absl::Status s = parts_->device->is_host() ? [&] {
+    std::vector<void*> in, out;
+    for (const Tensor& t : inputs) in.push_back(const_cast<void*>(t.data()));
+    for (Tensor& t : outputs) out.push_back(t.data());
+    absl::MutexLock lock(&state_->mu);
+    return Execute(in, out);
+  }()
+                                             : RunStaged(inputs, absl::MakeSpan(outputs));
+  if (!s.ok()) return s;
   return outputs;
 }
 
 absl::Status Executable::RunInto(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs) {
-  if (absl::Status s = CheckInputs(inputs); !s.ok()) return s;
   const ir::Graph& g = *parts_->graph;
-  if (outputs.size() != g.outputs().size()) {
-    return absl::InvalidArgumentError(absl::StrCat("graph ", g.name(), " has ", g.outputs().size(),
-                                                   " outputs, got ", outputs.size()));
+  if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
+  if (absl::Status s = CheckTensors(absl::Span<const Tensor>(outputs), g.outputs(), "output");
+      !s.ok()) {
+    return s;
   }
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const ir::Node* o = g.outputs()[i];
-    if (outputs[i].type() != o->type() || !outputs[i].defined()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output ", i, " (%", o->name(), ") of graph ", g.name(), ": expected ",
-          o->type().ToString(), ", got ",
-          outputs[i].defined() ? outputs[i].type().ToString() : "an undefined tensor"));
-    }
-  }
-  return Execute(inputs, outputs);
+  if (!parts_->device->is_host()) return RunStaged(inputs, outputs);
+  std::vector<void*> in, out;
+  for (const Tensor& t : inputs) in.push_back(const_cast<void*>(t.data()));
+  for (Tensor& t : outputs) out.push_back(t.data());
+  absl::MutexLock lock(&state_->mu);
+  return Execute(in, out);
 }
 
-absl::Status Executable::Execute(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs) {
+absl::Status Executable::RunStaged(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs) {
   const ir::Graph& g = *parts_->graph;
   Device& device = *parts_->device;
   absl::MutexLock lock(&state_->mu);
-  absl::flat_hash_map<const ir::Node*, void*> ptr;
+  auto stage = [&](const std::vector<ir::Node*>& values,
+                   std::vector<void*>& buffers) -> absl::Status {
+    if (!buffers.empty()) return absl::OkStatus();
+    for (const ir::Node* v : values) {
+      absl::StatusOr<void*> p =
+          device.Allocate(v->shape().num_elements() * ir::DTypeSize(v->dtype()));
+      if (!p.ok()) return p.status();
+      buffers.push_back(*p);
+    }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = stage(g.inputs(), state_->staged_inputs); !s.ok()) return s;
+  if (absl::Status s = stage(g.outputs(), state_->staged_outputs); !s.ok()) return s;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    ptr[g.inputs()[i]] = const_cast<void*>(inputs[i].data());
+    absl::Status s =
+        device.CopyToDevice(state_->staged_inputs[i], inputs[i].data(), inputs[i].nbytes());
+    if (!s.ok()) return s;
   }
+  if (absl::Status s = Execute(state_->staged_inputs, state_->staged_outputs); !s.ok()) {
+    return s;
+  }
+  for (size_t j = 0; j < outputs.size(); ++j) {
+    absl::Status s =
+        device.CopyToHost(outputs[j].data(), state_->staged_outputs[j], outputs[j].nbytes());
+    if (!s.ok()) return s;
+  }
+  return device.Synchronize();
+}
+
+absl::StatusOr<std::vector<DeviceTensor>> Executable::RunDevice(
+    absl::Span<const DeviceTensor> inputs) {
+  const ir::Graph& g = *parts_->graph;
+  if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
+  std::vector<DeviceTensor> outputs;
+  absl::flat_hash_map<const ir::Node*, size_t> first;
+  for (const ir::Node* o : g.outputs()) {
+    if (auto it = first.find(o); it != first.end()) {
+      outputs.push_back(outputs[it->second]);
+      continue;
+    }
+    first[o] = outputs.size();
+    absl::StatusOr<DeviceTensor> t = AllocateDeviceTensor(o->type());
+    if (!t.ok()) return t.status();
+    outputs.push_back(*std::move(t));
+  }
+  std::vector<void*> in, out;
+  for (const DeviceTensor& t : inputs) in.push_back(t.data());
+  for (const DeviceTensor& t : outputs) out.push_back(t.data());
+  absl::MutexLock lock(&state_->mu);
+  if (absl::Status s = Execute(in, out); !s.ok()) return s;
+  return outputs;
+}
+
+absl::Status Executable::RunDeviceInto(absl::Span<const DeviceTensor> inputs,
+                                       absl::Span<DeviceTensor> outputs) {
+  const ir::Graph& g = *parts_->graph;
+  if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
+  if (absl::Status s =
+          CheckTensors(absl::Span<const DeviceTensor>(outputs), g.outputs(), "output");
+      !s.ok()) {
+    return s;
+  }
+  std::vector<void*> in, out;
+  for (const DeviceTensor& t : inputs) in.push_back(t.data());
+  for (const DeviceTensor& t : outputs) out.push_back(t.data());
+  absl::MutexLock lock(&state_->mu);
+  return Execute(in, out);
+}
+
+absl::StatusOr<DeviceTensor> Executable::AllocateDeviceTensor(const ir::TensorType& type) const {
+  return DeviceTensor::Allocate(parts_->device, type);
+}
+
+absl::StatusOr<DeviceTensor> Executable::ToDevice(const Tensor& host) const {
+  if (!host.defined()) return absl::InvalidArgumentError("ToDevice of an undefined tensor");
+  absl::StatusOr<DeviceTensor> t = AllocateDeviceTensor(host.type());
+  if (!t.ok()) return t.status();
+  if (absl::Status s = parts_->device->CopyToDevice(t->data(), host.data(), host.nbytes());
+      !s.ok()) {
+    return s;
+  }
+  // The host tensor may go away once this returns.
+  if (absl::Status s = parts_->device->Synchronize(); !s.ok()) return s;
+  return t;
+}
+
+absl::StatusOr<Tensor> Executable::ToHost(const DeviceTensor& device) const {
+  if (!device.defined()) return absl::InvalidArgumentError("ToHost of an undefined tensor");
+  if (absl::Status s = parts_->device->Synchronize(); !s.ok()) return s;
+  Tensor t = Tensor::Zeros(device.type());
+  if (absl::Status s = parts_->device->CopyToHost(t.data(), device.data(), device.nbytes());
+      !s.ok()) {
+    return s;
+  }
+  return t;
+}
+
+absl::Status Executable::Synchronize() { return parts_->device->Synchronize(); }
+
+absl::Status Executable::Execute(const std::vector<void*>& inputs,
+                                 const std::vector<void*>& outputs) {
+  const ir::Graph& g = *parts_->graph;
+  Device& device = *parts_->device;
+  absl::flat_hash_map<const ir::Node*, void*> ptr;
+  for (size_t i = 0; i < inputs.size(); ++i) ptr[g.inputs()[i]] = inputs[i];
   // Outputs that are graph inputs are copies; a value returned twice is
-  // computed into the first of its output tensors and copied to the others.
+  // computed into the first of its output buffers and copied to the others.
   std::vector<std::pair<size_t, const ir::Node*>> copies;
   for (size_t j = 0; j < outputs.size(); ++j) {
     const ir::Node* o = g.outputs()[j];
     if (o->is_input() || ptr.contains(o)) {
-      if (outputs[j].data() != ptr[o]) copies.push_back({j, o});
+      if (outputs[j] != ptr[o]) copies.push_back({j, o});
     } else {
-      ptr[o] = outputs[j].data();
+      ptr[o] = outputs[j];
     }
   }
   const passes::MemoryPlan& mem = parts_->memory;
   if (mem.arena_bytes > state_->arena_bytes) {
-    if (state_->arena != nullptr) device.Free(state_->arena);
+    if (state_->arena != nullptr) {
+      (void)device.Synchronize();
+      device.Free(state_->arena);
+    }
     state_->arena = nullptr;
     absl::StatusOr<void*> a = device.Allocate(mem.arena_bytes);
     if (!a.ok()) return a.status();
@@ -250,7 +385,8 @@ absl::Status Executable::Execute(absl::Span<const Tensor> inputs, absl::Span<Ten
     }
   }
   for (const auto& [j, o] : copies) {
-    absl::Status st = device.CopyToHost(outputs[j].data(), ptr[o], outputs[j].nbytes());
+    const int64_t bytes = o->shape().num_elements() * ir::DTypeSize(o->dtype());
+    absl::Status st = device.CopyOnDevice(outputs[j], ptr[o], bytes);
     if (!st.ok()) return st;
   }
   return absl::OkStatus();

@@ -4,6 +4,21 @@
 // fresh output tensors, intermediates in one arena laid out by the memory
 // plan), the lowering plan and the generated source. Built by
 // sluice::Compile (sluice/compile.h).
+//
+// Host tensors in and out (Run, RunInto) work on every device: on a device
+// whose memory is not host memory (CUDA) the inputs are copied to device
+// buffers the executable keeps, and the outputs back, and Run returns once
+// they are on the host. Device tensors in and out (RunDevice,
+// RunDeviceInto) skip the copies:
+//
+//   absl::StatusOr<runtime::DeviceTensor> x = exe->ToDevice(host_x);
+//   absl::StatusOr<std::vector<runtime::DeviceTensor>> y = exe->RunDevice({*x});
+//   absl::StatusOr<runtime::Tensor> host_y = exe->ToHost((*y)[0]);
+//
+// RunDevice only queues the work on a CUDA device (the executable's stream):
+// inputs must stay valid, and outputs are ready, after Synchronize() (ToHost
+// synchronizes). Device tensors may also borrow memory of the same device
+// (DeviceTensor::Borrow), e.g. another framework's CUDA tensors.
 #ifndef SLUICE_RUNTIME_EXECUTABLE_H_
 #define SLUICE_RUNTIME_EXECUTABLE_H_
 
@@ -31,10 +46,14 @@ struct StepInfo {
   std::vector<std::string> nodes;  // node names it computes
   std::string kernel;              // kernel name (kernel steps)
   std::string op;                  // the op (fallback/library steps)
+  // How a fallback step runs where that is worth saying, e.g. "host copy"
+  // (Device::FallbackNote).
+  std::string note;
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
 
-  // "kernel k1 [mul]", "fallback add", "library matmul".
+  // "kernel k1 [mul]", "fallback add [a]", "fallback add (host copy) [a]",
+  // "library matmul [h]".
   std::string ToString() const;
 };
 
@@ -50,7 +69,8 @@ class Executable {
     passes::MemoryPlan memory;
     std::vector<std::string> kernel_names;
     std::vector<std::vector<const ir::Node*>> kernel_args;
-    std::unique_ptr<Device> device;
+    // Shared with the device tensors allocated on it.
+    std::shared_ptr<Device> device;
     std::unique_ptr<DeviceModule> module;
     std::string source;
     std::string kernel_ir;  // readable dump of every kernel
@@ -72,6 +92,20 @@ class Executable {
   // runs need not allocate. Outputs must not alias inputs or each other.
   absl::Status RunInto(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs);
 
+  // Device tensors (see the file comment): inputs of the graph's input
+  // types in this executable's device memory; fresh device outputs (or
+  // caller-provided ones, checked like RunInto's). Asynchronous on CUDA.
+  absl::StatusOr<std::vector<DeviceTensor>> RunDevice(absl::Span<const DeviceTensor> inputs);
+  absl::Status RunDeviceInto(absl::Span<const DeviceTensor> inputs,
+                             absl::Span<DeviceTensor> outputs);
+  // Device memory of this executable's device, and copies to and from it
+  // (ToHost waits for queued work first).
+  absl::StatusOr<DeviceTensor> AllocateDeviceTensor(const ir::TensorType& type) const;
+  absl::StatusOr<DeviceTensor> ToDevice(const Tensor& host) const;
+  absl::StatusOr<Tensor> ToHost(const DeviceTensor& device) const;
+  // Waits for the work RunDevice queued; errors of that work surface here.
+  absl::Status Synchronize();
+
   const passes::LoweringPlan& plan() const { return parts_->plan; }
   const std::vector<StepInfo>& steps() const { return steps_; }
   // The C++ (or CUDA) source of all generated kernels.
@@ -86,6 +120,7 @@ class Executable {
   bool cache_hit() const { return parts_->compile_report.cache_hit; }
   const HostCompileReport& compile_report() const { return parts_->compile_report; }
   const std::string& device_name() const { return device_name_; }
+  Device& device() const { return *parts_->device; }
   // One line per step.
   std::string StepsToString() const;
 
@@ -93,8 +128,15 @@ class Executable {
   struct State;
   explicit Executable(std::unique_ptr<Parts> parts);
   void FreeArena();
-  absl::Status CheckInputs(absl::Span<const Tensor> inputs) const;
-  absl::Status Execute(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs);
+  // Checks count and types of tensors (inputs or outputs) against `values`.
+  template <typename T>
+  absl::Status CheckTensors(absl::Span<const T> tensors, const std::vector<ir::Node*>& values,
+                            const char* what) const;
+  // Runs the steps on device pointers (one per graph input and output);
+  // `state_->mu` must be held.
+  absl::Status Execute(const std::vector<void*>& inputs, const std::vector<void*>& outputs);
+  // Run/RunInto on a device without host memory: through staging buffers.
+  absl::Status RunStaged(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs);
 
   std::unique_ptr<Parts> parts_;
   std::vector<StepInfo> steps_;

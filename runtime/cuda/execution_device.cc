@@ -1,0 +1,298 @@
+#include "runtime/cuda/execution_device.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "fallback/cuda/gpu_kernels.h"
+#include "fallback/kernel_registry.h"
+#include "glog/logging.h"
+#include "ir/shape.h"
+#include "runtime/cuda/status.h"
+
+namespace sluice::runtime::cuda {
+namespace {
+
+DevicePtr Ptr(const void* p) { return reinterpret_cast<DevicePtr>(p); }
+
+bool HostFallbackForced() {
+  const char* v = std::getenv("SLUICE_CUDA_FALLBACK");
+  return v != nullptr && std::string(v) == "host";
+}
+
+// Per output batch of a torch.matmul, where each operand's matrix starts
+// (in elements), for operands whose batch dims broadcast.
+struct BatchOffsets {
+  std::vector<int64_t> a, b;
+};
+
+BatchOffsets BroadcastBatchOffsets(const ir::Shape& batch, const ir::Shape& batch_a,
+                                   const ir::Shape& batch_b, int64_t a_matrix,
+                                   int64_t b_matrix) {
+  const int rank = batch.rank();
+  auto strides_for = [&](const ir::Shape& shape, int64_t matrix) {
+    std::vector<int64_t> strides(rank, 0);
+    int64_t stride = matrix;
+    for (int i = shape.rank() - 1; i >= 0; --i) {
+      strides[rank - shape.rank() + i] = shape[i] == 1 ? 0 : stride;
+      stride *= shape[i];
+    }
+    return strides;
+  };
+  const std::vector<int64_t> sa = strides_for(batch_a, a_matrix);
+  const std::vector<int64_t> sb = strides_for(batch_b, b_matrix);
+  BatchOffsets out;
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t bi = 0; bi < batch.num_elements(); ++bi) {
+    int64_t oa = 0, ob = 0;
+    for (int i = 0; i < rank; ++i) {
+      oa += index[i] * sa[i];
+      ob += index[i] * sb[i];
+    }
+    out.a.push_back(oa);
+    out.b.push_back(ob);
+    for (int i = rank - 1; i >= 0; --i) {  // Row-major increment.
+      if (++index[i] < batch[i]) break;
+      index[i] = 0;
+    }
+  }
+  return out;
+}
+
+// The common stride of `offsets` (offsets[i] == i * stride), or -1.
+int64_t UniformStride(const std::vector<int64_t>& offsets) {
+  if (offsets.size() < 2) return 0;
+  const int64_t stride = offsets[1] - offsets[0];
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (offsets[i] != static_cast<int64_t>(i) * stride) return -1;
+  }
+  return stride;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> CudaExecutionDevice::Create(
+    const Options& options) {
+  SLUICE_CUDA_ASSIGN_OR_RETURN(CudaDevice * device, CudaDevice::Get(options.ordinal));
+  SLUICE_CUDA_ASSIGN_OR_RETURN(std::unique_ptr<CudaStream> stream, CudaStream::Create(device));
+  Options o = options;
+  o.host_fallback_only = o.host_fallback_only || HostFallbackForced();
+  return std::unique_ptr<CudaExecutionDevice>(
+      new CudaExecutionDevice(device, std::move(stream), o));
+}
+
+CudaExecutionDevice::CudaExecutionDevice(CudaDevice* device, std::unique_ptr<CudaStream> stream,
+                                         const Options& options)
+    : device_(device), stream_(std::move(stream)), options_(options) {}
+
+CudaExecutionDevice::~CudaExecutionDevice() {
+  ScopedActivateContext activate(device_);
+  if (absl::Status s = stream_->Synchronize(); !s.ok()) {
+    LOG(ERROR) << "sluice: " << name() << " at destruction: " << s;
+  }
+  absl::MutexLock lock(&mu_);
+  gpu_.reset();
+  cublas_.reset();
+  buffers_.clear();
+}
+
+std::string CudaExecutionDevice::name() const { return absl::StrCat("cuda:", device_->ordinal()); }
+
+absl::StatusOr<void*> CudaExecutionDevice::Allocate(int64_t bytes) {
+  // At least one byte, so that every allocation has its own address.
+  SLUICE_CUDA_ASSIGN_OR_RETURN(
+      DeviceBuffer buffer,
+      DeviceBuffer::Allocate(device_, static_cast<size_t>(std::max<int64_t>(bytes, 1))));
+  void* p = buffer.as<void>();
+  absl::MutexLock lock(&mu_);
+  buffers_.emplace(p, std::move(buffer));
+  return p;
+}
+
+void CudaExecutionDevice::Free(void* ptr) {
+  if (ptr == nullptr) return;
+  // Queued work may still use the memory.
+  if (absl::Status s = Synchronize(); !s.ok()) LOG(ERROR) << "sluice: " << s;
+  absl::MutexLock lock(&mu_);
+  buffers_.erase(ptr);
+}
+
+absl::Status CudaExecutionDevice::CopyToDevice(void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return absl::OkStatus();
+  return stream_->CopyHostToDevice(Ptr(dst), src, static_cast<size_t>(bytes));
+}
+
+absl::Status CudaExecutionDevice::CopyToHost(void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return absl::OkStatus();
+  SLUICE_CUDA_RETURN_IF_ERROR(stream_->CopyDeviceToHost(dst, Ptr(src), static_cast<size_t>(bytes)));
+  return stream_->Synchronize();
+}
+
+absl::Status CudaExecutionDevice::CopyOnDevice(void* dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return absl::OkStatus();
+  return stream_->CopyDeviceToDevice(Ptr(dst), Ptr(src), static_cast<size_t>(bytes));
+}
+
+absl::Status CudaExecutionDevice::Synchronize() { return stream_->Synchronize(); }
+
+bool CudaExecutionDevice::HasGpuFallback(const ir::Node& node) const {
+  return !options_.host_fallback_only && fallback::cuda::HasGpuKernel(node.op(), node.dtype());
+}
+
+std::string CudaExecutionDevice::FallbackNote(const ir::Node& node) const {
+  return HasGpuFallback(node) ? "" : "host copy";
+}
+
+absl::Status CudaExecutionDevice::RunFallback(const ir::Node& node,
+                                              absl::Span<const Tensor> inputs, Tensor& output) {
+  if (!HasGpuFallback(node)) return RunFallbackOnHost(node, inputs, output);
+  ScopedActivateContext activate(device_);
+  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  fallback::cuda::GpuStream* gpu = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (gpu_ == nullptr) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(gpu_, fallback::cuda::GpuStream::Create(stream_->handle(),
+                                                                           device_->ordinal()));
+    }
+    gpu = gpu_.get();
+  }
+  absl::Status s = fallback::cuda::RunNodeOnGpu(*gpu, node, inputs, output);
+  if (!s.ok()) return s;
+  if (stream_->sync_after_launch()) return stream_->Synchronize();
+  return absl::OkStatus();
+}
+
+absl::Status CudaExecutionDevice::RunFallbackOnHost(const ir::Node& node,
+                                                    absl::Span<const Tensor> inputs,
+                                                    Tensor& output) {
+  // The inputs are written by work queued before.
+  SLUICE_CUDA_RETURN_IF_ERROR(stream_->Synchronize());
+  std::vector<Tensor> host(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (node.operand(static_cast<int>(i)).is_literal()) continue;
+    host[i] = Tensor::Zeros(inputs[i].type());
+    SLUICE_CUDA_RETURN_IF_ERROR(stream_->CopyDeviceToHost(
+        host[i].data(), Ptr(inputs[i].data()), static_cast<size_t>(inputs[i].nbytes())));
+  }
+  SLUICE_CUDA_RETURN_IF_ERROR(stream_->Synchronize());
+  Tensor out = Tensor::Zeros(output.type());
+  SLUICE_CUDA_RETURN_IF_ERROR(fallback::RunNode(node, host, out));
+  SLUICE_CUDA_RETURN_IF_ERROR(stream_->CopyHostToDevice(Ptr(output.data()), out.data(),
+                                                        static_cast<size_t>(out.nbytes())));
+  // `out` goes away on return.
+  return stream_->Synchronize();
+}
+
+absl::Status CudaExecutionDevice::RunLibrary(const ir::Node& node,
+                                             absl::Span<const Tensor> inputs, Tensor& output) {
+  if (node.op() != "matmul" || inputs.size() != 2) {
+    return absl::UnimplementedError(absl::StrCat("no CUDA library call for ", node.op()));
+  }
+  const Tensor& a = inputs[0];
+  const Tensor& b = inputs[1];
+  const ir::DType dtype = output.dtype();
+  if (a.dtype() != dtype || b.dtype() != dtype) {
+    return absl::InvalidArgumentError("matmul operands must have the output's dtype");
+  }
+  std::vector<int64_t> sa = a.shape().dims(), sb = b.shape().dims();
+  if (sa.empty() || sb.empty()) {
+    return absl::InvalidArgumentError("matmul operands must have at least one dim");
+  }
+  if (sa.size() == 1) sa.insert(sa.begin(), 1);
+  if (sb.size() == 1) sb.push_back(1);
+  const int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+  if (sb[sb.size() - 2] != k) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "matmul of ", a.shape().ToString(), " and ", b.shape().ToString(), ": inner dims differ"));
+  }
+  const ir::Shape batch_a(std::vector<int64_t>(sa.begin(), sa.end() - 2));
+  const ir::Shape batch_b(std::vector<int64_t>(sb.begin(), sb.end() - 2));
+  absl::StatusOr<ir::Shape> batch = ir::BroadcastShapes(batch_a, batch_b);
+  if (!batch.ok()) return batch.status();
+  if (output.num_elements() == 0) return absl::OkStatus();
+  ScopedActivateContext activate(device_);
+  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  if (k == 0) {  // An empty sum.
+    return stream_->Memset8(Ptr(output.data()), 0, static_cast<size_t>(output.nbytes()));
+  }
+  CublasHandle* handle = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cublas_ == nullptr) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(cublas_, CublasHandle::Create(stream_.get()));
+    }
+    handle = cublas_.get();
+  }
+  GemmParams p;
+  p.dtype = dtype;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.a = Ptr(a.data());
+  p.b = Ptr(b.data());
+  p.c = Ptr(output.data());
+  p.allow_tf32 = options_.allow_tf32;
+  const int64_t batches = batch->num_elements();
+  if (batch_b.num_elements() == 1 && batch_a.num_elements() == batches) {
+    // b is shared by every batch: a's batches are more rows of one product.
+    p.m = batches * m;
+    return GemmStridedBatched(handle, p);
+  }
+  const BatchOffsets offsets = BroadcastBatchOffsets(*batch, batch_a, batch_b, m * k, k * n);
+  const int64_t stride_a = UniformStride(offsets.a);
+  const int64_t stride_b = UniformStride(offsets.b);
+  if (stride_a >= 0 && stride_b >= 0) {
+    p.batch = batches;
+    p.stride_a = stride_a;
+    p.stride_b = stride_b;
+    p.stride_c = m * n;
+    return GemmStridedBatched(handle, p);
+  }
+  // Batch dims that broadcast on both sides: one product per batch.
+  const int64_t elem = ir::DTypeSize(dtype);
+  for (int64_t bi = 0; bi < batches; ++bi) {
+    GemmParams one = p;
+    one.a = p.a + static_cast<DevicePtr>(offsets.a[bi] * elem);
+    one.b = p.b + static_cast<DevicePtr>(offsets.b[bi] * elem);
+    one.c = p.c + static_cast<DevicePtr>(bi * m * n * elem);
+    SLUICE_CUDA_RETURN_IF_ERROR(GemmStridedBatched(handle, one));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
+    CudaExecutionDevice* device, absl::string_view cubin, const std::string& name,
+    std::vector<KernelLaunchSpec> kernels) {
+  auto m = std::unique_ptr<CudaKernelModule>(new CudaKernelModule());
+  m->device_ = device;
+  SLUICE_CUDA_ASSIGN_OR_RETURN(m->module_, CudaModule::Load(device->device(), cubin, name));
+  for (const KernelLaunchSpec& k : kernels) {
+    SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction f, m->module_->GetFunction(k.symbol));
+    m->functions_.push_back(f);
+  }
+  m->kernels_ = std::move(kernels);
+  return m;
+}
+
+absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers) {
+  if (index < 0 || index >= num_kernels()) {
+    return absl::OutOfRangeError(absl::StrCat("no kernel ", index));
+  }
+  const KernelLaunchSpec& k = kernels_[index];
+  if (static_cast<int>(buffers.size()) != k.num_args) {
+    return absl::InternalError(absl::StrCat("kernel ", k.symbol, " takes ", k.num_args,
+                                            " buffers, got ", buffers.size()));
+  }
+  std::vector<void*> values(buffers.begin(), buffers.end());
+  std::vector<void*> args(values.size());
+  for (size_t i = 0; i < values.size(); ++i) args[i] = &values[i];
+  return cuda::Launch(functions_[index], k.grid, k.block, k.shared_bytes, device_->stream(),
+                      args.data());
+}
+
+}  // namespace sluice::runtime::cuda

@@ -1,0 +1,134 @@
+// The CUDA device an Executable runs on (runtime/device.h, implemented on top
+// of the rest of runtime/cuda): memory from cuMemAlloc (DeviceBuffer), one
+// CudaStream per executable that every copy, launch, fallback and library
+// call of a run is issued on, generated kernels from one NVRTC cubin
+// (CudaKernelModule), matmul through cuBLAS (GemmStridedBatched, torch.matmul
+// semantics), and fallback steps as Eigen kernels on the GPU
+// (fallback/cuda/gpu_kernels.h) on the same stream.
+//
+// A fallback node whose (op, dtype) has no GPU kernel (matmul: an integer
+// one, or one marked fallback) runs through the host: the stream is
+// synchronized, the inputs are copied to the host, the CPU reference kernel
+// runs, and the output is copied back. FallbackNote() says "host copy" for
+// such nodes, so the executable's steps ("fallback matmul (host copy) [c]")
+// and plan show it. SLUICE_CUDA_FALLBACK=host sends every fallback node that
+// way (to rule the GPU kernels out when chasing a wrong result).
+//
+// Every method makes the device's primary context current for its duration,
+// so callers on any thread need not manage contexts.
+#ifndef SLUICE_RUNTIME_CUDA_EXECUTION_DEVICE_H_
+#define SLUICE_RUNTIME_CUDA_EXECUTION_DEVICE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "ir/graph.h"
+#include "runtime/cuda/cublas.h"
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/memory.h"
+#include "runtime/cuda/module.h"
+#include "runtime/cuda/stream.h"
+#include "runtime/device.h"
+#include "runtime/tensor.h"
+
+namespace sluice::fallback::cuda {
+class GpuStream;
+}  // namespace sluice::fallback::cuda
+
+namespace sluice::runtime::cuda {
+
+class CudaExecutionDevice : public runtime::Device {
+ public:
+  struct Options {
+    int ordinal = 0;
+    // Every fallback step through the host (also SLUICE_CUDA_FALLBACK=host).
+    bool host_fallback_only = false;
+    // f32 matmul on TF32 tensor cores (10-bit mantissa inputs).
+    bool allow_tf32 = false;
+  };
+
+  // Unavailable (with the reason) without a usable GPU.
+  static absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> Create(const Options& options);
+  static absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> Create() { return Create(Options()); }
+  // Waits for queued work, then frees what is still allocated.
+  ~CudaExecutionDevice() override;
+
+  std::string name() const override;  // "cuda:0"
+  bool is_host() const override { return false; }
+  absl::StatusOr<void*> Allocate(int64_t bytes) override;
+  void Free(void* ptr) override;
+  // Asynchronous: `src` must stay valid until Synchronize().
+  absl::Status CopyToDevice(void* dst, const void* src, int64_t bytes) override;
+  // Synchronous: the data is on the host when it returns.
+  absl::Status CopyToHost(void* dst, const void* src, int64_t bytes) override;
+  absl::Status CopyOnDevice(void* dst, const void* src, int64_t bytes) override;
+  absl::Status Synchronize() override;
+  absl::Status RunFallback(const ir::Node& node, absl::Span<const Tensor> inputs,
+                           Tensor& output) override;
+  // matmul through cuBLAS (f32, f16, bf16, f64).
+  absl::Status RunLibrary(const ir::Node& node, absl::Span<const Tensor> inputs,
+                          Tensor& output) override;
+  std::string FallbackNote(const ir::Node& node) const override;
+
+  // Whether a fallback step of `node` runs as a GPU kernel (not through the
+  // host).
+  bool HasGpuFallback(const ir::Node& node) const;
+
+  CudaDevice* device() const { return device_; }
+  CudaStream* stream() const { return stream_.get(); }
+
+ private:
+  CudaExecutionDevice(CudaDevice* device, std::unique_ptr<CudaStream> stream,
+                      const Options& options);
+  absl::Status RunFallbackOnHost(const ir::Node& node, absl::Span<const Tensor> inputs,
+                                 Tensor& output);
+
+  CudaDevice* device_;
+  std::unique_ptr<CudaStream> stream_;
+  Options options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<void*, DeviceBuffer> buffers_ ABSL_GUARDED_BY(mu_);
+  // Created on first use.
+  std::unique_ptr<CublasHandle> cublas_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<fallback::cuda::GpuStream> gpu_ ABSL_GUARDED_BY(mu_);
+};
+
+// How to launch one generated kernel (from codegen/cuda's CudaKernelLaunch).
+struct KernelLaunchSpec {
+  std::string symbol;  // the extern "C" __global__ function
+  Dim3 grid;
+  Dim3 block;
+  unsigned shared_bytes = 0;
+  int num_args = 0;  // device pointers, in the executable's kernel_args order
+};
+
+// The generated kernels of one graph: one cubin loaded on the device, kernel
+// i launched on the device's stream with kernels[i]'s configuration.
+class CudaKernelModule : public runtime::DeviceModule {
+ public:
+  static absl::StatusOr<std::unique_ptr<CudaKernelModule>> Load(
+      CudaExecutionDevice* device, absl::string_view cubin, const std::string& name,
+      std::vector<KernelLaunchSpec> kernels);
+  int num_kernels() const override { return static_cast<int>(kernels_.size()); }
+  absl::Status Launch(int index, absl::Span<void* const> buffers) override;
+
+ private:
+  CudaKernelModule() = default;
+  CudaExecutionDevice* device_ = nullptr;
+  std::unique_ptr<CudaModule> module_;
+  std::vector<KernelLaunchSpec> kernels_;
+  std::vector<CudaFunction> functions_;
+};
+
+}  // namespace sluice::runtime::cuda
+
+#endif  // SLUICE_RUNTIME_CUDA_EXECUTION_DEVICE_H_
