@@ -9,21 +9,33 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "codegen/cpu/capabilities.h"
 #include "codegen/cpu/cpu_emitter.h"
+#include "codegen/cuda/capabilities.h"
+#include "codegen/cuda/cuda_emitter.h"
 #include "codegen/kernel_ir.h"
 #include "glog/logging.h"
 #include "passes/fuse.h"
 #include "passes/memory_plan.h"
 #include "passes/pipeline.h"
 #include "runtime/cpu_device.h"
+#include "runtime/cuda/symbols.h"
 #include "runtime/kernel_cache.h"
+
+#if SLUICE_HAVE_CUDA
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/execution_device.h"
+#include "runtime/cuda/nvrtc.h"
+#endif
 
 namespace sluice {
 namespace {
+
+using LoweringErrors = absl::flat_hash_map<std::string, std::string>;
 
 // Original (pre-decomposition) names of the nodes a step computes.
 std::vector<std::string> OriginalNames(const passes::Step& step) {
@@ -48,59 +60,144 @@ std::string Percented(const std::vector<std::string>& names) {
   });
 }
 
-}  // namespace
+// One pass through the pipeline: the lowered graph, its plan and schedule,
+// and the kernel IR of every kernel step (or why it could not be built).
+struct Attempt {
+  std::unique_ptr<ir::Graph> graph;
+  passes::LoweringPlan plan;
+  passes::Schedule schedule;  // points into *graph
+  std::vector<codegen::Kernel> kernels;
+  std::vector<const passes::Step*> kernel_steps;  // kernels[i] is kernel_steps[i]'s
+  // Kernel steps whose code could not be built, and why (DESIGN §3 rule 6).
+  std::vector<std::pair<const passes::Step*, std::string>> failures;
+};
 
-absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph, const CompileOptions& options) {
-  if (options.device != DeviceKind::kCpu) {
-    return absl::UnimplementedError("sluice::Compile: only the cpu device is implemented");
+absl::StatusOr<std::unique_ptr<Attempt>> Lower(const ir::Graph& graph,
+                                               const CompileOptions& options,
+                                               const passes::BackendCapabilities& caps,
+                                               const LoweringErrors& lowering_errors) {
+  auto a = std::make_unique<Attempt>();
+  a->graph = std::make_unique<ir::Graph>(graph.Clone());
+  passes::PipelineOptions po;
+  po.lowering_errors = lowering_errors;
+  po.dump_after = options.dump_after;
+  po.dump = options.dump;
+  absl::StatusOr<passes::LoweringPlan> plan =
+      passes::RunLoweringPipeline(a->graph.get(), options.lowering, caps, po);
+  if (!plan.ok()) return plan.status();
+  a->plan = *std::move(plan);
+  absl::StatusOr<passes::Schedule> schedule = passes::Fuse(*a->graph, &a->plan);
+  if (!schedule.ok()) return schedule.status();
+  a->schedule = *std::move(schedule);
+  // Kernel IR; a step the IR cannot express is a lowering failure (rule 6).
+  for (const passes::Step& step : a->schedule.steps) {
+    if (step.kind != passes::StepKind::kKernel) continue;
+    absl::StatusOr<codegen::Kernel> k =
+        codegen::BuildKernel(*a->graph, step, absl::StrCat("k", step.id));
+    if (!k.ok()) {
+      a->failures.push_back({&step, std::string(k.status().message())});
+      continue;
+    }
+    a->kernels.push_back(*std::move(k));
+    a->kernel_steps.push_back(&step);
   }
-  const passes::BackendCapabilities caps = codegen::cpu::CpuCapabilities();
-  absl::flat_hash_map<std::string, std::string> lowering_errors;
+  return a;
+}
+
+// Kernels that compute a node named in options.inject_compile_failure.
+absl::flat_hash_set<std::string> KernelsToPoison(const Attempt& a,
+                                                 const CompileOptions& options) {
   const absl::flat_hash_set<std::string> inject(options.inject_compile_failure.begin(),
                                                 options.inject_compile_failure.end());
+  absl::flat_hash_set<std::string> poison;
+  for (size_t i = 0; i < a.kernels.size(); ++i) {
+    for (const std::string& n : OriginalNames(*a.kernel_steps[i])) {
+      if (inject.contains(n)) poison.insert(a.kernels[i].name);
+    }
+    for (const ir::Node* n : a.kernel_steps[i]->nodes) {
+      if (inject.contains(n->name())) poison.insert(a.kernels[i].name);
+    }
+  }
+  return poison;
+}
+
+// The kernels whose lines contain an error line, as failures of their steps.
+template <typename Module>
+void BlameKernels(const Attempt& a, const Module& module, const std::vector<int>& error_lines,
+                  const std::string& what, const std::string& log,
+                  std::vector<std::pair<const passes::Step*, std::string>>* failures) {
+  absl::flat_hash_set<std::string> blamed;
+  for (int line : error_lines) {
+    if (const auto* ek = module.KernelAtLine(line); ek != nullptr) blamed.insert(ek->name);
+  }
+  for (size_t i = 0; i < a.kernels.size(); ++i) {
+    if (blamed.contains(a.kernels[i].name)) {
+      failures->push_back({a.kernel_steps[i], absl::StrCat(what, " of kernel ", a.kernels[i].name,
+                                                           " failed: ", FirstErrorLine(log))});
+    }
+  }
+}
+
+// DESIGN §3 rule 6 after a failed attempt: records why each node of a failed
+// kernel failed (the next attempt makes them fallbacks), or, with
+// on_lowering_error = kError, the error naming them.
+absl::Status HandleFailures(
+    const std::vector<std::pair<const passes::Step*, std::string>>& failures,
+    const CompileOptions& options, const std::string& kept_source,
+    LoweringErrors* lowering_errors) {
+  std::vector<std::string> nodes;
+  for (const auto& [step, why] : failures) {
+    for (const std::string& n : OriginalNames(*step)) {
+      if (std::find(nodes.begin(), nodes.end(), n) == nodes.end()) nodes.push_back(n);
+      if (!lowering_errors->contains(n)) (*lowering_errors)[n] = why;
+    }
+  }
+  if (options.lowering.on_lowering_error == passes::LoweringOptions::OnLoweringError::kError) {
+    return absl::InternalError(absl::StrCat(
+        "lowering failed for node(s) ", Percented(nodes), ": ", failures[0].second,
+        kept_source.empty() ? "" : absl::StrCat("; generated source kept at ", kept_source)));
+  }
+  LOG(WARNING) << "sluice: lowering failed for " << Percented(nodes)
+               << "; recompiling them as fallbacks (rule 6): " << failures[0].second;
+  return absl::OkStatus();
+}
+
+// The executable's parts every backend shares.
+runtime::Executable::Parts PartsOf(Attempt& a) {
+  runtime::Executable::Parts parts;
+  for (size_t i = 0; i < a.kernels.size(); ++i) {
+    parts.kernel_names.push_back(a.kernels[i].name);
+    std::vector<const ir::Node*> args;
+    for (const ir::Node* n : a.kernel_steps[i]->inputs) args.push_back(n);
+    for (const ir::Node* n : a.kernel_steps[i]->outputs) args.push_back(n);
+    parts.kernel_args.push_back(std::move(args));
+    absl::StrAppend(&parts.kernel_ir, a.kernels[i].ToString());
+  }
+  parts.memory = passes::PlanMemory(a.schedule);
+  parts.plan = std::move(a.plan);
+  parts.schedule = std::move(a.schedule);
+  parts.graph = std::move(a.graph);
+  return parts;
+}
+
+absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
+                                                  const CompileOptions& options) {
+  const passes::BackendCapabilities caps = codegen::cpu::CpuCapabilities();
+  LoweringErrors lowering_errors;
   const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    auto g = std::make_unique<ir::Graph>(graph.Clone());
-    passes::PipelineOptions po;
-    po.lowering_errors = lowering_errors;
-    po.dump_after = options.dump_after;
-    po.dump = options.dump;
-    absl::StatusOr<passes::LoweringPlan> plan =
-        passes::RunLoweringPipeline(g.get(), options.lowering, caps, po);
-    if (!plan.ok()) return plan.status();
-    absl::StatusOr<passes::Schedule> schedule = passes::Fuse(*g, &*plan);
-    if (!schedule.ok()) return schedule.status();
-
-    // Kernel IR; a step the IR cannot express is a lowering failure (rule 6).
-    std::vector<codegen::Kernel> kernels;
-    std::vector<const passes::Step*> kernel_steps;
-    std::vector<std::pair<const passes::Step*, std::string>> failures;
-    for (const passes::Step& step : schedule->steps) {
-      if (step.kind != passes::StepKind::kKernel) continue;
-      absl::StatusOr<codegen::Kernel> k =
-          codegen::BuildKernel(*g, step, absl::StrCat("k", step.id));
-      if (!k.ok()) {
-        failures.push_back({&step, std::string(k.status().message())});
-        continue;
-      }
-      kernels.push_back(*std::move(k));
-      kernel_steps.push_back(&step);
-    }
+    absl::StatusOr<std::unique_ptr<Attempt>> lowered =
+        Lower(graph, options, caps, lowering_errors);
+    if (!lowered.ok()) return lowered.status();
+    Attempt& a = **lowered;
     codegen::cpu::EmitOptions eo;
-    for (size_t i = 0; i < kernels.size(); ++i) {
-      for (const std::string& n : OriginalNames(*kernel_steps[i])) {
-        if (inject.contains(n)) eo.poison_kernels.insert(kernels[i].name);
-      }
-      for (const ir::Node* n : kernel_steps[i]->nodes) {
-        if (inject.contains(n->name())) eo.poison_kernels.insert(kernels[i].name);
-      }
-    }
+    eo.poison_kernels = KernelsToPoison(a, options);
     codegen::cpu::EmittedModule module;
     std::shared_ptr<runtime::LoadedLibrary> library;
     runtime::HostCompileReport report;
     std::string kept_source;
-    if (failures.empty() && !kernels.empty()) {
-      module = codegen::cpu::EmitModule(kernels, eo);
+    if (a.failures.empty() && !a.kernels.empty()) {
+      module = codegen::cpu::EmitModule(a.kernels, eo);
       std::vector<std::string> symbols;
       for (const auto& k : module.kernels) symbols.push_back(k.symbol);
       runtime::HostCompileOptions ho;
@@ -112,58 +209,25 @@ absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph, const Compil
       if (!lib.ok()) {
         if (error.log.empty()) return lib.status();
         kept_source = error.source_path;
-        absl::flat_hash_set<std::string> blamed;
-        for (int line : error.error_lines) {
-          if (const auto* ek = module.KernelAtLine(line); ek != nullptr) blamed.insert(ek->name);
-        }
-        if (blamed.empty()) {
+        const size_t before = a.failures.size();
+        BlameKernels(a, module, error.error_lines, "host compile", error.log, &a.failures);
+        if (a.failures.size() == before) {
           return absl::InternalError(absl::StrCat(
               "compiling the generated code failed outside any kernel; source kept at ",
               error.source_path, ":\n", error.log));
-        }
-        for (size_t i = 0; i < kernels.size(); ++i) {
-          if (blamed.contains(kernels[i].name)) {
-            failures.push_back({kernel_steps[i], absl::StrCat("host compile of kernel ",
-                                                              kernels[i].name, " failed: ",
-                                                              FirstErrorLine(error.log))});
-          }
         }
       } else {
         library = *std::move(lib);
       }
     }
-    if (!failures.empty()) {
-      std::vector<std::string> nodes;
-      for (const auto& [step, why] : failures) {
-        for (const std::string& n : OriginalNames(*step)) {
-          if (std::find(nodes.begin(), nodes.end(), n) == nodes.end()) nodes.push_back(n);
-          if (!lowering_errors.contains(n)) lowering_errors[n] = why;
-        }
-      }
-      if (options.lowering.on_lowering_error == passes::LoweringOptions::OnLoweringError::kError) {
-        return absl::InternalError(absl::StrCat(
-            "lowering failed for node(s) ", Percented(nodes), ": ", failures[0].second,
-            kept_source.empty() ? "" : absl::StrCat("; generated source kept at ", kept_source)));
-      }
-      LOG(WARNING) << "sluice: lowering failed for " << Percented(nodes)
-                   << "; recompiling them as fallbacks (rule 6): " << failures[0].second;
+    if (!a.failures.empty()) {
+      absl::Status s = HandleFailures(a.failures, options, kept_source, &lowering_errors);
+      if (!s.ok()) return s;
       continue;
     }
 
-    runtime::Executable::Parts parts;
-    for (size_t i = 0; i < kernels.size(); ++i) {
-      parts.kernel_names.push_back(kernels[i].name);
-      std::vector<const ir::Node*> args;
-      for (const ir::Node* n : kernel_steps[i]->inputs) args.push_back(n);
-      for (const ir::Node* n : kernel_steps[i]->outputs) args.push_back(n);
-      parts.kernel_args.push_back(std::move(args));
-      absl::StrAppend(&parts.kernel_ir, kernels[i].ToString());
-    }
-    parts.memory = passes::PlanMemory(*schedule);
-    parts.plan = *std::move(plan);
-    parts.schedule = *std::move(schedule);
-    parts.graph = std::move(g);
-    parts.device = std::make_unique<runtime::CpuDevice>();
+    runtime::Executable::Parts parts = PartsOf(a);
+    parts.device = std::make_shared<runtime::CpuDevice>();
     if (library != nullptr) {
       std::vector<std::string> symbols;
       for (const auto& k : module.kernels) symbols.push_back(k.symbol);
@@ -177,6 +241,241 @@ absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph, const Compil
     return runtime::Executable::Create(std::move(parts));
   }
   return absl::InternalError("sluice::Compile: too many rule-6 recompilations");
+}
+
+#if SLUICE_HAVE_CUDA
+
+// The 1-based lines NVRTC's log blames ("<program>.cu(123): error: ...").
+std::vector<int> NvrtcErrorLines(absl::string_view log) {
+  std::vector<int> lines;
+  for (absl::string_view l : absl::StrSplit(log, '\n')) {
+    const size_t open = l.find(".cu(");
+    if (open == absl::string_view::npos) continue;
+    const size_t close = l.find("): ", open);
+    if (close == absl::string_view::npos) continue;
+    if (l.substr(close).find("error") == absl::string_view::npos) continue;
+    int line = 0;
+    if (absl::SimpleAtoi(l.substr(open + 4, close - open - 4), &line)) lines.push_back(line);
+  }
+  return lines;
+}
+
+// "...; source kept at PATH; ..." in CompileCuda's error.
+std::string KeptSourcePath(absl::string_view message) {
+  constexpr absl::string_view kAt = "source kept at ";
+  const size_t at = message.find(kAt);
+  if (at == absl::string_view::npos) return "";
+  const size_t end = message.find(';', at);
+  return std::string(message.substr(at + kAt.size(), end == absl::string_view::npos
+                                                          ? absl::string_view::npos
+                                                          : end - at - kAt.size()));
+}
+
+// Everything of CudaKernels plus the attempt it came from (for Compile).
+struct CudaResult {
+  CudaKernels kernels;
+  std::unique_ptr<Attempt> attempt;  // graph/plan/schedule moved to `kernels` by the caller
+  codegen::cuda::CudaModuleSource module;
+};
+
+absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOptions& options,
+                                        const std::string& arch, int num_sms) {
+  const passes::BackendCapabilities caps = codegen::cuda::CudaCapabilities();
+  LoweringErrors lowering_errors;
+  const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    absl::StatusOr<std::unique_ptr<Attempt>> lowered =
+        Lower(graph, options, caps, lowering_errors);
+    if (!lowered.ok()) return lowered.status();
+    Attempt& a = **lowered;
+    codegen::cuda::CudaEmitOptions eo;
+    eo.num_sms = num_sms;
+    eo.fast_math = options.cuda.fast_math;
+    eo.poison_kernels = KernelsToPoison(a, options);
+    codegen::cuda::CudaModuleSource module;
+    runtime::cuda::CompiledCuda compiled;
+    std::string kept_source;
+    if (a.failures.empty() && !a.kernels.empty()) {
+      absl::StatusOr<codegen::cuda::CudaModuleSource> emitted = codegen::cuda::EmitCuda(a.kernels, eo);
+      if (!emitted.ok()) {
+        // IR the emitter does not know: find the kernels, one by one.
+        for (size_t i = 0; i < a.kernels.size(); ++i) {
+          absl::StatusOr<codegen::cuda::CudaModuleSource> one =
+              codegen::cuda::EmitCudaKernel(a.kernels[i], eo);
+          if (!one.ok()) {
+            a.failures.push_back({a.kernel_steps[i], std::string(one.status().message())});
+          }
+        }
+        if (a.failures.empty()) return emitted.status();
+      } else {
+        module = *std::move(emitted);
+        runtime::cuda::NvrtcOptions no;
+        no.arch = arch;
+        no.fast_math = false;  // the emitter applies fast_math where it is safe
+        no.line_info = options.cuda.line_info;
+        if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";
+        absl::StatusOr<runtime::cuda::CompiledCuda> c =
+            runtime::cuda::CompileCuda(module.source, graph.name(), no);
+        if (!c.ok()) {
+          if (!absl::IsInvalidArgument(c.status())) return c.status();
+          const std::string message(c.status().message());
+          kept_source = KeptSourcePath(message);
+          BlameKernels(a, module, NvrtcErrorLines(message), "NVRTC compile", message,
+                       &a.failures);
+          if (a.failures.empty()) {
+            return absl::InternalError(absl::StrCat(
+                "NVRTC failed to compile the generated CUDA outside any kernel: ", message));
+          }
+        } else {
+          compiled = *std::move(c);
+        }
+      }
+    }
+    if (!a.failures.empty()) {
+      absl::Status s = HandleFailures(a.failures, options, kept_source, &lowering_errors);
+      if (!s.ok()) return s;
+      continue;
+    }
+    CudaResult r;
+    r.kernels.source = module.source;
+    r.kernels.arch = compiled.arch.empty() ? arch : compiled.arch;
+    r.kernels.cubin = std::move(compiled.cubin);
+    r.kernels.nvrtc_log = std::move(compiled.log);
+    r.kernels.cache_hit = compiled.cache_hit;
+    r.kernels.nvrtc_seconds = compiled.compile_seconds;
+    for (const codegen::cuda::CudaKernelLaunch& k : module.kernels) {
+      CudaKernels::Kernel out;
+      out.name = k.name;
+      out.symbol = k.symbol;
+      out.grid = k.grid;
+      out.block = k.block;
+      out.shared_bytes = k.shared_bytes;
+      out.config = k.config;
+      for (const codegen::KernelArg& arg : k.args) out.args.push_back(arg.value);
+      r.kernels.kernels.push_back(std::move(out));
+    }
+    for (const codegen::Kernel& k : a.kernels) absl::StrAppend(&r.kernels.kernel_ir, k.ToString());
+    r.module = std::move(module);
+    r.attempt = *std::move(lowered);
+    return r;
+  }
+  return absl::InternalError("sluice::Compile: too many rule-6 recompilations");
+}
+
+absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
+                                                   const CompileOptions& options) {
+  std::string why;
+  if (!runtime::cuda::CudaAvailable(&why)) {
+    return absl::UnavailableError(absl::StrCat(
+        "sluice::Compile for cuda: ", why,
+        " (sluice::CompileCudaKernels generates and compiles the kernels without a GPU)"));
+  }
+  runtime::cuda::CudaExecutionDevice::Options device_options;
+  device_options.ordinal = options.cuda.device_ordinal;
+  device_options.allow_tf32 = options.cuda.allow_tf32;
+  absl::StatusOr<std::unique_ptr<runtime::cuda::CudaExecutionDevice>> device =
+      runtime::cuda::CudaExecutionDevice::Create(device_options);
+  if (!device.ok()) return device.status();
+  runtime::cuda::CudaDevice* gpu = (*device)->device();
+  const std::string arch = options.cuda.arch.empty() ? gpu->arch() : options.cuda.arch;
+  const int num_sms =
+      options.cuda.num_sms > 0 ? options.cuda.num_sms : gpu->multiprocessor_count();
+  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms);
+  if (!r.ok()) return r.status();
+  Attempt& a = *r->attempt;
+
+  runtime::Executable::Parts parts = PartsOf(a);
+  // The kernel's parameters are its KernelArgs (step inputs, then outputs),
+  // as the executable's kernel_args.
+  std::vector<runtime::cuda::KernelLaunchSpec> specs;
+  for (size_t i = 0; i < r->module.kernels.size(); ++i) {
+    const codegen::cuda::CudaKernelLaunch& k = r->module.kernels[i];
+    if (k.args.size() != parts.kernel_args[i].size()) {
+      return absl::InternalError(absl::StrCat("kernel ", k.name, " has ", k.args.size(),
+                                              " parameters for ", parts.kernel_args[i].size(),
+                                              " buffers"));
+    }
+    for (size_t j = 0; j < k.args.size(); ++j) {
+      if (k.args[j].value != parts.kernel_args[i][j]->name()) {
+        return absl::InternalError(absl::StrCat("kernel ", k.name, " parameter ", j, " is %",
+                                                k.args[j].value, ", expected %",
+                                                parts.kernel_args[i][j]->name()));
+      }
+    }
+    runtime::cuda::KernelLaunchSpec spec;
+    spec.symbol = k.symbol;
+    spec.grid = {k.grid[0], k.grid[1], k.grid[2]};
+    spec.block = {k.block[0], k.block[1], k.block[2]};
+    spec.shared_bytes = k.shared_bytes;
+    spec.num_args = static_cast<int>(k.args.size());
+    specs.push_back(std::move(spec));
+  }
+  if (!specs.empty()) {
+    absl::StatusOr<std::unique_ptr<runtime::cuda::CudaKernelModule>> m =
+        runtime::cuda::CudaKernelModule::Load(device->get(), r->kernels.cubin, graph.name(),
+                                              std::move(specs));
+    if (!m.ok()) return m.status();
+    parts.module = *std::move(m);
+  }
+  parts.device = std::shared_ptr<runtime::Device>(std::move(*device));
+  parts.source = std::move(r->kernels.source);
+  parts.compile_report.cache_hit = r->kernels.cache_hit;
+  parts.compile_report.compile_seconds = r->kernels.nvrtc_seconds;
+  return runtime::Executable::Create(std::move(parts));
+}
+
+absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
+                                                   const CompileOptions& options) {
+  // NVRTC needs no GPU; with one, compile for it.
+  const std::string arch =
+      options.cuda.arch.empty() ? runtime::cuda::DefaultCudaArch() : options.cuda.arch;
+  int num_sms = options.cuda.num_sms;
+  if (num_sms <= 0) {
+    num_sms = 132;  // an H100 SXM
+    if (runtime::cuda::CudaAvailable()) {
+      absl::StatusOr<runtime::cuda::CudaDevice*> gpu =
+          runtime::cuda::CudaDevice::Get(options.cuda.device_ordinal);
+      if (gpu.ok()) num_sms = (*gpu)->multiprocessor_count();
+    }
+  }
+  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms);
+  if (!r.ok()) return r.status();
+  CudaKernels out = std::move(r->kernels);
+  out.graph = std::move(r->attempt->graph);
+  out.plan = std::move(r->attempt->plan);
+  out.schedule = std::move(r->attempt->schedule);
+  return out;
+}
+
+#else  // !SLUICE_HAVE_CUDA
+
+constexpr char kNoCuda[] =
+    "sluice was built without the CUDA toolkit, so it has no CUDA backend "
+    "(@local_cuda found none at build time)";
+
+absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph&, const CompileOptions&) {
+  return absl::UnavailableError(absl::StrCat("sluice::Compile for cuda: ", kNoCuda));
+}
+
+absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph&, const CompileOptions&) {
+  return absl::UnavailableError(absl::StrCat("sluice::CompileCudaKernels: ", kNoCuda));
+}
+
+#endif  // SLUICE_HAVE_CUDA
+
+}  // namespace
+
+absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph, const CompileOptions& options) {
+  switch (options.device) {
+    case DeviceKind::kCpu: return CompileForCpu(graph, options);
+    case DeviceKind::kCuda: return CompileForCuda(graph, options);
+  }
+  return absl::InvalidArgumentError("sluice::Compile: unknown device");
+}
+
+absl::StatusOr<CudaKernels> CompileCudaKernels(const ir::Graph& graph,
+                                               const CompileOptions& options) {
+  return CompileCudaKernelsImpl(graph, options);
 }
 
 }  // namespace sluice

@@ -5,8 +5,19 @@
 //
 // Compile runs the lowering pipeline (selective lowering, decompose, cse,
 // dce), fusion and memory planning, builds the kernel IR of every kernel,
-// emits them as one C++ translation unit, compiles it with the host compiler
-// (through the kernel cache) and loads it.
+// and then, for the CPU (DeviceKind::kCpu), emits them as one C++
+// translation unit, compiles it with the host compiler (through the kernel
+// cache) and loads it; for CUDA (kCuda), emits one CUDA translation unit
+// (codegen/cuda), compiles it with NVRTC for the GPU's exact architecture
+// (through the cubin cache, runtime/cuda/nvrtc.h) and loads it on the GPU,
+// where fallback steps run as Eigen kernels on the GPU and matmul through
+// cuBLAS (runtime/cuda/execution_device.h). Run takes and returns host
+// tensors (copied to and from the GPU); RunDevice takes and returns device
+// tensors (runtime/executable.h).
+//
+// Without a GPU, Compile for kCuda is Unavailable (naming the reason), and
+// CompileCudaKernels still generates and NVRTC-compiles every kernel (NVRTC
+// needs no GPU), so CI checks that the generated CUDA compiles for sm_90.
 //
 // DESIGN §3 rule 6: when the generated code of a kernel fails to build, with
 // on_lowering_error = kFallback the nodes of that kernel (their original,
@@ -16,6 +27,9 @@
 #ifndef SLUICE_SLUICE_COMPILE_H_
 #define SLUICE_SLUICE_COMPILE_H_
 
+#include <array>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,11 +37,29 @@
 #include "ir/graph.h"
 #include "passes/lowering_plan.h"
 #include "passes/pass_manager.h"
+#include "passes/schedule.h"
 #include "runtime/executable.h"
 
 namespace sluice {
 
 enum class DeviceKind { kCpu, kCuda };
+
+// Settings of the CUDA backend.
+struct CudaCompileOptions {
+  int device_ordinal = 0;
+  // NVRTC's target, e.g. "sm_90". Empty: the GPU's exact architecture
+  // (sm_90 on an H100 or H200), or sm_90 without a GPU.
+  std::string arch;
+  // Multiprocessors the grids are sized for; 0: the GPU's (132 without one).
+  int num_sms = 0;
+  // Approximate f32 exp/division in generated kernels (as Triton compiles;
+  // codegen/cuda CudaEmitOptions::fast_math). Off: accuracy first.
+  bool fast_math = false;
+  // NVRTC --generate-line-info (profilers, compute-sanitizer).
+  bool line_info = false;
+  // f32 matmul on TF32 tensor cores.
+  bool allow_tf32 = false;
+};
 
 struct CompileOptions {
   passes::LoweringOptions lowering;
@@ -42,10 +74,42 @@ struct CompileOptions {
   // Test hook for rule 6: the host compile of every kernel that computes one
   // of these nodes (original names) fails, as a real compile error would.
   std::vector<std::string> inject_compile_failure;
+  CudaCompileOptions cuda;
 };
 
 absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph,
                                             const CompileOptions& options = {});
+
+// What Compile generates for --device=cuda, without a GPU and without running
+// anything: the plan (rule 6 included: a kernel NVRTC rejects falls back or
+// fails as for Compile), the schedule, the CUDA source with every kernel's
+// launch configuration, and the cubin.
+struct CudaKernels {
+  std::unique_ptr<ir::Graph> graph;  // as compiled; schedule points into it
+  passes::LoweringPlan plan;
+  passes::Schedule schedule;
+  std::string source;
+  struct Kernel {
+    std::string name;    // "k3" (the step's kernel)
+    std::string symbol;  // "sluice_k3"
+    std::array<uint32_t, 3> grid = {1, 1, 1};
+    std::array<uint32_t, 3> block = {1, 1, 1};
+    uint32_t shared_bytes = 0;
+    std::string config;  // the emitter's template and parameters, in words
+    std::vector<std::string> args;  // graph values, in parameter order
+  };
+  std::vector<Kernel> kernels;  // in schedule order
+  std::string kernel_ir;
+  std::string arch;             // "sm_90"
+  std::string cubin;            // empty when there are no kernels
+  std::string nvrtc_log;        // warnings
+  bool cache_hit = false;
+  double nvrtc_seconds = 0;     // 0 on a cache hit
+};
+
+// Unavailable when NVRTC cannot be loaded or sluice was built without CUDA.
+absl::StatusOr<CudaKernels> CompileCudaKernels(const ir::Graph& graph,
+                                               const CompileOptions& options = {});
 
 }  // namespace sluice
 
