@@ -24,6 +24,7 @@
 #include "passes/pass_manager.h"
 #include "passes/pass_registry.h"
 #include "passes/plan_dot.h"
+#include "runtime/cuda/symbols.h"
 #include "runtime/npy.h"
 #include "sluice/compile.h"
 #include "testing/compare.h"
@@ -35,10 +36,7 @@ namespace sluice::tools {
 namespace {
 
 // Whether a CUDA device can run compiled graphs here; `why` says why not.
-bool CudaUsable(std::string* why) {
-  *why = "the CUDA backend is not part of this build yet";
-  return false;
-}
+bool CudaUsable(std::string* why) { return runtime::cuda::CudaAvailable(why); }
 
 constexpr char kBuiltinName[] = "<built-in seed example>";
 constexpr char kBuiltinGraph[] = R"(# The seed test (test/inductor/test_selective_lowering.py): add falls back to
