@@ -1,6 +1,7 @@
 // Differential property test: seeded random graphs (testing/random_graph.h)
-// times random should_fallback masks, each compiled by sluice::Compile and
-// compared with the reference interpreter. A failure prints the seed, the
+// times random should_fallback masks, each compiled by sluice::Compile for
+// each device ("cpu", "cuda"; the cuda cases skip, with the reason, without a
+// GPU) and compared with the reference interpreter. A failure prints the seed, the
 // graph text (with the mask applied, so it replays as is) and the mask.
 //
 // The host compile dominates the run time (one translation unit per graph),
@@ -17,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "ir/printer.h"
 #include "passes/lowering_plan.h"
+#include "runtime/cuda/test_util.h"
 #include "runtime/executable.h"
 #include "sluice/compile.h"
 #include "testing/allclose.h"
@@ -54,7 +56,8 @@ sluice::testing::Tolerance ToleranceFor(ir::DType d) {
   return tol;
 }
 
-void CheckOne(uint64_t seed, const sluice::testing::RandomGraphOptions& options, double p) {
+void CheckOne(DeviceKind device, uint64_t seed,
+              const sluice::testing::RandomGraphOptions& options, double p) {
   absl::StatusOr<ir::Graph> g = sluice::testing::RandomGraph(seed, options);
   ASSERT_TRUE(g.ok()) << g.status();
   const std::vector<uint8_t> mask = sluice::testing::RandomFallbackMask(*g, seed * 31 + 1, p);
@@ -62,6 +65,7 @@ void CheckOne(uint64_t seed, const sluice::testing::RandomGraphOptions& options,
   const std::string replay =
       absl::StrCat("seed ", seed, ", mask [", absl::StrJoin(mask, ""), "]\n", ir::PrintGraph(*g));
   CompileOptions o;
+  o.device = device;
   if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
   absl::StatusOr<runtime::Executable> exe = Compile(*g, o);
   ASSERT_TRUE(exe.ok()) << exe.status() << "\n" << replay;
@@ -88,17 +92,25 @@ void CheckOne(uint64_t seed, const sluice::testing::RandomGraphOptions& options,
   }
 }
 
-TEST(DifferentialTest, RandomGraphsF32) {
+class DifferentialTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "cuda") SLUICE_SKIP_WITHOUT_CUDA();
+  }
+  DeviceKind device() const { return GetParam() == "cuda" ? DeviceKind::kCuda : DeviceKind::kCpu; }
+};
+
+TEST_P(DifferentialTest, RandomGraphsF32) {
   sluice::testing::RandomGraphOptions options;
   options.num_nodes = NumNodes(8);
   const uint64_t base = BaseSeed(1000);
   for (int i = 0; i < NumGraphs(); ++i) {
     SCOPED_TRACE(absl::StrCat("graph seed ", base + i));
-    CheckOne(base + i, options, i % 3 == 0 ? 0.0 : 0.25);
+    CheckOne(device(), base + i, options, i % 3 == 0 ? 0.0 : 0.25);
   }
 }
 
-TEST(DifferentialTest, RandomGraphsMixedDTypes) {
+TEST_P(DifferentialTest, RandomGraphsMixedDTypes) {
   sluice::testing::RandomGraphOptions options;
   options.num_nodes = NumNodes(6);
   options.dtypes = {ir::DType::kF32, ir::DType::kF16, ir::DType::kBF16, ir::DType::kF64,
@@ -106,9 +118,12 @@ TEST(DifferentialTest, RandomGraphsMixedDTypes) {
   const uint64_t base = BaseSeed(1000) + 4000;
   for (int i = 0; i < NumGraphs() / 2; ++i) {
     SCOPED_TRACE(absl::StrCat("graph seed ", base + i));
-    CheckOne(base + i, options, 0.3);
+    CheckOne(device(), base + i, options, 0.3);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Devices, DifferentialTest, ::testing::Values("cpu", "cuda"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace sluice

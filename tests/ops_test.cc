@@ -1,9 +1,12 @@
-// Op coverage of the CPU backend: each graph below packs a family of ops (in
-// several dtypes) into one compiled module, run against the reference
-// interpreter with torch.testing's default tolerances. The plan must lower
-// every node (a silent fallback would make these tests vacuous).
+// Op coverage of the backends: each graph below packs a family of ops (in
+// several dtypes, f16 and bf16 included) into one compiled module, run
+// against the reference interpreter with torch.testing's default
+// tolerances, on each device ("cpu", "cuda"; the cuda cases skip, with the
+// reason, without a GPU). The plan must lower every node (a silent fallback
+// would make these tests vacuous).
 #include <cstdlib>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +15,7 @@
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "passes/lowering_plan.h"
+#include "runtime/cuda/test_util.h"
 #include "runtime/executable.h"
 #include "sluice/compile.h"
 #include "testing/allclose.h"
@@ -25,12 +29,20 @@ struct OpCase {
   std::string text;
 };
 
-class OpsTest : public ::testing::TestWithParam<OpCase> {};
+class OpsTest : public ::testing::TestWithParam<std::tuple<OpCase, std::string>> {
+ protected:
+  void SetUp() override {
+    if (device() == "cuda") SLUICE_SKIP_WITHOUT_CUDA();
+  }
+  const OpCase& op_case() const { return std::get<0>(GetParam()); }
+  const std::string& device() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(OpsTest, MatchesReference) {
-  absl::StatusOr<ir::Graph> g = ir::ParseGraph(GetParam().text);
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(op_case().text);
   ASSERT_TRUE(g.ok()) << g.status();
   CompileOptions o;
+  o.device = device() == "cuda" ? DeviceKind::kCuda : DeviceKind::kCpu;
   if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
   absl::StatusOr<runtime::Executable> exe = Compile(*g, o);
   ASSERT_TRUE(exe.ok()) << exe.status();
@@ -230,8 +242,12 @@ graph full(%x: f32[], %y: f32[4]) {
 })"},
 };
 
-INSTANTIATE_TEST_SUITE_P(Cases, OpsTest, ::testing::ValuesIn(kCases),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Cases, OpsTest,
+                         ::testing::Combine(::testing::ValuesIn(kCases),
+                                            ::testing::Values("cpu", "cuda")),
+                         [](const auto& info) {
+                           return std::get<0>(info.param).name + "_" + std::get<1>(info.param);
+                         });
 
 }  // namespace
 }  // namespace sluice

@@ -2,8 +2,9 @@
 // lowering end to end (parse -> plan -> fuse -> emit -> host compile -> run),
 // checked against the reference interpreter AND against the plan and the
 // generated code, so a fallback that never happened fails. Parameterized by
-// device; only "cpu" exists so far (CUDA will add "cuda", skipping without a
-// GPU).
+// device like the seed's GPU_TYPE: "cpu" and "cuda" (generated CUDA kernels,
+// the fallback add as an Eigen kernel on the GPU); the cuda cases skip, with
+// the reason, without a GPU.
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "ir/builder.h"
 #include "passes/lowering_plan.h"
 #include "passes/selective_lowering.h"
+#include "runtime/cuda/test_util.h"
 #include "runtime/executable.h"
 #include "sluice/compile.h"
 #include "testing/allclose.h"
@@ -40,11 +42,12 @@ ir::Graph Foo() {
 class SelectiveLoweringTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() != "cpu") GTEST_SKIP() << "no " << GetParam() << " backend yet";
+    if (GetParam() == "cuda") SLUICE_SKIP_WITHOUT_CUDA();
   }
+  bool cuda() const { return GetParam() == "cuda"; }
   CompileOptions Options() const {
     CompileOptions o;
-    o.device = DeviceKind::kCpu;
+    o.device = cuda() ? DeviceKind::kCuda : DeviceKind::kCpu;
     if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
     return o;
   }
@@ -54,11 +57,21 @@ class SelectiveLoweringTest : public ::testing::TestWithParam<std::string> {
   }
 };
 
-// The generated kernels, without the shared prologue.
+// The generated kernels, without the shared prologue (C++) or preamble
+// (CUDA).
 std::string Kernels(const runtime::Executable& exe) {
   const std::string& src = exe.generated_source();
-  const size_t at = src.find("// ---- end of prologue ----");
+  size_t at = src.find("// ---- end of prologue ----");
+  if (at == std::string::npos) at = src.find("// ---- end of preamble ----");
   return at == std::string::npos ? src : src.substr(at);
+}
+
+// How the fallback add runs on the device: on the GPU as an Eigen kernel,
+// or through the host when SLUICE_CUDA_FALLBACK=host says so.
+std::string FallbackAdd(const std::string& device) {
+  const char* mode = std::getenv("SLUICE_CUDA_FALLBACK");
+  const bool host = device == "cuda" && mode != nullptr && std::string(mode) == "host";
+  return host ? "fallback add (host copy) [a]" : "fallback add [a]";
 }
 
 std::vector<std::string> StepStrings(const runtime::Executable& exe) {
@@ -91,14 +104,22 @@ TEST_P(SelectiveLoweringTest, test_basic_selective_lowering) {
   EXPECT_EQ(plan.Find("a")->kernel, 0);
   EXPECT_EQ(plan.Find("b")->kernel, 1);
   // The steps: the reference add, then one generated kernel with the mul.
-  EXPECT_THAT(StepStrings(*exe), ElementsAre("fallback add [a]", "kernel k1 [b]"));
+  EXPECT_EQ(exe->device_name(), cuda() ? "cuda:0" : "cpu");
+  EXPECT_THAT(StepStrings(*exe), ElementsAre(FallbackAdd(GetParam()), "kernel k1 [b]"));
   // The generated code: a mul and no add.
   const std::string src = Kernels(*exe);
-  EXPECT_TRUE(absl::StrContains(src, "// mul")) << src;
+  EXPECT_TRUE(absl::StrContains(exe->kernel_ir(), "mul(")) << exe->kernel_ir();
+  EXPECT_FALSE(absl::StrContains(exe->kernel_ir(), "add(")) << exe->kernel_ir();
+  if (cuda()) {
+    EXPECT_TRUE(absl::StrContains(src, "nodes: b")) << src;
+    EXPECT_TRUE(absl::StrContains(src, "extern \"C\" __global__")) << src;
+  } else {
+    EXPECT_TRUE(absl::StrContains(src, "// mul")) << src;
+    EXPECT_FALSE(absl::StrContains(src, "// add")) << src;
+    EXPECT_FALSE(absl::StrContains(src, "sl_wrap_add")) << src;
+  }
   EXPECT_TRUE(absl::StrContains(src, " * ")) << src;
-  EXPECT_FALSE(absl::StrContains(src, "// add")) << src;
   EXPECT_FALSE(absl::StrContains(src, " + v")) << src;
-  EXPECT_FALSE(absl::StrContains(src, "sl_wrap_add")) << src;
   EXPECT_FALSE(absl::StrContains(src, "nodes: a")) << src;
 }
 
@@ -117,13 +138,20 @@ TEST_P(SelectiveLoweringTest, test_no_fallback_when_unmarked) {
   // One generated kernel computes both.
   EXPECT_THAT(StepStrings(*exe), ElementsAre("kernel k0 [a, b]"));
   const std::string src = Kernels(*exe);
-  EXPECT_TRUE(absl::StrContains(src, "// add")) << src;
-  EXPECT_TRUE(absl::StrContains(src, "// mul")) << src;
-  EXPECT_EQ(exe->generated_source().find("extern \"C\" void sluice_k0"),
-            exe->generated_source().rfind("extern \"C\" void sluice_k"));
+  EXPECT_TRUE(absl::StrContains(exe->kernel_ir(), "add(")) << exe->kernel_ir();
+  EXPECT_TRUE(absl::StrContains(exe->kernel_ir(), "mul(")) << exe->kernel_ir();
+  if (cuda()) {
+    EXPECT_TRUE(absl::StrContains(src, "nodes: a, b")) << src;
+    EXPECT_EQ(src.find("__global__"), src.rfind("__global__")) << src;
+  } else {
+    EXPECT_TRUE(absl::StrContains(src, "// add")) << src;
+    EXPECT_TRUE(absl::StrContains(src, "// mul")) << src;
+    EXPECT_EQ(exe->generated_source().find("extern \"C\" void sluice_k0"),
+              exe->generated_source().rfind("extern \"C\" void sluice_k"));
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, SelectiveLoweringTest, ::testing::Values("cpu"),
+INSTANTIATE_TEST_SUITE_P(Devices, SelectiveLoweringTest, ::testing::Values("cpu", "cuda"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

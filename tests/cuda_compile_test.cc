@@ -1,0 +1,203 @@
+// --device=cuda without a GPU: sluice::CompileCudaKernels generates and
+// NVRTC-compiles (for sm_90) every kernel of every benchmark graph, exported
+// model, example and the seed, with and without the fallback marks; rule 6
+// works from NVRTC's errors; Compile itself is Unavailable with the reason.
+// Skips only where NVRTC cannot be loaded. (That a fused chain is one
+// kernel, softmax one kernel reading its input once, and that a fallback
+// splits kernels is checked on the emitted text by
+// //codegen/cuda:cuda_emitter_test; here the same holds through Compile.)
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "passes/lowering_plan.h"
+#include "runtime/cuda/symbols.h"
+#include "sluice/compile.h"
+
+namespace sluice {
+namespace {
+
+using ::testing::HasSubstr;
+
+#define SKIP_WITHOUT_NVRTC()                                                             \
+  do {                                                                                   \
+    absl::StatusOr<const runtime::cuda::NvrtcSymbols*> nvrtc = runtime::cuda::LoadNvrtc(); \
+    if (!nvrtc.ok()) GTEST_SKIP() << "NVRTC unavailable: " << nvrtc.status().message();  \
+  } while (false)
+
+CompileOptions Sm90() {
+  CompileOptions o;
+  o.device = DeviceKind::kCuda;
+  o.cuda.arch = "sm_90";
+  if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
+  return o;
+}
+
+int CountOccurrences(const std::string& haystack, const std::string& needle) {
+  int n = 0;
+  for (size_t p = haystack.find(needle); p != std::string::npos;
+       p = haystack.find(needle, p + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+// Every .graph file of the suites this test covers (from its runfiles).
+std::vector<std::string> GraphFiles() {
+  std::vector<std::string> files;
+  for (const char* dir : {"benchmarks/graphs", "examples", "testdata/models"}) {
+    if (!std::filesystem::exists(dir)) continue;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+      if (e.path().extension() == ".graph") files.push_back(e.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(CudaCompileTest, TheSuitesAreThere) {
+  const std::vector<std::string> files = GraphFiles();
+  EXPECT_GE(std::count_if(files.begin(), files.end(),
+                          [](const std::string& f) { return absl::StartsWith(f, "benchmarks/"); }),
+            14);
+  EXPECT_GE(std::count_if(files.begin(), files.end(),
+                          [](const std::string& f) { return absl::StartsWith(f, "testdata/"); }),
+            8);
+  EXPECT_THAT(files, ::testing::Contains("examples/seed.graph"));
+}
+
+class EveryGraphTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EveryGraphTest, EveryKernelCompilesForSm90) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(GetParam());
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  for (const ir::Graph& g : *graphs) {
+    SCOPED_TRACE(g.name());
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(g, Sm90());
+    ASSERT_TRUE(k.ok()) << k.status();
+    EXPECT_EQ(k->arch, "sm_90");
+    // Nothing fell back because its generated code did not compile.
+    for (const passes::NodeDecision& d : k->plan.entries) {
+      EXPECT_NE(d.rule, passes::Rule::kLoweringError) << d.node << ": " << d.detail;
+    }
+    const int kernel_steps = k->schedule.num_kernels();
+    ASSERT_EQ(static_cast<int>(k->kernels.size()), kernel_steps);
+    EXPECT_EQ(CountOccurrences(k->source, "__global__ void"), kernel_steps);
+    if (kernel_steps > 0) {
+      EXPECT_FALSE(k->cubin.empty());
+      EXPECT_EQ(k->cubin.substr(0, 4), "\x7f" "ELF");
+    }
+    EXPECT_EQ(k->nvrtc_log.find("warning"), std::string::npos) << k->nvrtc_log;
+  }
+}
+
+std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param.substr(0, info.param.size() - 6);
+  for (char& c : name) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, EveryGraphTest, ::testing::ValuesIn(GraphFiles()), FileTestName);
+
+constexpr char kSeed[] = R"(
+graph foo(%x: f32[10], %y: f32[10]) {
+  %a = add(%x, %y)
+  %b = mul(%a, 2.0)
+  return %b
+})";
+
+TEST(CudaCompileTest, SeedIsOneKernelAndTheMarkedAddSplitsIt) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(kSeed);
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<CudaKernels> all = CompileCudaKernels(*g, Sm90());
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->kernels.size(), 1u);
+  EXPECT_THAT(all->kernels[0].args, ::testing::ElementsAre("x", "y", "b"));
+  EXPECT_EQ(CountOccurrences(all->source, "__global__ void"), 1);
+
+  CompileOptions o = Sm90();
+  o.lowering.fallback_nodes = {"a"};
+  absl::StatusOr<CudaKernels> marked = CompileCudaKernels(*g, o);
+  ASSERT_TRUE(marked.ok()) << marked.status();
+  EXPECT_EQ(marked->plan.Find("a")->decision, passes::Decision::kFallback);
+  ASSERT_EQ(marked->kernels.size(), 1u);
+  EXPECT_EQ(marked->kernels[0].name, "k1");
+  EXPECT_THAT(marked->kernels[0].args, ::testing::ElementsAre("a", "b"));
+  EXPECT_THAT(marked->kernel_ir, ::testing::Not(HasSubstr("add(")));
+}
+
+TEST(CudaCompileTest, MatmulIsALibraryCallAndIntegerMatmulFallsBack) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph mm(%a: f16[4, 8], %b: f16[8, 2], %i: i32[3, 3]) {
+  %c = matmul(%a, %b)
+  %d = relu(%c)
+  %j = matmul(%i, %i)
+  return %d, %j
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, Sm90());
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->plan.Find("c")->decision, passes::Decision::kLibrary);
+  EXPECT_EQ(k->plan.Find("j")->decision, passes::Decision::kFallback);
+  EXPECT_EQ(k->plan.Find("j")->rule, passes::Rule::kNoLowering);
+  EXPECT_EQ(k->plan.Find("d")->decision, passes::Decision::kLower);
+}
+
+// DESIGN §3 rule 6 from NVRTC: a kernel that does not compile falls back
+// (its nodes recompiled as fallbacks), or is an error naming its nodes.
+TEST(CudaCompileTest, NvrtcErrorsFallBackOrFailByRule6) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph r6(%x: f32[64, 32]) {
+  %a = exp(%x)
+  %b = softmax(%a, dim = -1)
+  %c = neg(%b) {should_fallback = true}
+  %d = mul(%c, 3.0)
+  return %d
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  CompileOptions o = Sm90();
+  o.inject_compile_failure = {"d"};
+  absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, o);
+  ASSERT_TRUE(k.ok()) << k.status();
+  const passes::NodeDecision* d = k->plan.Find("d");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->decision, passes::Decision::kFallback);
+  EXPECT_EQ(d->rule, passes::Rule::kLoweringError);
+  EXPECT_THAT(d->detail, HasSubstr("NVRTC compile of kernel"));
+  EXPECT_EQ(k->plan.Find("b")->decision, passes::Decision::kLower);
+  EXPECT_EQ(k->kernels.size(), 1u);  // exp + softmax
+
+  o.lowering.on_lowering_error = passes::LoweringOptions::OnLoweringError::kError;
+  absl::StatusOr<CudaKernels> err = CompileCudaKernels(*g, o);
+  ASSERT_FALSE(err.ok());
+  EXPECT_THAT(err.status().message(), HasSubstr("lowering failed for node(s) %d"));
+  EXPECT_THAT(err.status().message(), HasSubstr("injected compile failure"));
+  EXPECT_THAT(err.status().message(), HasSubstr("generated source kept at "));
+}
+
+TEST(CudaCompileTest, CompileWithoutAGpuIsUnavailableWithTheReason) {
+  std::string why;
+  if (runtime::cuda::CudaAvailable(&why)) GTEST_SKIP() << "a GPU is present";
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(kSeed);
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<runtime::Executable> exe = Compile(*g, Sm90());
+  ASSERT_FALSE(exe.ok());
+  EXPECT_EQ(exe.status().code(), absl::StatusCode::kUnavailable) << exe.status();
+  EXPECT_THAT(exe.status().message(), HasSubstr("sluice::Compile for cuda: "));
+  EXPECT_THAT(exe.status().message(), HasSubstr(why));
+}
+
+}  // namespace
+}  // namespace sluice

@@ -1,0 +1,224 @@
+// The CUDA backend end to end, beyond what the device-parameterized seed,
+// ops and differential tests cover: matmul through cuBLAS with torch.matmul
+// semantics in every float dtype, fallback steps as GPU Eigen kernels and
+// through the host (and the plan and steps saying which), the exported
+// models, and bad inputs (device tensors: device_tensor_test.cc). Every test skips, with the
+// reason, without a GPU.
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "fallback/interpreter.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "passes/lowering_plan.h"
+#include "runtime/cuda/test_util.h"
+#include "runtime/executable.h"
+#include "runtime/npy.h"
+#include "sluice/compile.h"
+#include "testing/allclose.h"
+#include "testing/random.h"
+
+namespace sluice {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class CudaTest : public ::testing::Test {
+ protected:
+  void SetUp() override { SLUICE_SKIP_WITHOUT_CUDA(); }
+
+  static CompileOptions Options() {
+    CompileOptions o;
+    o.device = DeviceKind::kCuda;
+    if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
+    return o;
+  }
+
+  static bool HostFallbackForced() {
+    const char* v = std::getenv("SLUICE_CUDA_FALLBACK");
+    return v != nullptr && std::string(v) == "host";
+  }
+
+  // Compiles `text` for CUDA, runs it on random inputs and compares every
+  // output with the reference interpreter.
+  static absl::StatusOr<runtime::Executable> CompileRunAndCompare(
+      const std::string& text, const CompileOptions& options = Options()) {
+    absl::StatusOr<ir::Graph> g = ir::ParseGraph(text);
+    if (!g.ok()) return g.status();
+    absl::StatusOr<runtime::Executable> exe = Compile(*g, options);
+    if (!exe.ok()) return exe.status();
+    const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 7);
+    absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(in);
+    if (!out.ok()) return out.status();
+    absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+    if (!ref.ok()) return ref.status();
+    EXPECT_EQ(out->size(), ref->size());
+    for (size_t i = 0; i < out->size() && i < ref->size(); ++i) {
+      sluice::testing::Tolerance tol = sluice::testing::DefaultTolerance((*ref)[i].dtype());
+      if ((*ref)[i].dtype() == ir::DType::kF32) tol = {1e-4, 1e-4};
+      if ((*ref)[i].dtype() == ir::DType::kF16) tol = {1e-2, 1e-2};
+      if ((*ref)[i].dtype() == ir::DType::kBF16) tol = {6e-2, 6e-2};
+      tol.equal_nan = true;
+      EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], tol)
+          << g->name() << " output " << i << "\n" << exe->StepsToString();
+    }
+    return exe;
+  }
+};
+
+std::vector<std::string> StepStrings(const runtime::Executable& exe) {
+  std::vector<std::string> out;
+  for (const runtime::StepInfo& s : exe.steps()) out.push_back(s.ToString());
+  return out;
+}
+
+TEST_F(CudaTest, MatmulIsCublasInEveryFloatDTypeWithTorchSemantics) {
+  for (const char* dtype : {"f32", "f16", "bf16", "f64"}) {
+    SCOPED_TRACE(dtype);
+    const std::string text = absl::StrCat(R"(
+graph mm(%a: )", dtype, R"([2, 3, 16, 8], %b: )", dtype, R"([8, 5], %c: )", dtype,
+                                          R"([3, 8, 4], %d: )", dtype, R"([2, 1, 8, 4], %v: )",
+                                          dtype, R"([8], %w: )", dtype, R"([4, 8, 6]) {
+  %ab = matmul(%a, %b)
+  %ac = matmul(%a, %c)
+  %ad = matmul(%a, %d)
+  %av = matmul(%a, %v)
+  %va = matmul(%v, %w)
+  %vv = matmul(%v, %v)
+  return %ab, %ac, %ad, %av, %va, %vv
+})");
+    absl::StatusOr<runtime::Executable> exe = CompileRunAndCompare(text);
+    ASSERT_TRUE(exe.ok()) << exe.status();
+    EXPECT_EQ(exe->plan().NodesWith(passes::Decision::kLibrary).size(), 6u)
+        << exe->plan().ToTable();
+  }
+}
+
+TEST_F(CudaTest, IntegerMatmulFallsBackThroughTheHostAndThePlanSaysSo) {
+  absl::StatusOr<runtime::Executable> exe = CompileRunAndCompare(R"(
+graph im(%a: i32[3, 4], %b: i32[4, 2]) {
+  %c = matmul(%a, %b)
+  %d = add(%c, 1)
+  return %d
+})");
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  const passes::NodeDecision* c = exe->plan().Find("c");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->decision, passes::Decision::kFallback);
+  EXPECT_EQ(c->rule, passes::Rule::kNoLowering);
+  EXPECT_THAT(c->detail, HasSubstr("host copy"));
+  EXPECT_THAT(StepStrings(*exe), ElementsAre("fallback matmul (host copy) [c]", "kernel k1 [d]"));
+}
+
+TEST_F(CudaTest, FallbacksRunAsGpuKernelsBetweenGeneratedOnes) {
+  absl::StatusOr<runtime::Executable> exe = CompileRunAndCompare(R"(
+graph fb(%x: f32[64, 100], %w: f32[100], %h: bf16[16, 40]) {
+  %a = mul(%x, 2.0)
+  %s = softmax(%a, dim = -1) {should_fallback = true}
+  %n = layer_norm(%s, %w, normalized_shape = [100]) {should_fallback = true}
+  %r = sum(%n, dims = [0]) {should_fallback = true}
+  %t = transpose(%x, dim0 = 0, dim1 = 1) {should_fallback = true}
+  %e = exp(%t)
+  %hb = rms_norm(%h, normalized_shape = [40]) {should_fallback = true}
+  %hc = cast(%hb, dtype = f32) {should_fallback = true}
+  %m = argmax(%x, dim = 1) {should_fallback = true}
+  return %r, %e, %hb, %m
+})");
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  int fallbacks = 0;
+  for (const runtime::StepInfo& s : exe->steps()) {
+    if (s.kind != passes::StepKind::kFallback) continue;
+    ++fallbacks;
+    EXPECT_EQ(s.note, HostFallbackForced() ? "host copy" : "") << s.ToString();
+  }
+  EXPECT_EQ(fallbacks, 7);
+}
+
+TEST_F(CudaTest, WrongHostInputsAreErrors) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph w(%x: f32[8]) {
+  %a = neg(%x)
+  return %a
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> r =
+      exe->Run({runtime::Tensor::Zeros({ir::DType::kF32, {9}})});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("input 0 (%x) of graph w: expected f32[8]"));
+  // The executable still works afterwards.
+  EXPECT_TRUE(exe->Run({runtime::Tensor::Zeros({ir::DType::kF32, {8}})}).ok());
+}
+
+TEST_F(CudaTest, LargeHalfAndBfloatReductionsAndSoftmax) {
+  absl::StatusOr<runtime::Executable> exe = CompileRunAndCompare(R"(
+graph big(%x: f16[256, 4096], %y: bf16[512, 1024], %z: f32[4096, 64]) {
+  %s = softmax(%x, dim = -1)
+  %l = layer_norm(%y, normalized_shape = [1024])
+  %c = sum(%z, dims = [0])
+  %m = amax(%y, dims = [1])
+  return %s, %l, %c, %m
+})");
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty());
+}
+
+struct ModelCase {
+  std::string dir;
+  std::string graph;
+};
+
+class CudaModelTest : public ::testing::TestWithParam<ModelCase> {
+ protected:
+  void SetUp() override { SLUICE_SKIP_WITHOUT_CUDA(); }
+};
+
+// testdata/models on the GPU against PyTorch's stored outputs (as
+// //tests:models_test does on the CPU), marked copies included.
+TEST_P(CudaModelTest, MatchesPyTorch) {
+  const ModelCase& c = GetParam();
+  const std::string dir = "testdata/models/" + c.dir + "/";
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(dir + c.graph + ".graph");
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  const ir::Graph& graph = (*graphs)[0];
+  std::vector<runtime::Tensor> inputs;
+  for (const ir::Node* in : graph.inputs()) {
+    absl::StatusOr<runtime::Tensor> t = runtime::ReadNpy(dir + in->name() + ".npy");
+    ASSERT_TRUE(t.ok()) << t.status();
+    inputs.push_back(*std::move(t));
+  }
+  CompileOptions o;
+  o.device = DeviceKind::kCuda;
+  if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
+  absl::StatusOr<runtime::Executable> exe = Compile(graph, o);
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(inputs);
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::string base = c.graph.substr(0, c.graph.find("_fallback"));
+  for (size_t i = 0; i < out->size(); ++i) {
+    absl::StatusOr<runtime::Tensor> expected =
+        runtime::ReadNpy(dir + base + ".expected." + std::to_string(i) + ".npy");
+    ASSERT_TRUE(expected.ok()) << expected.status();
+    EXPECT_ALLCLOSE_TOL((*out)[i], *expected, {1e-4, 1e-5}) << exe->StepsToString();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaModelTest,
+                         ::testing::Values(ModelCase{"mlp", "mlp"},
+                                           ModelCase{"mlp", "mlp_fallback"},
+                                           ModelCase{"gpt2_block", "gpt2_block"},
+                                           ModelCase{"gpt2_block", "gpt2_block_fallback"},
+                                           ModelCase{"llama_block", "llama_block"},
+                                           ModelCase{"llama_block", "llama_block_fallback"},
+                                           ModelCase{"classifier", "classifier"},
+                                           ModelCase{"classifier", "classifier_fallback"}),
+                         [](const auto& info) { return info.param.graph; });
+
+}  // namespace
+}  // namespace sluice
