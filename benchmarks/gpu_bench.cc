@@ -1,0 +1,420 @@
+// GPU benchmarks of the benchmark suite (benchmarks/graphs/*.graph) compiled
+// by sluice for CUDA, timed the way DESIGN §6 asks: CUDA events on the
+// executable's stream, warm-up first, the median of many samples, with a
+// device-to-device copy measured in the same run as the bandwidth yardstick.
+//
+//   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
+//             [--save_npy_max_mb N] [google benchmark flags]
+//
+// One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
+// no host copies, no allocation per run). Counters: us (median per run),
+// GB/s (inputs read once + outputs written once, over the median), pct_copy
+// (that over the copy's GB/s), cold_ms (Compile with an empty cache
+// directory: emit, NVRTC, load), warm_ms (Compile again: a cubin cache hit),
+// kernels, fallbacks. Each sample times back-to-back runs for at least
+// ~2 ms between two events, so launch gaps of short graphs are amortized
+// like in a model. --sluice_json writes the figures in the format
+// benchmarks/torch_bench.py reads ({"graph": {"us", "compile_cold_ms",
+// "compile_warm_ms", ...}}); --save_npy also writes each graph's inputs and
+// sluice's outputs as .npy (graphs up to --save_npy_max_mb of them) and names
+// the folders there, so torch_bench checks sluice's outputs against PyTorch.
+//
+// Built without CUDA, or run without a GPU, every benchmark reports why it
+// cannot run.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "benchmark/benchmark.h"
+#include "ir/parser.h"
+#include "runtime/cuda/symbols.h"
+#include "runtime/executable.h"
+#include "runtime/npy.h"
+#include "runtime/tensor.h"
+#include "sluice/compile.h"
+
+#if SLUICE_HAVE_CUDA
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/execution_device.h"
+#include "runtime/cuda/memory.h"
+#include "runtime/cuda/status.h"
+#include "runtime/cuda/stream.h"
+#endif
+
+namespace sluice {
+namespace {
+
+struct Flags {
+  std::string graphs = "benchmarks/graphs";
+  std::string sluice_json;
+  std::string save_npy;
+  int64_t save_npy_max_mb = 600;
+};
+Flags& GetFlags() {
+  static Flags* flags = new Flags();
+  return *flags;
+}
+
+struct Figures {
+  double us = 0;
+  double gbs = 0;
+  double pct_copy = 0;
+  double cold_ms = 0;
+  double warm_ms = 0;
+  int kernels = 0;
+  int fallbacks = 0;
+  std::string npy_dir;  // inputs/ and outputs/ below it, when saved
+};
+std::map<std::string, Figures>& Results() {
+  static auto* results = new std::map<std::string, Figures>();
+  return *results;
+}
+
+double copy_gbs = 0;  // device-to-device copy, bytes read + written / s
+
+std::string Unique(const std::string& base) {
+  static int n = 0;
+  return absl::StrCat(base, "-", getpid(), "-", n++);
+}
+
+std::string TempRoot() {
+  const char* t = std::getenv("TMPDIR");
+  return t != nullptr ? t : "/tmp";
+}
+
+// Roughly N(0, 1) values (Irwin-Hall of four uniforms from one hash per
+// element) filled by all cores: the suite's inputs hold ~1.7G elements,
+// which testing::RandomNormal would take about a minute to draw.
+runtime::Tensor FastRandom(const ir::TensorType& type, uint64_t seed) {
+  runtime::Tensor t = runtime::Tensor::Zeros(type);
+  const int64_t n = t.num_elements();
+  const ir::DType dtype = type.dtype;
+  auto value = [seed](int64_t i) {
+    uint64_t z = seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(i);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    double sum = 0;
+    for (int k = 0; k < 4; ++k) sum += static_cast<double>((z >> (16 * k)) & 0xffff) / 65536.0;
+    return static_cast<float>((sum - 2.0) * 1.7320508075688772);  // variance 4/12 -> 1
+  };
+  auto fill = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = value(i);
+      switch (dtype) {
+        case ir::DType::kF32: t.data_as<float>()[i] = v; break;
+        case ir::DType::kF16: t.data_as<uint16_t>()[i] = runtime::FloatToHalfBits(v); break;
+        case ir::DType::kBF16: t.data_as<uint16_t>()[i] = runtime::FloatToBFloat16Bits(v); break;
+        case ir::DType::kF64: t.data_as<double>()[i] = v; break;
+        default: t.SetFromDouble(i, std::round(v)); break;
+      }
+    }
+  };
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  const int64_t chunk = (n + threads - 1) / threads;
+  for (int k = 0; k < threads; ++k) {
+    const int64_t begin = std::min(n, k * chunk), end = std::min(n, begin + chunk);
+    if (begin < end) pool.emplace_back(fill, begin, end);
+  }
+  for (std::thread& th : pool) th.join();
+  return t;
+}
+
+double MedianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+#if SLUICE_HAVE_CUDA
+
+namespace cu = runtime::cuda;
+
+// Times `run` (work queued on `stream`) between two events: the median over
+// samples of ms per run, each sample `per_sample` runs back to back.
+absl::StatusOr<double> TimeMs(cu::CudaStream* stream, int per_sample, int samples,
+                              const std::function<absl::Status()>& run) {
+  SLUICE_CUDA_ASSIGN_OR_RETURN(auto start, cu::CudaEvent::Create(stream->device()));
+  SLUICE_CUDA_ASSIGN_OR_RETURN(auto end, cu::CudaEvent::Create(stream->device()));
+  std::vector<double> ms;
+  for (int s = 0; s < samples; ++s) {
+    SLUICE_CUDA_RETURN_IF_ERROR(start->Record(stream));
+    for (int i = 0; i < per_sample; ++i) SLUICE_CUDA_RETURN_IF_ERROR(run());
+    SLUICE_CUDA_RETURN_IF_ERROR(end->Record(stream));
+    SLUICE_CUDA_RETURN_IF_ERROR(end->Synchronize());
+    SLUICE_CUDA_ASSIGN_OR_RETURN(float t, cu::CudaEvent::ElapsedMillis(*start, *end));
+    ms.push_back(static_cast<double>(t) / per_sample);
+  }
+  return MedianOf(ms);
+}
+
+// Runs per sample so that a sample takes about 2 ms.
+int RunsPerSample(double ms_per_run) {
+  return static_cast<int>(std::clamp(2.0 / std::max(ms_per_run, 1e-4), 1.0, 200.0));
+}
+
+void BM_DeviceCopy(benchmark::State& state) {
+  std::string why;
+  if (!cu::CudaAvailable(&why)) {
+    state.SkipWithError(("CUDA unavailable: " + why).c_str());
+    return;
+  }
+  auto fail = [&](const absl::Status& s) { state.SkipWithError(std::string(s.message()).c_str()); };
+  absl::StatusOr<cu::CudaDevice*> device = cu::CudaDevice::Get(0);
+  if (!device.ok()) return fail(device.status());
+  absl::StatusOr<std::unique_ptr<cu::CudaStream>> stream = cu::CudaStream::Create(*device);
+  if (!stream.ok()) return fail(stream.status());
+  const size_t bytes = size_t{1} << 30;
+  absl::StatusOr<cu::DeviceBuffer> src = cu::DeviceBuffer::Allocate(*device, bytes);
+  absl::StatusOr<cu::DeviceBuffer> dst = cu::DeviceBuffer::Allocate(*device, bytes);
+  if (!src.ok()) return fail(src.status());
+  if (!dst.ok()) return fail(dst.status());
+  if (absl::Status s = (*stream)->Memset8(src->ptr(), 1, bytes); !s.ok()) return fail(s);
+  auto copy = [&] { return (*stream)->CopyDeviceToDevice(dst->ptr(), src->ptr(), bytes); };
+  for (int i = 0; i < 3; ++i) {
+    if (absl::Status s = copy(); !s.ok()) return fail(s);
+  }
+  double ms = 0;
+  for (auto _ : state) {
+    absl::StatusOr<double> t = TimeMs(stream->get(), 1, 20, copy);
+    if (!t.ok()) return fail(t.status());
+    ms = *t;
+    state.SetIterationTime(ms / 1e3);
+  }
+  copy_gbs = 2.0 * static_cast<double>(bytes) / (ms / 1e3) / 1e9;
+  state.counters["GB/s"] = copy_gbs;
+  state.counters["us"] = ms * 1e3;
+  state.SetLabel(absl::StrCat((*device)->name(), ", 1 GiB copy"));
+}
+
+void BM_Graph(benchmark::State& state, const std::string& path) {
+  std::string why;
+  if (!cu::CudaAvailable(&why)) {
+    state.SkipWithError(("CUDA unavailable: " + why).c_str());
+    return;
+  }
+  auto fail = [&](const absl::Status& s) { state.SkipWithError(std::string(s.message()).c_str()); };
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(path);
+  if (!graphs.ok()) return fail(graphs.status());
+  const ir::Graph& g = (*graphs)[0];
+  Figures f;
+
+  // Cold (empty cache directory) and warm (cache hit) compiles.
+  CompileOptions o;
+  o.device = DeviceKind::kCuda;
+  o.cache_dir = Unique(TempRoot() + "/sluice-gpu-bench-cache");
+  auto timed_compile = [&](double* ms) -> absl::StatusOr<runtime::Executable> {
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+    *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return exe;
+  };
+  absl::StatusOr<runtime::Executable> cold = timed_compile(&f.cold_ms);
+  if (!cold.ok()) return fail(cold.status());
+  if (cold->cache_hit() && cold->schedule().num_kernels() > 0) {
+    return fail(absl::InternalError("the cold compile hit the cache"));
+  }
+  absl::StatusOr<runtime::Executable> exe = timed_compile(&f.warm_ms);
+  if (!exe.ok()) return fail(exe.status());
+  std::filesystem::remove_all(o.cache_dir);
+  cold = absl::UnknownError("released");
+  f.kernels = exe->schedule().num_kernels();
+  f.fallbacks = static_cast<int>(exe->plan().NodesWith(passes::Decision::kFallback).size());
+
+  // Inputs on the device, outputs preallocated there.
+  std::vector<runtime::Tensor> host_inputs;
+  std::vector<runtime::DeviceTensor> inputs, outputs;
+  int64_t bytes = 0;
+  for (const ir::Node* n : g.inputs()) {
+    host_inputs.push_back(FastRandom(n->type(), 1 + host_inputs.size()));
+    absl::StatusOr<runtime::DeviceTensor> d = exe->ToDevice(host_inputs.back());
+    if (!d.ok()) return fail(d.status());
+    inputs.push_back(*std::move(d));
+    bytes += host_inputs.back().nbytes();
+  }
+  for (const ir::Node* n : g.outputs()) {
+    absl::StatusOr<runtime::DeviceTensor> d = exe->AllocateDeviceTensor(n->type());
+    if (!d.ok()) return fail(d.status());
+    bytes += d->nbytes();
+    outputs.push_back(*std::move(d));
+  }
+  auto* device = dynamic_cast<cu::CudaExecutionDevice*>(&exe->device());
+  if (device == nullptr) return fail(absl::InternalError("not a CUDA executable"));
+  auto run = [&] { return exe->RunDeviceInto(inputs, absl::MakeSpan(outputs)); };
+
+  // Warm-up, then an estimate to size the samples.
+  for (int i = 0; i < 3; ++i) {
+    if (absl::Status s = run(); !s.ok()) return fail(s);
+  }
+  if (absl::Status s = exe->Synchronize(); !s.ok()) return fail(s);
+  absl::StatusOr<double> estimate = TimeMs(device->stream(), 1, 3, run);
+  if (!estimate.ok()) return fail(estimate.status());
+  const int per_sample = RunsPerSample(*estimate);
+  double ms = 0;
+  for (auto _ : state) {
+    absl::StatusOr<double> t = TimeMs(device->stream(), per_sample, 25, run);
+    if (!t.ok()) return fail(t.status());
+    ms = *t;
+    state.SetIterationTime(ms / 1e3);
+  }
+  f.us = ms * 1e3;
+  f.gbs = static_cast<double>(bytes) / (ms / 1e3) / 1e9;
+  f.pct_copy = copy_gbs > 0 ? 100.0 * f.gbs / copy_gbs : 0;
+
+  const Flags& flags = GetFlags();
+  if (!flags.save_npy.empty() && bytes <= flags.save_npy_max_mb * (int64_t{1} << 20)) {
+    const std::string dir = absl::StrCat(flags.save_npy, "/", g.name());
+    std::filesystem::create_directories(dir + "/inputs");
+    std::filesystem::create_directories(dir + "/outputs");
+    for (size_t i = 0; i < host_inputs.size(); ++i) {
+      absl::Status s = runtime::WriteNpy(
+          absl::StrCat(dir, "/inputs/", g.inputs()[i]->name(), ".npy"), host_inputs[i]);
+      if (!s.ok()) return fail(s);
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      absl::StatusOr<runtime::Tensor> t = exe->ToHost(outputs[i]);
+      if (!t.ok()) return fail(t.status());
+      absl::Status s =
+          runtime::WriteNpy(absl::StrCat(dir, "/outputs/", g.outputs()[i]->name(), ".npy"), *t);
+      if (!s.ok()) return fail(s);
+    }
+    f.npy_dir = dir;
+  }
+
+  state.counters["us"] = f.us;
+  state.counters["GB/s"] = f.gbs;
+  state.counters["pct_copy"] = f.pct_copy;
+  state.counters["cold_ms"] = f.cold_ms;
+  state.counters["warm_ms"] = f.warm_ms;
+  state.counters["kernels"] = f.kernels;
+  state.counters["fallbacks"] = f.fallbacks;
+  state.SetLabel(device->device()->name());
+  Results()[g.name()] = f;
+}
+
+#else  // !SLUICE_HAVE_CUDA
+
+void BM_DeviceCopy(benchmark::State& state) {
+  state.SkipWithError("sluice was built without CUDA");
+}
+
+void BM_Graph(benchmark::State& state, const std::string&) {
+  state.SkipWithError("sluice was built without CUDA");
+}
+
+#endif  // SLUICE_HAVE_CUDA
+
+void RegisterAll() {
+  benchmark::RegisterBenchmark("BM_DeviceCopy", BM_DeviceCopy)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond)
+      ->Iterations(1);
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(GetFlags().graphs, ec)) {
+    if (e.path().extension() == ".graph") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    fprintf(stderr, "gpu_bench: no .graph files in %s\n", GetFlags().graphs.c_str());
+  }
+  for (const std::string& f : files) {
+    const std::string name = std::filesystem::path(f).stem().string();
+    benchmark::RegisterBenchmark(("BM_Sluice/" + name).c_str(), BM_Graph, f)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->Iterations(1);
+  }
+}
+
+// {"graph": {"us": .., "compile_cold_ms": .., "compile_warm_ms": .., ...}}
+bool WriteJson(const std::string& path) {
+  std::ofstream out(path);
+  out << "{";
+  bool first = true;
+  for (const auto& [name, f] : Results()) {
+    out << (first ? "\n" : ",\n");
+    first = false;
+    out << absl::StrFormat(
+        "  \"%s\": {\"us\": %.3f, \"compile_cold_ms\": %.3f, \"compile_warm_ms\": %.3f, "
+        "\"gbs\": %.1f, \"pct_copy\": %.1f, \"copy_gbs\": %.1f, \"kernels\": %d, "
+        "\"fallbacks\": %d",
+        name, f.us, f.cold_ms, f.warm_ms, f.gbs, f.pct_copy, copy_gbs, f.kernels, f.fallbacks);
+    if (!f.npy_dir.empty()) {
+      out << absl::StrFormat(", \"inputs_npy_dir\": \"%s/inputs\", \"outputs_npy_dir\": \"%s/outputs\"",
+                             f.npy_dir, f.npy_dir);
+    }
+    out << "}";
+  }
+  out << "\n}\n";
+  return static_cast<bool>(out);
+}
+
+void PrintTable() {
+  printf("\n%-18s %10s %9s %8s %10s %10s %7s %9s\n", "graph", "us", "GB/s", "% copy", "cold ms",
+         "warm ms", "kernels", "fallbacks");
+  for (const auto& [name, f] : Results()) {
+    printf("%-18s %10.1f %9.1f %8.1f %10.1f %10.3f %7d %9d\n", name.c_str(), f.us, f.gbs,
+           f.pct_copy, f.cold_ms, f.warm_ms, f.kernels, f.fallbacks);
+  }
+  printf("device copy: %.0f GB/s (read + write)\n", copy_gbs);
+}
+
+}  // namespace
+}  // namespace sluice
+
+int main(int argc, char** argv) {
+  sluice::Flags& flags = sluice::GetFlags();
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const std::string& name, std::string* out) {
+      if (a == "--" + name && i + 1 < argc) {
+        *out = argv[++i];
+        return true;
+      }
+      if (a.rfind("--" + name + "=", 0) == 0) {
+        *out = a.substr(name.size() + 3);
+        return true;
+      }
+      return false;
+    };
+    std::string mb;
+    if (value("graphs", &flags.graphs) || value("sluice_json", &flags.sluice_json) ||
+        value("save_npy", &flags.save_npy)) {
+      continue;
+    }
+    if (value("save_npy_max_mb", &mb)) {
+      flags.save_npy_max_mb = std::atoll(mb.c_str());
+      continue;
+    }
+    rest.push_back(argv[i]);
+  }
+  int n = static_cast<int>(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 2;
+  sluice::RegisterAll();
+  benchmark::RunSpecifiedBenchmarks();
+  sluice::PrintTable();
+  if (!flags.sluice_json.empty()) {
+    if (!sluice::WriteJson(flags.sluice_json)) {
+      fprintf(stderr, "gpu_bench: cannot write %s\n", flags.sluice_json.c_str());
+      return 1;
+    }
+    printf("wrote %s\n", flags.sluice_json.c_str());
+  }
+  return 0;
+}
