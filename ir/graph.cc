@@ -73,6 +73,10 @@ absl::StatusOr<Node*> Graph::AddInput(absl::string_view name, TensorType type, L
   for (int64_t d : type.shape.dims()) {
     if (d < 0) return ErrorAt(loc, absl::StrCat("negative dimension in ", type.ToString()));
   }
+  if (!type.shape.HasValidSize()) {
+    return ErrorAt(loc, absl::StrCat(type.ToString(), " has too many elements (at most ",
+                                     kMaxElements, ")"));
+  }
   auto node = std::make_unique<Node>();
   node->kind_ = Node::Kind::kInput;
   node->name_ = std::string(name);
@@ -112,6 +116,10 @@ absl::StatusOr<Node*> Graph::AddCall(CallSpec spec) {
   absl::StatusOr<TensorType> type = CheckAndInfer(*schema, infos, spec.attrs);
   if (!type.ok()) {
     return ErrorAt(loc, absl::StrCat(spec.op, ": ", type.status().message()));
+  }
+  if (!type->shape.HasValidSize()) {
+    return ErrorAt(loc, absl::StrCat(spec.op, ": the result ", type->ToString(),
+                                     " has too many elements (at most ", kMaxElements, ")"));
   }
   if (spec.declared_type && *spec.declared_type != *type) {
     return ErrorAt(loc, absl::StrCat("declared type ", spec.declared_type->ToString(),

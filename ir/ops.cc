@@ -244,6 +244,12 @@ StatusOr<TensorType> InferReshape(const InferContext& ctx) {
     } else if (shape[i] < 0) {
       return InvalidArgumentError(absl::StrCat("invalid dimension ", shape[i], " in shape"));
     } else {
+      if (shape[i] != 0 && known > kMaxElements / shape[i]) {
+        // More than any valid input holds (and would overflow).
+        return InvalidArgumentError(absl::StrCat("shape ", Shape(shape).ToString(),
+                                                 " is invalid for input of size ",
+                                                 t.shape.num_elements()));
+      }
       known *= shape[i];
     }
   }
@@ -332,7 +338,8 @@ StatusOr<TensorType> InferSlice(const InferContext& ctx) {
     return std::clamp<int64_t>(v, 0, size);
   };
   const int64_t start = clamp(ctx.attr_int("start")), end = clamp(ctx.attr_int("end"));
-  const int64_t len = end > start ? (end - start + step - 1) / step : 0;
+  // (end - start + step - 1) / step without overflowing for a huge step.
+  const int64_t len = end > start ? (end - start - 1) / step + 1 : 0;
   t.shape.mutable_dims()[*dim] = len;
   return t;
 }
@@ -354,7 +361,11 @@ StatusOr<TensorType> InferConcat(const InferContext& ctx) {
                                                ", incompatible with ", first.shape.ToString(),
                                                " for concat along dim ", *dim));
     }
-    out[*dim] += t.shape[*dim];
+    out[*dim] += t.shape[*dim];  // each is at most kMaxElements: no overflow
+    if (out[*dim] > kMaxElements) {
+      return InvalidArgumentError(absl::StrCat("concat along dim ", *dim, " has more than ",
+                                               kMaxElements, " elements"));
+    }
   }
   return TensorType{ResultType(ctx), Shape(out)};
 }

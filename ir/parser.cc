@@ -461,6 +461,15 @@ class Parser {
           Consume();
         } else if (tok_.kind == Tok::kInt || tok_.kind == Tok::kFloat) {
           if (in_attrs) return ErrorHere("operands must come before attributes");
+          // Literal operands are doubles (ir::Scalar): larger integers would
+          // silently change value.
+          constexpr int64_t kMaxExactInt = int64_t{1} << 53;
+          if (tok_.kind == Tok::kInt &&
+              (tok_.int_value > kMaxExactInt || tok_.int_value < -kMaxExactInt)) {
+            return ErrorHere(absl::StrCat("integer literal ", tok_.text,
+                                          " is not exact as a double (at most 2^53 = ",
+                                          kMaxExactInt, " in magnitude)"));
+          }
           spec.operands.emplace_back(tok_.kind == Tok::kInt ? Scalar::Int(tok_.int_value)
                                                             : Scalar::Float(tok_.float_value));
           Consume();

@@ -11,6 +11,17 @@ int64_t Shape::num_elements() const {
   return n;
 }
 
+bool Shape::HasValidSize() const {
+  int64_t product = 1;
+  for (int64_t d : dims_) {
+    if (d < 0) return false;
+    if (d == 0) continue;
+    if (product > kMaxElements / d) return false;
+    product *= d;
+  }
+  return true;
+}
+
 std::vector<int64_t> Shape::Strides() const {
   std::vector<int64_t> strides(dims_.size());
   int64_t s = 1;

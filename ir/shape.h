@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@
 #include "ir/dtype.h"
 
 namespace sluice::ir {
+
+// The most elements a tensor type may have, so that its size in bytes (at
+// most 8 per element) fits in an int64_t. Larger shapes are errors.
+inline constexpr int64_t kMaxElements = std::numeric_limits<int64_t>::max() / 8;
 
 class Shape {
  public:
@@ -26,6 +31,10 @@ class Shape {
   std::vector<int64_t>& mutable_dims() { return dims_; }
   int64_t num_elements() const;
   bool is_scalar() const { return dims_.empty(); }
+  // Whether every dimension is non-negative and the product of the non-zero
+  // ones is at most kMaxElements; then num_elements(), Strides() and byte
+  // sizes cannot overflow. Graph::AddInput/AddCall refuse other shapes.
+  bool HasValidSize() const;
 
   // Row-major (C order) strides in elements.
   std::vector<int64_t> Strides() const;
