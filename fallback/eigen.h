@@ -157,6 +157,23 @@ struct AccurateExpOp {
   }
 };
 
+// erf that keeps NaN: Eigen's float erf clamps its argument to [-4, 4] with
+// pmin/pmax first, and on the GPU those are fminf/fmaxf, which drop the NaN
+// (erf(NaN) came out as 1 there; the CPU's packet min/max happen to keep it).
+template <typename T>
+struct NanPropagatingErfOp {
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE T operator()(const T& x) const {
+    return (Eigen::numext::isnan)(x) ? x : Eigen::numext::erf(x);
+  }
+  template <typename Packet>
+  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE Packet packetOp(const Packet& x) const {
+    namespace ei = Eigen::internal;
+    // pcmp_eq(x, x) is false exactly for NaN lanes; pselect(mask, a, b) takes
+    // a where the mask is set.
+    return ei::pselect(ei::pcmp_eq(x, x), ei::perf(x), x);
+  }
+};
+
 // max (kMax) or min reduction that propagates NaN like torch.amax/amin:
 // a NaN anywhere makes the result NaN. Eigen's own
 // MaxReducer<T, PropagateNaN> gives the same answers but ran ~10x slower
@@ -255,6 +272,13 @@ struct functor_traits<sluice::fallback::AccurateExpOp<T>> {
   enum {
     Cost = functor_traits<scalar_exp_op<T>>::Cost,
     PacketAccess = packet_traits<T>::HasExp,
+  };
+};
+template <typename T>
+struct functor_traits<sluice::fallback::NanPropagatingErfOp<T>> {
+  enum {
+    Cost = functor_traits<scalar_erf_op<T>>::Cost + NumTraits<T>::AddCost,
+    PacketAccess = packet_traits<T>::HasErf && packet_traits<T>::HasCmp,
   };
 };
 template <typename T, bool kMax, typename Device>

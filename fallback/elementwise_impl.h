@@ -254,7 +254,7 @@ void UnaryTyped(const Device& d, UnaryOp op, const T* src, T* dst, Index n) {
       case UnaryOp::kSigmoid: store(x.sigmoid()); return;
       // torch: x / (1 + exp(-x)); large negative x gives -0, not NaN.
       case UnaryOp::kSilu: store(x / (x.constant(one) + (-x).exp())); return;
-      case UnaryOp::kErf: store(x.erf()); return;
+      case UnaryOp::kErf: store(x.unaryExpr(NanPropagatingErfOp<Op>())); return;
       case UnaryOp::kReciprocal: store(x.inverse()); return;
       case UnaryOp::kGelu:
         store(x * half * (x.constant(one) + (x * Op(M_SQRT1_2)).erf()));
