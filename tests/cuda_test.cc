@@ -127,7 +127,7 @@ graph fb(%x: f32[64, 100], %w: f32[100], %h: bf16[16, 40]) {
   %hb = rms_norm(%h, normalized_shape = [40]) {should_fallback = true}
   %hc = cast(%hb, dtype = f32) {should_fallback = true}
   %m = argmax(%x, dim = 1) {should_fallback = true}
-  return %r, %e, %hb, %m
+  return %r, %e, %hb, %hc, %m
 })");
   ASSERT_TRUE(exe.ok()) << exe.status();
   int fallbacks = 0;
