@@ -15,7 +15,9 @@
 # Prints one line per binary and a summary (also in LOG_DIR/summary.txt);
 # exits non-zero when a binary failed. A test whose every case was skipped
 # (e.g. no GPU) counts as passed and is listed as "SKIPPED n".
-# Environment: TEST_TIMEOUT (seconds per binary, default 900).
+# Environment: TEST_TIMEOUT (seconds per binary, default 900); RUN_WRAPPER
+# (a command each binary runs under, e.g. "compute-sanitizer --tool memcheck
+# --error-exitcode 1": its exit status then decides the verdict).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -82,7 +84,7 @@ while IFS=$'\t' read -r kind label binary runfiles; do
     (cd "${workdir}" &&
       TEST_SRCDIR="${HERE}/${runfiles}" RUNFILES_DIR="${HERE}/${runfiles}" \
         TEST_WORKSPACE=sluice TEST_TMPDIR="${tmp}" XML_OUTPUT_FILE="${xml}" \
-        timeout "${timeout_s}" "${HERE}/${binary}" --gtest_output="xml:${xml}" \
+        timeout "${timeout_s}" ${RUN_WRAPPER:-} "${HERE}/${binary}" --gtest_output="xml:${xml}" \
         "${extra_args[@]}") >"${log}" 2>&1
     rc=$?
     read -r cases skipped failures < <(xml_counts "${xml}")
@@ -91,7 +93,7 @@ while IFS=$'\t' read -r kind label binary runfiles; do
   else
     json="${log_dir}/${name}.json"
     (cd "${workdir}" &&
-      timeout "${timeout_s}" "${HERE}/${binary}" --benchmark_out="${json}" \
+      timeout "${timeout_s}" ${RUN_WRAPPER:-} "${HERE}/${binary}" --benchmark_out="${json}" \
         --benchmark_out_format=json "${extra_args[@]}") >"${log}" 2>&1
     rc=$?
     detail="$(grep -c '"name"' "${json}" 2>/dev/null || echo 0) results"
