@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/op_registry.h"
+#include "passes/attention.h"
 
 namespace sluice::codegen {
 
@@ -251,9 +252,18 @@ int Kernel::num_reductions() const {
 }
 
 std::string Kernel::ToString() const {
-  std::string out = absl::StrCat("kernel ", name, " (step ", step, "): ",
-                                 is_reduction ? "reduction" : "pointwise", ", x0 in [0, ",
-                                 outer_extent, "), r0 in [0, ", inner_extent, ")\n");
+  std::string out;
+  if (attention.has_value()) {
+    const AttentionSpec& a = *attention;
+    out = absl::StrCat("kernel ", name, " (step ", step, "): attention ", ir::DTypeName(a.dtype),
+                       ", batch ", a.batch, ", sq ", a.sq, ", sk ", a.sk, ", d ", a.d, ", scale ",
+                       a.scale, ": arg", a.out, " = softmax(scale * arg", a.q, " arg", a.k,
+                       "ᵀ) arg", a.v, "\n");
+  } else {
+    out = absl::StrCat("kernel ", name, " (step ", step, "): ",
+                       is_reduction ? "reduction" : "pointwise", ", x0 in [0, ", outer_extent,
+                       "), r0 in [0, ", inner_extent, ")\n");
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     const KernelArg& a = args[i];
     absl::StrAppend(&out, "  arg", i, " = %", a.value, ": ", ir::DTypeName(a.dtype), "[",
@@ -904,6 +914,56 @@ class Builder {
 
 }  // namespace
 
+namespace {
+
+// A kernel step made from a recognized pattern (passes/attention.h).
+absl::StatusOr<Kernel> BuildPatternKernel(const ir::Graph& graph, const passes::Step& step,
+                                          Kernel k) {
+  if (step.pattern != passes::kAttentionPattern || step.outputs.size() != 1) {
+    return absl::InternalError(absl::StrCat("step ", step.id, ": no kernel for pattern '",
+                                            step.pattern, "' with ", step.outputs.size(),
+                                            " outputs"));
+  }
+  const std::optional<passes::AttentionMatch> m =
+      passes::MatchAttention(graph, *step.outputs[0], graph.ComputeUsers());
+  if (!m.has_value()) {
+    return absl::InternalError(absl::StrCat("step ", step.id, ": %", step.outputs[0]->name(),
+                                            " no longer matches the attention pattern"));
+  }
+  auto arg_of = [&](const ir::Node* n) {
+    for (size_t i = 0; i < k.args.size(); ++i) {
+      if (k.args[i].value == n->name()) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  for (const ir::Node* n : step.inputs) {
+    k.args.push_back({n->name(), n->dtype(), n->shape().num_elements(), false});
+  }
+  k.args.push_back({m->out->name(), m->out->dtype(), m->out->shape().num_elements(), true});
+  AttentionSpec a;
+  a.q = arg_of(m->q);
+  a.k = arg_of(m->k);
+  a.v = arg_of(m->v);
+  a.out = static_cast<int>(k.args.size()) - 1;
+  if (a.q < 0 || a.k < 0 || a.v < 0) {
+    return absl::InternalError(absl::StrCat("step ", step.id,
+                                            ": the attention inputs are not the step's inputs"));
+  }
+  a.dtype = m->out->dtype();
+  a.batch = m->batch;
+  a.sq = m->sq;
+  a.sk = m->sk;
+  a.d = m->d;
+  a.scale = m->scale;
+  k.attention = a;
+  k.outer_extent = m->batch * m->sq;
+  k.inner_extent = m->d;
+  for (const ir::Node* n : step.nodes) k.nodes.push_back(n->name());
+  return k;
+}
+
+}  // namespace
+
 absl::StatusOr<Kernel> BuildKernel(const ir::Graph& graph, const passes::Step& step,
                                    const std::string& name) {
   if (step.kind != passes::StepKind::kKernel) {
@@ -912,6 +972,7 @@ absl::StatusOr<Kernel> BuildKernel(const ir::Graph& graph, const passes::Step& s
   Kernel k;
   k.name = name;
   k.step = step.id;
+  if (!step.pattern.empty()) return BuildPatternKernel(graph, step, std::move(k));
   k.stages.resize(1);
   Builder b(graph, step, &k);
   absl::Status s = b.Build();

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -168,6 +169,17 @@ struct Stage {
   std::vector<ScratchStore> scratch_stores;  // kLoop
 };
 
+// A kernel made from the attention pattern (passes/attention.h): per batch
+// index b, out[b] = softmax(scale * q[b] k[b]ᵀ) v[b] with q [sq, d], k and v
+// [sk, d], row-major and contiguous, all of `dtype`. The fields name kernel
+// args (q and k may be the same arg). No exprs or stages.
+struct AttentionSpec {
+  int q = -1, k = -1, v = -1, out = -1;  // arg indices
+  ir::DType dtype = ir::DType::kF16;
+  int64_t batch = 1, sq = 0, sk = 0, d = 0;
+  double scale = 1;
+};
+
 struct Kernel {
   std::string name;  // a valid C identifier, unique in a module
   int step = -1;
@@ -183,6 +195,9 @@ struct Kernel {
   // again is kept there instead of being recomputed from its inputs (so
   // softmax's epilogue reads exp(x - max) back instead of reading x).
   std::vector<ir::DType> scratch;
+  // Set for a kernel built from the attention pattern (Step::pattern);
+  // the loop-nest fields above are then unused.
+  std::optional<AttentionSpec> attention;
 
   int num_reductions() const;
   // A readable dump, stable for golden tests.

@@ -277,7 +277,9 @@ absl::StatusOr<bool> Decompose(ir::Graph* graph, const LoweringPlan& plan) {
                                          "'%s'; run selective-lowering on this graph first",
                                          n->name(), n->op(), plan.graph_name));
     }
-    if (IsLowered(d->decision)) todo.insert(n);
+    // A node of a fused pattern (passes/attention.h) stays whole: its
+    // kernel is emitted from the pattern, not from the parts.
+    if (IsLowered(d->decision) && d->fused_pattern.empty()) todo.insert(n);
   }
   if (todo.empty()) return false;
 

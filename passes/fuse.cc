@@ -68,7 +68,7 @@ namespace {
 
 using ir::Node;
 
-enum class Cls { kLowered, kLibrary, kFallback };
+enum class Cls { kLowered, kLibrary, kFallback, kPattern };
 
 bool IsReduction(const Node& n) { return n.schema()->kind == ir::OpKind::kReduction; }
 
@@ -213,6 +213,7 @@ Labels OperandLabels(const Node& n, int i, const Labels& labels) {
 
 struct Group {
   int step = -1;
+  bool pattern = false;  // a fused pattern's step: nothing else joins it
   Sig sig;
   absl::flat_hash_set<const Node*> nodes;
   std::vector<const Node*> roots;
@@ -231,7 +232,10 @@ class Fuser {
             absl::StrCat("fuse: node %", n->name(), " (", n->op(), ") has no lowering-plan entry"));
       }
       Cls c = Cls::kLowered;
-      if (d->decision == Decision::kFallback) {
+      if (!d->fused_pattern.empty() && IsLowered(d->decision)) {
+        c = Cls::kPattern;
+        pattern_members_[d->fused_root].push_back(n);
+      } else if (d->decision == Decision::kFallback) {
         c = Cls::kFallback;
       } else if (d->decision == Decision::kLibrary || n->schema()->kind == ir::OpKind::kMatmul) {
         c = Cls::kLibrary;
@@ -401,6 +405,31 @@ class Fuser {
     absl::flat_hash_map<int, int> group_of_step;
     for (const Node* n : graph_.calls()) {
       const Cls c = cls_.at(n);
+      if (c == Cls::kPattern) {
+        // Rule 0: the nodes of one fused pattern instance (passes/attention.h)
+        // form one kernel step of their own, placed at its final node (all
+        // values it reads come before that; its other nodes have no users
+        // outside it).
+        const NodeDecision* d = PlanEntryFor(*plan_, *n);
+        if (n->name() != d->fused_root) continue;
+        Step step;
+        step.id = static_cast<int>(s.steps.size());
+        step.kind = StepKind::kKernel;
+        step.pattern = d->fused_pattern;
+        s.steps.push_back(std::move(step));
+        Group g;
+        g.step = s.steps.back().id;
+        g.pattern = true;
+        g.sig = SigOf(*n);
+        g.roots.push_back(n);
+        for (const Node* member : pattern_members_.at(d->fused_root)) {
+          g.nodes.insert(member);
+          s.producer[member] = g.step;
+        }
+        group_of_step[g.step] = static_cast<int>(groups.size());
+        groups.push_back(std::move(g));
+        continue;
+      }
       if (c != Cls::kLowered) {
         Step step;
         step.id = static_cast<int>(s.steps.size());
@@ -420,6 +449,7 @@ class Fuser {
       Sig merged;
       int target = -1;
       if (latest >= 0 && s.steps[latest].kind == StepKind::kKernel &&
+          !groups[group_of_step.at(latest)].pattern &&
           CanJoin(groups[group_of_step.at(latest)], n, body, &merged)) {
         target = latest;
       }
@@ -514,6 +544,8 @@ class Fuser {
   absl::flat_hash_map<const Node*, std::vector<Node*>> users_;
   absl::flat_hash_map<const Node*, Cls> cls_;
   absl::flat_hash_set<const Node*> realized_;
+  // Fused pattern instances: the fused_root's name -> its nodes.
+  absl::flat_hash_map<std::string, std::vector<const Node*>> pattern_members_;
 };
 
 }  // namespace

@@ -38,6 +38,11 @@ struct NodeDecision {
   Rule rule = Rule::kDefault;
   std::string detail;  // why, in words: "matches fallback_nodes glob 'attn_*'"
   int kernel = -1;     // the schedule step that runs it; -1 until fused
+  // Set by match-attention (passes/attention.h) on the nodes of a pattern the
+  // backend runs as one kernel: "attention", and the name of the pattern's
+  // final node (one per fused instance). Empty otherwise.
+  std::string fused_pattern;
+  std::string fused_root;
 };
 
 // What a backend can lower (rule 5). Backends (codegen/cpu, codegen/cuda)
@@ -47,6 +52,9 @@ struct BackendCapabilities {
   // Decision::kLower or kLibrary when the backend can lower `node`; kFallback
   // with `*why` set when it cannot.
   std::function<Decision(const ir::Node& node, std::string* why)> classify;
+  // Whether softmax(Q Kᵀ · scale) V may become one attention kernel
+  // (passes/attention.h; the CUDA backend, f16/bf16).
+  bool fused_attention = false;
 };
 
 struct LoweringOptions {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "passes/attention.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/decompose.h"
@@ -27,6 +28,9 @@ Registry& GetRegistry() {
     absl::MutexLock lock(&r->mu);
     r->factories["selective-lowering"] = [](PassContext* c) {
       return std::make_unique<SelectiveLoweringPass>(c);
+    };
+    r->factories["match-attention"] = [](PassContext* c) {
+      return std::make_unique<MatchAttentionPass>(c);
     };
     r->factories["decompose"] = [](PassContext* c) { return std::make_unique<DecomposePass>(c); };
     r->factories["cse"] = [](PassContext* c) { return std::make_unique<CsePass>(c); };

@@ -33,7 +33,7 @@ TEST(PipelineTest, GoldenCases) {
 
 TEST(PipelineTest, PassOrder) {
   EXPECT_THAT(LoweringPipelinePasses(),
-              ElementsAre("selective-lowering", "decompose", "cse", "dce"));
+              ElementsAre("selective-lowering", "match-attention", "decompose", "cse", "dce"));
 }
 
 TEST(PipelineTest, SeedMarkedByPredicate) {
@@ -49,9 +49,10 @@ TEST(PipelineTest, SeedMarkedByPredicate) {
   EXPECT_THAT(plan->NodesWith(Decision::kFallback), ElementsAre("a"));
   EXPECT_THAT(plan->NodesWith(Decision::kLower), ElementsAre("b"));
   EXPECT_EQ(plan->Find("a")->rule, Rule::kMetaFallback);
-  ASSERT_EQ(timings.size(), 4u);
+  ASSERT_EQ(timings.size(), 5u);
   EXPECT_EQ(timings[0].pass, "selective-lowering");
-  EXPECT_EQ(timings[3].pass, "dce");
+  EXPECT_EQ(timings[1].pass, "match-attention");
+  EXPECT_EQ(timings[4].pass, "dce");
   for (const PassTiming& t : timings) EXPECT_FALSE(t.changed) << t.pass;
 }
 
@@ -112,7 +113,7 @@ TEST(PipelineTest, DumpsGoToTheSink) {
     EXPECT_EQ(text, ir::PrintGraph(*g));
   };
   ASSERT_TRUE(RunLoweringPipeline(&*g, {}, AllLowerable(), po).ok());
-  EXPECT_THAT(passes, ElementsAre("selective-lowering", "decompose", "cse", "dce"));
+  EXPECT_THAT(passes, ElementsAre("selective-lowering", "match-attention", "decompose", "cse", "dce"));
 }
 
 TEST(PipelineTest, StrictErrorsStopThePipeline) {

@@ -32,6 +32,10 @@ struct Step {
   // Values the step writes to buffers (graph outputs, values read by later
   // steps), in topological order.
   std::vector<const ir::Node*> outputs;
+  // A kernel step made from a recognized pattern rather than by grouping
+  // (passes/attention.h: "attention"); empty for ordinary kernels. Backends
+  // emit such a kernel from the pattern.
+  std::string pattern;
 
   bool Contains(const ir::Node* node) const;
 };

@@ -1,6 +1,7 @@
 #include "sluice/compile.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -291,6 +292,11 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
     codegen::cuda::CudaEmitOptions eo;
     eo.num_sms = num_sms;
     eo.fast_math = options.cuda.fast_math;
+    if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {
+      if (absl::Status s = codegen::cuda::ApplyCudaEmitOverrides(spec, &eo); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("SLUICE_CUDA_EMIT: ", s.message()));
+      }
+    }
     eo.poison_kernels = KernelsToPoison(a, options);
     codegen::cuda::CudaModuleSource module;
     runtime::cuda::CompiledCuda compiled;

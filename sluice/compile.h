@@ -54,6 +54,9 @@ struct CudaCompileOptions {
   int num_sms = 0;
   // Approximate f32 exp/division in generated kernels (as Triton compiles;
   // codegen/cuda CudaEmitOptions::fast_math). Off: accuracy first.
+  // The environment variable SLUICE_CUDA_EMIT="key=value,..." overrides the
+  // emitter's tuning fields (codegen/cuda ApplyCudaEmitOverrides), for
+  // experiments; a bad value makes Compile fail with InvalidArgument.
   bool fast_math = false;
   // NVRTC --generate-line-info (profilers, compute-sanitizer).
   bool line_info = false;

@@ -136,6 +136,52 @@ TEST(CudaCompileTest, SeedIsOneKernelAndTheMarkedAddSplitsIt) {
   EXPECT_THAT(marked->kernel_ir, ::testing::Not(HasSubstr("add(")));
 }
 
+// softmax(Q Kᵀ / c) V is one flash-attention kernel (passes/attention.h):
+// f16 with the suite's shape, bf16 with d = 128 and sequence lengths that
+// are not multiples of the tiles; marking the softmax splits it again.
+TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
+  SKIP_WITHOUT_NVRTC();
+  struct Case {
+    const char* dtype;
+    int sq, sk, d;
+  };
+  for (const Case& c : {Case{"f16", 1024, 1024, 64}, Case{"bf16", 100, 77, 128},
+                        Case{"f16", 40, 130, 32}}) {
+    const std::string text = absl::StrCat(
+        "graph attn(%q: ", c.dtype, "[2, 3, ", c.sq, ", ", c.d, "], %k: ", c.dtype, "[2, 3, ", c.sk,
+        ", ", c.d, "], %v: ", c.dtype, "[2, 3, ", c.sk, ", ", c.d, "]) {\n",
+        "  %kt = transpose(%k, dim0 = -2, dim1 = -1)\n  %s = matmul(%q, %kt)\n",
+        "  %x = div(%s, 8.0)\n  %p = softmax(%x, dim = -1)\n  %o = matmul(%p, %v)\n",
+        "  return %o\n}\n");
+    SCOPED_TRACE(text);
+    absl::StatusOr<ir::Graph> g = ir::ParseGraph(text);
+    ASSERT_TRUE(g.ok()) << g.status();
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, Sm90());
+    ASSERT_TRUE(k.ok()) << k.status();
+    ASSERT_EQ(k->schedule.steps.size(), 1u) << k->schedule.ToString();
+    EXPECT_EQ(k->schedule.steps[0].pattern, "attention");
+    ASSERT_EQ(k->kernels.size(), 1u);
+    EXPECT_THAT(k->kernels[0].args, ::testing::ElementsAre("k", "q", "v", "o"));
+    EXPECT_EQ(CountOccurrences(k->source, "__global__ void"), 1);
+    EXPECT_THAT(k->source, HasSubstr("mma.sync.aligned.m16n8k16.row.col.f32"));
+    EXPECT_THAT(k->kernel_ir, HasSubstr("attention"));
+    for (const char* n : {"kt", "s", "x", "p", "o"}) {
+      EXPECT_EQ(k->plan.Find(n)->fused_pattern, "attention") << n;
+      EXPECT_EQ(k->plan.Find(n)->kernel, 0) << n;
+    }
+    EXPECT_FALSE(k->cubin.empty());
+    EXPECT_EQ(k->nvrtc_log.find("warning"), std::string::npos) << k->nvrtc_log;
+
+    CompileOptions o = Sm90();
+    o.lowering.fallback_nodes = {"p"};
+    absl::StatusOr<CudaKernels> marked = CompileCudaKernels(*g, o);
+    ASSERT_TRUE(marked.ok()) << marked.status();
+    EXPECT_EQ(marked->plan.Find("p")->decision, passes::Decision::kFallback);
+    for (const passes::Step& s : marked->schedule.steps) EXPECT_TRUE(s.pattern.empty());
+    EXPECT_THAT(marked->source, ::testing::Not(HasSubstr("mma.sync")));
+  }
+}
+
 TEST(CudaCompileTest, MatmulIsALibraryCallAndIntegerMatmulFallsBack) {
   SKIP_WITHOUT_NVRTC();
   absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(

@@ -12,6 +12,9 @@ namespace sluice::codegen::cuda {
 passes::BackendCapabilities CudaCapabilities() {
   passes::BackendCapabilities caps;
   caps.backend = "cuda";
+  // softmax(Q Kᵀ · scale) V in f16/bf16 as one flash-attention kernel
+  // (passes/attention.h, codegen/cuda/attention_emitter.h).
+  caps.fused_attention = true;
   caps.classify = [](const ir::Node& node, std::string* why) {
     if (node.schema() == nullptr) {
       if (why != nullptr) *why = "not a call node";

@@ -15,10 +15,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "codegen/cuda/attention_emitter.h"
 #include "codegen/cuda/preamble.h"
 
 namespace sluice::codegen::cuda {
@@ -388,6 +391,8 @@ class KernelEmitter {
           break;
         case CudaTemplate::kColumnReduction:
           EmitColumnReduction();
+          break;
+        case CudaTemplate::kAttention:  // EmitAttentionKernel's
           break;
       }
     }
@@ -820,6 +825,8 @@ class KernelEmitter {
         return "lane == 0";
       case CudaTemplate::kColumnReduction:
         return "ty == 0 && row_ok";
+      case CudaTemplate::kAttention:
+        return "";
     }
     return "";
   }
@@ -1242,7 +1249,71 @@ int CountLines(const std::string& s) {
   return n;
 }
 
+absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitOne(const Kernel& k,
+                                                                 const CudaEmitOptions& options) {
+  if (k.attention.has_value()) return EmitAttentionKernel(k, options);
+  return KernelEmitter(k, options).Emit();
+}
+
 }  // namespace
+
+absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options) {
+  CudaEmitOptions o = *options;
+  for (absl::string_view entry : absl::StrSplit(spec, ',', absl::SkipWhitespace())) {
+    std::vector<absl::string_view> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+    const absl::string_view key = absl::StripAsciiWhitespace(kv[0]);
+    const absl::string_view value = kv.size() == 2 ? absl::StripAsciiWhitespace(kv[1]) : "";
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CUDA emit option '", entry, "': ", why));
+    };
+    int* int_field = key == "pointwise_waves"           ? &o.pointwise_waves
+                     : key == "pointwise_unroll"        ? &o.pointwise_unroll
+                     : key == "max_elements_per_thread" ? &o.max_elements_per_thread
+                     : key == "row_block_threads"       ? &o.row_block_threads
+                     : key == "min_blocks_per_sm"       ? &o.min_blocks_per_sm
+                     : key == "attention_m_tiles"       ? &o.attention_m_tiles
+                     : key == "attention_block_n"       ? &o.attention_block_n
+                                                        : nullptr;
+    bool* bool_field = key == "fast_math"                  ? &o.fast_math
+                       : key == "assume_aligned"           ? &o.assume_aligned
+                       : key == "recompute_narrow_scratch" ? &o.recompute_narrow_scratch
+                                                           : nullptr;
+    if (int_field != nullptr) {
+      int v = 0;
+      if (!absl::SimpleAtoi(value, &v) || v < 0 || v > (1 << 20)) {
+        return bad("expected an integer in [0, 2^20]");
+      }
+      *int_field = v;
+    } else if (bool_field != nullptr) {
+      if (value == "1" || value == "true") {
+        *bool_field = true;
+      } else if (value == "0" || value == "false") {
+        *bool_field = false;
+      } else {
+        return bad("expected 0, 1, true or false");
+      }
+    } else {
+      return bad(
+          "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
+          "row_block_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
+          "fast_math, assume_aligned, "
+          "recompute_narrow_scratch)");
+    }
+  }
+  if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||
+      o.row_block_threads < 32 || o.row_block_threads > 1024 ||
+      (o.row_block_threads & (o.row_block_threads - 1)) != 0 || o.attention_m_tiles > 2 ||
+      (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
+       o.attention_block_n != 64)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "CUDA emit options '", spec,
+        "': waves, unroll and elements per thread must be at least 1, row_block_threads a power "
+        "of two in [32, 1024], attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32 or 64"));
+  }
+  *options = o;
+  return absl::OkStatus();
+}
 
 absl::string_view CudaTemplateName(CudaTemplate t) {
   switch (t) {
@@ -1252,6 +1323,8 @@ absl::string_view CudaTemplateName(CudaTemplate t) {
       return "row";
     case CudaTemplate::kColumnReduction:
       return "column";
+    case CudaTemplate::kAttention:
+      return "attention";
   }
   return "?";
 }
@@ -1267,8 +1340,7 @@ const CudaKernelLaunch* CudaModuleSource::KernelAtLine(int line) const {
 
 absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
                                                 const CudaEmitOptions& options) {
-  absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> k =
-      KernelEmitter(kernel, options).Emit();
+  absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> k = EmitOne(kernel, options);
   if (!k.ok()) return k.status();
   CudaModuleSource m;
   m.source = std::move(k->first);
@@ -1291,7 +1363,7 @@ absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
                           " kernel(s).\n", options.fast_math ? "#define SLUICE_FAST_MATH 1\n" : "",
                           kPreamble, "\n");
   for (const Kernel& k : kernels) {
-    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = KernelEmitter(k, options).Emit();
+    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = EmitOne(k, options);
     if (!e.ok()) return e.status();
     e->second.first_line = CountLines(m.source) + 1;
     m.source += e->first;

@@ -55,6 +55,9 @@
 //    sized to fill the GPU. With at most 32 elements per thread the loops
 //    are unrolled and cached in registers as above.
 //
+//  * Attention (a kernel with an AttentionSpec, made from the attention
+//    pattern): flash attention on the tensor cores; see attention_emitter.h.
+//
 // Indices are 32-bit when every index and extent of the kernel stays below
 // 2^30, else 64-bit. Vector accesses check once per kernel that the pointers
 // they use are 16-byte aligned and fall back to element accesses otherwise.
@@ -76,9 +79,9 @@
 
 namespace sluice::codegen::cuda {
 
-enum class CudaTemplate { kPointwise, kRowReduction, kColumnReduction };
+enum class CudaTemplate { kPointwise, kRowReduction, kColumnReduction, kAttention };
 
-absl::string_view CudaTemplateName(CudaTemplate t);  // "pointwise", "row", "column"
+absl::string_view CudaTemplateName(CudaTemplate t);  // "pointwise", "row", "column", "attention"
 
 struct CudaEmitOptions {
   // The device the grids are sized for (runtime::cuda::CudaDevice's
@@ -113,10 +116,24 @@ struct CudaEmitOptions {
   // loads narrower than it (an f32 value of a bf16 row) where it is read,
   // instead of keeping it in an f32 register array.
   bool recompute_narrow_scratch = false;
+  // Attention kernels (attention_emitter.h): 16-row tiles per warp (1 or 2)
+  // and keys per tile (16, 32 or 64); 0 picks by head dim.
+  int attention_m_tiles = 0;
+  int attention_block_n = 0;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;
 };
+
+// Applies "key=value,key=value" overrides of the fields above (the
+// SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
+// experiments without a rebuild): pointwise_waves, pointwise_unroll,
+// max_elements_per_thread, row_block_threads, min_blocks_per_sm,
+// attention_m_tiles, attention_block_n (integers)
+// and fast_math, assume_aligned, recompute_narrow_scratch (0/1/true/false).
+// InvalidArgument naming the entry for an unknown key or a bad value;
+// `options` is unchanged then.
+absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);
 
 // How to launch one generated kernel.
 struct CudaKernelLaunch {

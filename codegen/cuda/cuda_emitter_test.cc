@@ -433,3 +433,32 @@ graph g(%x: bf16[64, 1024]) {
 
 }  // namespace
 }  // namespace sluice::codegen::cuda
+
+namespace sluice::codegen::cuda {
+namespace {
+
+TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnything) {
+  CudaEmitOptions o;
+  ASSERT_TRUE(ApplyCudaEmitOverrides(
+                  "max_elements_per_thread=16, min_blocks_per_sm=2,fast_math=1,assume_aligned=false",
+                  &o)
+                  .ok());
+  EXPECT_EQ(o.max_elements_per_thread, 16);
+  EXPECT_EQ(o.min_blocks_per_sm, 2);
+  EXPECT_TRUE(o.fast_math);
+  EXPECT_FALSE(o.assume_aligned);
+  EXPECT_TRUE(ApplyCudaEmitOverrides("", &o).ok());
+
+  const CudaEmitOptions before = o;
+  for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
+                          "row_block_threads=100", "pointwise_unroll=0", "max_elements_per_thread"}) {
+    absl::Status s = ApplyCudaEmitOverrides(absl::StrCat("min_blocks_per_sm=4,", bad), &o);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(o.min_blocks_per_sm, before.min_blocks_per_sm) << bad;
+  }
+  EXPECT_TRUE(absl::StrContains(ApplyCudaEmitOverrides("warp_size=64", &o).message(),
+                                "'warp_size=64': unknown key"));
+}
+
+}  // namespace
+}  // namespace sluice::codegen::cuda

@@ -1,0 +1,334 @@
+#include "codegen/cuda/attention_emitter.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+
+namespace sluice::codegen::cuda {
+namespace {
+
+// The body, with $NAME-style placeholders filled in by EmitAttentionKernel.
+// Raw 16-bit storage is handled as unsigned short so that f16 and bf16 share
+// the code; only the conversions and the mma type differ.
+constexpr const char* kAttentionTemplate = R"(extern "C" __global__ void __launch_bounds__($NT$MINBLOCKS)
+sluice_$NAME($PARAMS) {
+  // attention $ELEM: batch $BATCH, sq $SQ, sk $SK, d $D, scale $SCALE
+  // MT m16 tiles (16 query rows each) per warp; BM = 16 * MT * warps rows per block.
+  constexpr int SQ = $SQ, SK = $SK, D = $D, BM = $BM, BN = $BN, NT = $NT, MT = $MT, STR = D + 8;
+  constexpr float kScaleLog2 = $LOG2SCALEf;  // scale * log2(e): exp(s*scale - m) = exp2(...)
+  const float kNegInf = __int_as_float(0xff800000);
+  __shared__ __align__(16) unsigned short sk[2][BN][STR];
+  __shared__ __align__(16) unsigned short sv[2][BN][STR];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const long long bh = blockIdx.y;
+  const unsigned short* __restrict__ qb = reinterpret_cast<const unsigned short*>($Q) + bh * SQ * D;
+  const unsigned short* __restrict__ kb = reinterpret_cast<const unsigned short*>($K) + bh * SK * D;
+  const unsigned short* __restrict__ vb = reinterpret_cast<const unsigned short*>($V) + bh * SK * D;
+  unsigned short* __restrict__ ob = reinterpret_cast<unsigned short*>($OUT) + bh * SQ * D;
+  const bool aligned = ((reinterpret_cast<unsigned long long>(kb) |
+                         reinterpret_cast<unsigned long long>(vb) |
+                         reinterpret_cast<unsigned long long>(ob)) & 15) == 0;
+  // This thread's rows: row0 + mt * 16 and row0 + mt * 16 + 8.
+  const int row0 = blockIdx.x * BM + warp * 16 * MT + g;
+
+  // Q as mma A fragments (rows g / g+8, columns t*2 / t*2+8 of each 16-wide k step).
+  unsigned qf[MT][D / 16][4];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        const int row = row0 + mt * 16 + (r & 1) * 8, col = kk * 16 + t * 2 + (r >> 1) * 8;
+        unsigned lo = 0, hi = 0;
+        if (row < SQ) {
+          lo = qb[static_cast<long long>(row) * D + col];
+          hi = qb[static_cast<long long>(row) * D + col + 1];
+        }
+        qf[mt][kk][r] = lo | (hi << 16);
+      }
+    }
+  }
+
+  auto load_tile = [&](int st, int n0) {
+    constexpr int CH = D / 8;  // 16-byte chunks per row
+    for (int i = threadIdx.x; i < BN * CH; i += NT) {
+      const int r = i / CH, c = (i % CH) * 8;
+      const int key = n0 + r;
+      const bool ok = key < SK;
+      const long long off = static_cast<long long>(ok ? key : 0) * D + c;
+      if (aligned) {
+        sl_cp_async16(&sk[st][r][c], kb + off, ok);
+        sl_cp_async16(&sv[st][r][c], vb + off, ok);
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          sk[st][r][c + e] = ok ? kb[off + e] : 0;
+          sv[st][r][c + e] = ok ? vb[off + e] : 0;
+        }
+      }
+    }
+    sl_cp_async_commit();
+  };
+
+  float o[MT][D / 8][4];
+  float m[MT][2], l[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int dn = 0; dn < D / 8; ++dn) o[mt][dn][0] = o[mt][dn][1] = o[mt][dn][2] = o[mt][dn][3] = 0.f;
+    m[mt][0] = m[mt][1] = kNegInf;
+    l[mt][0] = l[mt][1] = 0.f;
+  }
+  constexpr int kTiles = (SK + BN - 1) / BN;
+  load_tile(0, 0);
+  for (int it = 0; it < kTiles; ++it) {
+    const int st = it & 1;
+    if (it + 1 < kTiles) {
+      load_tile(st ^ 1, (it + 1) * BN);
+      sl_cp_async_wait<1>();
+    } else {
+      sl_cp_async_wait<0>();
+    }
+    __syncthreads();
+
+    // S = Q Kᵀ for this tile: K's B fragments through ldmatrix.x4 (two k steps
+    // of one 8-key tile), each used for the MT row tiles.
+    float s[MT][BN / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < BN / 8; ++nt) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk += 2) {
+        unsigned b[4];
+        sl_ldmatrix_x4(b, &sk[st][nt * 8 + (lane & 7)][kk * 16 + (lane >> 3) * 8]);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          sl_mma16816(s[mt][nt], qf[mt][kk], b[0], b[1]);
+          sl_mma16816(s[mt][nt], qf[mt][kk + 1], b[2], b[3]);
+        }
+      }
+    }
+    if (SK % BN != 0 && (it + 1) * BN > SK) {
+#pragma unroll
+      for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int nt = 0; nt < BN / 8; ++nt) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            if (it * BN + nt * 8 + t * 2 + (e & 1) >= SK) s[mt][nt][e] = kNegInf;
+          }
+        }
+      }
+    }
+
+    // Online softmax over each thread's rows (each shared by the 4 threads of a quad).
+    unsigned pa[MT][BN / 16][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      float mx0 = kNegInf, mx1 = kNegInf;
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; ++nt) {
+        mx0 = fmaxf(mx0, fmaxf(s[mt][nt][0], s[mt][nt][1]));
+        mx1 = fmaxf(mx1, fmaxf(s[mt][nt][2], s[mt][nt][3]));
+      }
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+      mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+      mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+      const float mn0 = fmaxf(m[mt][0], mx0 * kScaleLog2), mn1 = fmaxf(m[mt][1], mx1 * kScaleLog2);
+      const float al0 = sl_exp2(m[mt][0] - mn0), al1 = sl_exp2(m[mt][1] - mn1);
+      m[mt][0] = mn0;
+      m[mt][1] = mn1;
+      float rs0 = 0.f, rs1 = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < BN / 8; ++nt) {
+        const float p0 = sl_exp2(fmaf(s[mt][nt][0], kScaleLog2, -mn0));
+        const float p1 = sl_exp2(fmaf(s[mt][nt][1], kScaleLog2, -mn0));
+        const float p2 = sl_exp2(fmaf(s[mt][nt][2], kScaleLog2, -mn1));
+        const float p3 = sl_exp2(fmaf(s[mt][nt][3], kScaleLog2, -mn1));
+        rs0 += p0 + p1;
+        rs1 += p2 + p3;
+        pa[mt][nt / 2][(nt & 1) * 2] = sl_pack2(p0, p1);
+        pa[mt][nt / 2][(nt & 1) * 2 + 1] = sl_pack2(p2, p3);
+      }
+      l[mt][0] = l[mt][0] * al0 + rs0;
+      l[mt][1] = l[mt][1] * al1 + rs1;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+        o[mt][dn][0] *= al0;
+        o[mt][dn][1] *= al0;
+        o[mt][dn][2] *= al1;
+        o[mt][dn][3] *= al1;
+      }
+    }
+
+    // O += P V: V's B fragments, two 8-wide column tiles per ldmatrix.x4.trans.
+#pragma unroll
+    for (int j = 0; j < BN / 16; ++j) {
+#pragma unroll
+      for (int dn = 0; dn < D / 8; dn += 2) {
+        unsigned b[4];
+        sl_ldmatrix_x4_trans(b, &sv[st][j * 16 + (lane & 7) + ((lane >> 3) & 1) * 8][(dn + (lane >> 4)) * 8]);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          sl_mma16816(o[mt][dn], pa[mt][j], b[0], b[1]);
+          sl_mma16816(o[mt][dn + 1], pa[mt][j], b[2], b[3]);
+        }
+      }
+    }
+    __syncthreads();  // the next iteration's load overwrites this stage
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float sum = l[mt][h];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      const float inv = 1.f / sum;
+      const int row = row0 + mt * 16 + h * 8;
+      if (row >= SQ) continue;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; ++dn) {
+        const unsigned packed = sl_pack2(o[mt][dn][h * 2] * inv, o[mt][dn][h * 2 + 1] * inv);
+        unsigned short* dst = ob + static_cast<long long>(row) * D + dn * 8 + t * 2;
+        if (aligned) {
+          *reinterpret_cast<unsigned*>(dst) = packed;
+        } else {
+          dst[0] = static_cast<unsigned short>(packed & 0xffffu);
+          dst[1] = static_cast<unsigned short>(packed >> 16);
+        }
+      }
+    }
+  }
+}
+)";
+
+// Helpers the kernel uses, specialized for the dtype (one copy per kernel, in
+// a namespace named after it, so modules with several kernels compile).
+constexpr const char* kHelpersTemplate = R"(namespace sl_$NAME {
+__device__ __forceinline__ void sl_mma16816(float (&c)[4], const unsigned (&a)[4], unsigned b0,
+                                            unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.$MMA.$MMA.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// Two floats rounded to one packed pair (one cvt.rn.{f16,bf16}x2.f32).
+__device__ __forceinline__ unsigned sl_pack2(float lo, float hi) {
+  $PAIR h = $CVT2(lo, hi);
+  return *reinterpret_cast<unsigned*>(&h);
+}
+// 2^x in one MUFU instruction (results below 2^-126 flush to zero, which a
+// softmax weight that small is anyway next to the row's maximum of 1).
+__device__ __forceinline__ float sl_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ __forceinline__ void sl_ldmatrix_x4(unsigned (&r)[4], const unsigned short* p) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+__device__ __forceinline__ void sl_ldmatrix_x4_trans(unsigned (&r)[4], const unsigned short* p) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+// 16 bytes global -> shared, asynchronously; zero-filled when !ok.
+__device__ __forceinline__ void sl_cp_async16(unsigned short* dst, const unsigned short* src, bool ok) {
+  const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(a), "l"(src),
+               "r"(ok ? 16 : 0));
+}
+__device__ __forceinline__ void sl_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void sl_cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+}  // namespace sl_$NAME
+using namespace sl_$NAME;
+)";
+
+}  // namespace
+
+absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
+    const Kernel& kernel, const CudaEmitOptions& options) {
+  if (!kernel.attention.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kernel ", kernel.name, " is not an attention kernel"));
+  }
+  const AttentionSpec& a = *kernel.attention;
+  const bool f16 = a.dtype == ir::DType::kF16;
+  if ((!f16 && a.dtype != ir::DType::kBF16) || a.d % 32 != 0 || a.d <= 0 || a.d > 128 ||
+      a.sq <= 0 || a.sk <= 0 || a.batch <= 0 || a.batch > 65535 || !(a.scale > 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel ", kernel.name, ": no attention template for ", ir::DTypeName(a.dtype), " d ", a.d,
+        " batch ", a.batch, " sq ", a.sq, " sk ", a.sk, " scale ", a.scale));
+  }
+  // Two 16-row tiles per warp (each K/V fragment feeds two mma) where the
+  // registers allow it (d <= 64) and there are enough query rows; 4 warps.
+  const int mt = options.attention_m_tiles > 0 ? options.attention_m_tiles
+                                              : (a.d <= 64 && a.sq > 64 ? 2 : 1);
+  const int warps = 4;
+  const int bm = 16 * mt * warps;
+  const int bn = options.attention_block_n > 0 ? options.attention_block_n : a.d <= 64 ? 64 : 32;
+  const int nt = warps * 32;
+  const char* type = f16 ? "__half" : "__nv_bfloat16";
+  std::string params;
+  for (size_t i = 0; i < kernel.args.size(); ++i) {
+    absl::StrAppend(&params, i ? ", " : "", kernel.args[i].is_output ? "" : "const ", type,
+                    "* __restrict__ p", i);
+  }
+  const double scale_log2 = a.scale * 1.4426950408889634;
+  const std::string body = absl::StrReplaceAll(
+      kAttentionTemplate,
+      {{"$NAME", kernel.name},
+       {"$PARAMS", params},
+       {"$ELEM", ir::DTypeName(a.dtype)},
+       {"$BATCH", absl::StrCat(a.batch)},
+       {"$SQ", absl::StrCat(a.sq)},
+       {"$SK", absl::StrCat(a.sk)},
+       {"$D", absl::StrCat(a.d)},
+       {"$BM", absl::StrCat(bm)},
+       {"$BN", absl::StrCat(bn)},
+       {"$NT", absl::StrCat(nt)},
+       {"$MT", absl::StrCat(mt)},
+       {"$MINBLOCKS", options.min_blocks_per_sm > 0 ? absl::StrCat(", ", options.min_blocks_per_sm) : ""},
+       {"$LOG2SCALE", absl::StrFormat("%.9g", scale_log2)},
+       {"$SCALE", absl::StrFormat("%g", a.scale)},
+       {"$Q", absl::StrCat("p", a.q)},
+       {"$K", absl::StrCat("p", a.k)},
+       {"$V", absl::StrCat("p", a.v)},
+       {"$OUT", absl::StrCat("p", a.out)}});
+  const std::string helpers = absl::StrReplaceAll(
+      kHelpersTemplate,
+      {{"$NAME", kernel.name},
+       {"$MMA", f16 ? "f16" : "bf16"},
+       {"$PAIR", f16 ? "__half2" : "__nv_bfloat162"},
+       {"$CVT2", f16 ? "__floats2half2_rn" : "__floats2bfloat162_rn"}});
+  CudaKernelLaunch launch;
+  launch.name = kernel.name;
+  launch.symbol = "sluice_" + kernel.name;
+  launch.kind = CudaTemplate::kAttention;
+  launch.grid = {static_cast<uint32_t>((a.sq + bm - 1) / bm), static_cast<uint32_t>(a.batch), 1};
+  launch.block = {static_cast<uint32_t>(nt), 1, 1};
+  launch.static_shared_bytes = static_cast<uint32_t>(2 * 2 * bn * (a.d + 8) * 2);
+  launch.args = kernel.args;
+  launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ", warps,
+                               " warps of ", 16 * mt, " rows, mma.sync m16n8k16 ",
+                               f16 ? "f16" : "bf16", ", cp.async double-buffered");
+  return std::make_pair(helpers + body, std::move(launch));
+}
+
+}  // namespace sluice::codegen::cuda
