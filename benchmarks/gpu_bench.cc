@@ -4,7 +4,7 @@
 // device-to-device copy measured in the same run as the bandwidth yardstick.
 //
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
-//             [--save_npy_max_mb N] [google benchmark flags]
+//             [--save_npy_max_mb N] [--fast_math] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
@@ -18,6 +18,11 @@
 // "compile_warm_ms", ...}}); --save_npy also writes each graph's inputs and
 // sluice's outputs as .npy (graphs up to --save_npy_max_mb of them) and names
 // the folders there, so torch_bench checks sluice's outputs against PyTorch.
+// --fast_math compiles with CompileOptions::cuda.fast_math (approximate f32
+// exp and division, as Triton and so Inductor compile). Graphs with nodes
+// marked should_fallback also get BM_SluiceParts/<graph>: each marked node
+// alone and the rest of the graph timed separately ("parts_us" in the JSON),
+// so the fallback boundary's own cost is the whole minus the parts.
 //
 // Built without CUDA, or run without a GPU, every benchmark reports why it
 // cannot run.
@@ -36,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
@@ -62,6 +68,7 @@ struct Flags {
   std::string sluice_json;
   std::string save_npy;
   int64_t save_npy_max_mb = 600;
+  bool fast_math = false;  // CompileOptions::cuda.fast_math, as Triton compiles
 };
 Flags& GetFlags() {
   static Flags* flags = new Flags();
@@ -77,6 +84,12 @@ struct Figures {
   int kernels = 0;
   int fallbacks = 0;
   std::string npy_dir;  // inputs/ and outputs/ below it, when saved
+  // Graphs with fallback nodes: each fallback node alone (its reference
+  // kernel) and the rest of the graph (its inputs in their place), timed
+  // separately; parts_us is their sum, the cost of the graph without any
+  // boundary overhead (DESIGN §6's fallback target).
+  double parts_us = 0;
+  std::string parts;  // "add 180.1 + rest 170.2"
 };
 std::map<std::string, Figures>& Results() {
   static auto* results = new std::map<std::string, Figures>();
@@ -215,6 +228,7 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   // Cold (empty cache directory) and warm (cache hit) compiles.
   CompileOptions o;
   o.device = DeviceKind::kCuda;
+  o.cuda.fast_math = GetFlags().fast_math;
   o.cache_dir = Unique(TempRoot() + "/sluice-gpu-bench-cache");
   auto timed_compile = [&](double* ms) -> absl::StatusOr<runtime::Executable> {
     const auto t0 = std::chrono::steady_clock::now();
@@ -302,7 +316,154 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   state.counters["kernels"] = f.kernels;
   state.counters["fallbacks"] = f.fallbacks;
   state.SetLabel(device->device()->name());
-  Results()[g.name()] = f;
+  Figures& r = Results()[g.name()];
+  f.parts_us = r.parts_us;  // BM_FallbackParts may have run first
+  f.parts = r.parts;
+  r = f;
+}
+
+
+// Median µs per run of `g` compiled for CUDA, on device inputs (as BM_Graph,
+// without the compile timings).
+absl::StatusOr<double> MeasureUs(const ir::Graph& g) {
+  CompileOptions o;
+  o.device = DeviceKind::kCuda;
+  o.cuda.fast_math = GetFlags().fast_math;
+  o.cache_dir = Unique(TempRoot() + "/sluice-gpu-bench-parts");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+  std::filesystem::remove_all(o.cache_dir);
+  if (!exe.ok()) return exe.status();
+  std::vector<runtime::DeviceTensor> inputs, outputs;
+  for (const ir::Node* n : g.inputs()) {
+    absl::StatusOr<runtime::DeviceTensor> d =
+        exe->ToDevice(FastRandom(n->type(), 1 + inputs.size()));
+    if (!d.ok()) return d.status();
+    inputs.push_back(*std::move(d));
+  }
+  for (const ir::Node* n : g.outputs()) {
+    absl::StatusOr<runtime::DeviceTensor> d = exe->AllocateDeviceTensor(n->type());
+    if (!d.ok()) return d.status();
+    outputs.push_back(*std::move(d));
+  }
+  auto* device = dynamic_cast<cu::CudaExecutionDevice*>(&exe->device());
+  if (device == nullptr) return absl::InternalError("not a CUDA executable");
+  auto run = [&] { return exe->RunDeviceInto(inputs, absl::MakeSpan(outputs)); };
+  for (int i = 0; i < 3; ++i) {
+    if (absl::Status s = run(); !s.ok()) return s;
+  }
+  absl::StatusOr<double> estimate = TimeMs(device->stream(), 1, 3, run);
+  if (!estimate.ok()) return estimate.status();
+  absl::StatusOr<double> ms = TimeMs(device->stream(), RunsPerSample(*estimate), 25, run);
+  if (!ms.ok()) return ms.status();
+  return *ms * 1e3;
+}
+
+bool MarkedFallback(const ir::Node& n) {
+  const ir::AttrValue* v = n.meta().Find("should_fallback");
+  return v != nullptr && v->is_bool() && v->as_bool();
+}
+
+// The graph of one node: its operands as inputs.
+absl::StatusOr<ir::Graph> NodeAlone(const ir::Node& n) {
+  ir::Graph g(absl::StrCat("part_", n.name()));
+  ir::CallSpec spec;
+  spec.op = n.op();
+  spec.attrs = n.attrs();
+  spec.meta = n.meta();
+  spec.name = n.name();
+  absl::flat_hash_map<const ir::Node*, ir::Node*> made;
+  for (const ir::Operand& o : n.operands()) {
+    if (o.is_literal()) {
+      spec.operands.emplace_back(o.literal());
+      continue;
+    }
+    auto it = made.find(o.node());
+    if (it == made.end()) {
+      absl::StatusOr<ir::Node*> in = g.AddInput(o.node()->name(), o.node()->type());
+      if (!in.ok()) return in.status();
+      it = made.emplace(o.node(), *in).first;
+    }
+    spec.operands.emplace_back(it->second);
+  }
+  absl::StatusOr<ir::Node*> call = g.AddCall(std::move(spec));
+  if (!call.ok()) return call.status();
+  if (absl::Status s = g.SetOutputs({*call}); !s.ok()) return s;
+  return g;
+}
+
+// `g` with every node marked should_fallback replaced by an input.
+absl::StatusOr<ir::Graph> WithoutMarked(const ir::Graph& g) {
+  ir::Graph r(absl::StrCat(g.name(), "_rest"));
+  absl::flat_hash_map<const ir::Node*, ir::Node*> made;
+  for (const ir::Node* n : g.nodes()) {
+    if (n->is_input() || MarkedFallback(*n)) {
+      absl::StatusOr<ir::Node*> in = r.AddInput(n->name(), n->type());
+      if (!in.ok()) return in.status();
+      made[n] = *in;
+      continue;
+    }
+    ir::CallSpec spec;
+    spec.op = n->op();
+    spec.attrs = n->attrs();
+    spec.meta = n->meta();
+    spec.name = n->name();
+    for (const ir::Operand& o : n->operands()) {
+      if (o.is_literal()) {
+        spec.operands.emplace_back(o.literal());
+      } else {
+        spec.operands.emplace_back(made.at(o.node()));
+      }
+    }
+    absl::StatusOr<ir::Node*> call = r.AddCall(std::move(spec));
+    if (!call.ok()) return call.status();
+    made[n] = *call;
+  }
+  std::vector<ir::Node*> outs;
+  for (const ir::Node* n : g.outputs()) outs.push_back(made.at(n));
+  if (absl::Status s = r.SetOutputs(outs); !s.ok()) return s;
+  return r;
+}
+
+// For a graph with nodes marked should_fallback: times each marked node
+// alone and the rest of the graph, so that the whole graph's time can be
+// compared with the sum of its parts (the boundary's own cost).
+void BM_FallbackParts(benchmark::State& state, const std::string& path) {
+  std::string why;
+  if (!cu::CudaAvailable(&why)) {
+    state.SkipWithError(("CUDA unavailable: " + why).c_str());
+    return;
+  }
+  auto fail = [&](const absl::Status& s) { state.SkipWithError(std::string(s.message()).c_str()); };
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(path);
+  if (!graphs.ok()) return fail(graphs.status());
+  const ir::Graph& g = (*graphs)[0];
+  double total = 0;
+  std::string parts;
+  for (auto _ : state) {
+    total = 0;
+    parts.clear();
+    for (const ir::Node* n : g.calls()) {
+      if (!MarkedFallback(*n)) continue;
+      absl::StatusOr<ir::Graph> alone = NodeAlone(*n);
+      if (!alone.ok()) return fail(alone.status());
+      absl::StatusOr<double> us = MeasureUs(*alone);
+      if (!us.ok()) return fail(us.status());
+      total += *us;
+      absl::StrAppend(&parts, parts.empty() ? "" : " + ", n->op(), " ",
+                      absl::StrFormat("%.1f", *us));
+    }
+    absl::StatusOr<ir::Graph> rest = WithoutMarked(g);
+    if (!rest.ok()) return fail(rest.status());
+    absl::StatusOr<double> us = MeasureUs(*rest);
+    if (!us.ok()) return fail(us.status());
+    total += *us;
+    absl::StrAppend(&parts, " + rest ", absl::StrFormat("%.1f", *us));
+    state.SetIterationTime(total / 1e6);
+  }
+  state.counters["parts_us"] = total;
+  state.SetLabel(parts);
+  Results()[g.name()].parts_us = total;
+  Results()[g.name()].parts = parts;
 }
 
 #else  // !SLUICE_HAVE_CUDA
@@ -314,6 +475,12 @@ void BM_DeviceCopy(benchmark::State& state) {
 void BM_Graph(benchmark::State& state, const std::string&) {
   state.SkipWithError("sluice was built without CUDA");
 }
+
+void BM_FallbackParts(benchmark::State& state, const std::string&) {
+  state.SkipWithError("sluice was built without CUDA");
+}
+
+bool MarkedFallback(const ir::Node&) { return false; }
 
 #endif  // SLUICE_HAVE_CUDA
 
@@ -337,6 +504,17 @@ void RegisterAll() {
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond)
         ->Iterations(1);
+    absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(f);
+    bool marked = false;
+    if (graphs.ok() && !graphs->empty()) {
+      for (const ir::Node* n : (*graphs)[0].calls()) marked = marked || MarkedFallback(*n);
+    }
+    if (marked) {
+      benchmark::RegisterBenchmark(("BM_SluiceParts/" + name).c_str(), BM_FallbackParts, f)
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond)
+          ->Iterations(1);
+    }
   }
 }
 
@@ -353,6 +531,9 @@ bool WriteJson(const std::string& path) {
         "\"gbs\": %.1f, \"pct_copy\": %.1f, \"copy_gbs\": %.1f, \"kernels\": %d, "
         "\"fallbacks\": %d",
         name, f.us, f.cold_ms, f.warm_ms, f.gbs, f.pct_copy, copy_gbs, f.kernels, f.fallbacks);
+    if (f.parts_us > 0) {
+      out << absl::StrFormat(", \"parts_us\": %.3f, \"parts\": \"%s\"", f.parts_us, f.parts);
+    }
     if (!f.npy_dir.empty()) {
       out << absl::StrFormat(", \"inputs_npy_dir\": \"%s/inputs\", \"outputs_npy_dir\": \"%s/outputs\"",
                              f.npy_dir, f.npy_dir);
@@ -369,6 +550,12 @@ void PrintTable() {
   for (const auto& [name, f] : Results()) {
     printf("%-18s %10.1f %9.1f %8.1f %10.1f %10.3f %7d %9d\n", name.c_str(), f.us, f.gbs,
            f.pct_copy, f.cold_ms, f.warm_ms, f.kernels, f.fallbacks);
+  }
+  for (const auto& [name, f] : Results()) {
+    if (f.parts_us > 0) {
+      printf("%s: whole %.1f us vs its parts timed alone %.1f us (%s): boundary cost %+.1f us\n",
+             name.c_str(), f.us, f.parts_us, f.parts.c_str(), f.us - f.parts_us);
+    }
   }
   printf("device copy: %.0f GB/s (read + write)\n", copy_gbs);
 }
@@ -395,6 +582,10 @@ int main(int argc, char** argv) {
     std::string mb;
     if (value("graphs", &flags.graphs) || value("sluice_json", &flags.sluice_json) ||
         value("save_npy", &flags.save_npy)) {
+      continue;
+    }
+    if (a == "--fast_math") {
+      flags.fast_math = true;
       continue;
     }
     if (value("save_npy_max_mb", &mb)) {

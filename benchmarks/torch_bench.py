@@ -332,7 +332,20 @@ def format_text(rows) -> str:
     return "\n".join(lines)
 
 
-def format_markdown(rows, header: Dict) -> str:
+def parts_notes(results: List[Dict]) -> List[str]:
+    """One line per graph whose sluice figures have parts_us (gpu_bench times
+    each fallback node alone and the rest of the graph separately)."""
+    out = []
+    for r in results:
+        s = r.get("sluice") or {}
+        if s.get("parts_us") and s.get("us"):
+            out.append(f"{r['graph']}: sluice {s['us']:.1f} µs; its parts timed alone "
+                       f"({s.get('parts', '')}) {s['parts_us']:.1f} µs; "
+                       f"boundary cost {s['us'] - s['parts_us']:+.1f} µs")
+    return out
+
+
+def format_markdown(rows, header: Dict, notes: Optional[List[str]] = None) -> str:
     out = ["# Benchmark results (issue 8)", ""]
     out += [f"- {k}: {v}" for k, v in header.items()]
     out += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
@@ -341,7 +354,8 @@ def format_markdown(rows, header: Dict) -> str:
             "the inputs read once + outputs written once) / time, over the copy bandwidth",
             "measured in the same run. Inductor compile = first call in a fresh process with",
             "empty caches. check = sluice's outputs vs PyTorch eager (allclose).", ""]
-    return "\n".join(out)
+    out += [f"- {n}" for n in (notes or [])]
+    return "\n".join(out) + ("\n" if notes else "")
 
 
 def main(argv=None) -> int:
@@ -451,9 +465,12 @@ def main(argv=None) -> int:
     rows = table_rows(results)
     print()
     print(format_text(rows))
+    notes = parts_notes(results)
+    for n in notes:
+        print(n)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write(format_markdown(rows, header))
+            f.write(format_markdown(rows, header, notes))
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"header": header, "results": results}, f, indent=2, default=str)
