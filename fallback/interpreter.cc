@@ -77,7 +77,16 @@ absl::StatusOr<std::vector<runtime::Tensor>> RunReference(
         result = runtime::Tensor::Borrow(n->dtype(), n->shape(), owners[n->index()].data());
       }
     }
-    if (!result.defined()) result = runtime::Tensor::Zeros(n->type());
+    if (!result.defined()) {
+      absl::StatusOr<runtime::Tensor> fresh = runtime::Tensor::TryZeros(n->type());
+      if (!fresh.ok()) {
+        const std::string msg = absl::StrCat("%", n->name(), ": ", fresh.status().message());
+        return absl::Status(fresh.status().code(),
+                            n->location().known() ? ir::FormatDiagnostic(n->location(), msg)
+                                                  : msg);
+      }
+      result = *std::move(fresh);
+    }
     absl::Status status = RunNode(*n, args, result);
     if (!status.ok()) {
       return absl::Status(status.code(),

@@ -1,5 +1,6 @@
 #include "runtime/cpu_device.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -10,7 +11,13 @@
 namespace sluice::runtime {
 
 absl::StatusOr<void*> CpuDevice::Allocate(int64_t bytes) {
-  const size_t size = static_cast<size_t>((std::max<int64_t>(bytes, 1) + 63) / 64 * 64);
+  if (bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot allocate ", bytes, " bytes"));
+  }
+  // Rounded up in size_t: a valid type's byte size may be as large as
+  // 2^63 - 8 (ir::kMaxElements eight-byte elements), where int64 arithmetic
+  // would overflow.
+  const size_t size = (static_cast<size_t>(std::max<int64_t>(bytes, 1)) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, size);
   if (p == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", bytes, " bytes"));

@@ -164,6 +164,14 @@ void AdviseHugePages(Tensor& t) {
 #endif
 }
 
+// `status` (an allocation failure) said of input/output `index` (%name) of
+// graph `g`, keeping its code.
+absl::Status ValueError(const absl::Status& status, const char* what, size_t index,
+                        const ir::Node& value, const ir::Graph& g) {
+  return absl::Status(status.code(), absl::StrCat(what, " ", index, " (%", value.name(),
+                                                  ") of graph ", g.name(), ": ", status.message()));
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
@@ -177,7 +185,11 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
       continue;
     }
     first[o] = outputs.size();
-    outputs.push_back(Tensor::Zeros(o->type()));
+    // An output larger than the machine is an error the caller can act on
+    // (and the Executable stays usable), not an exception.
+    absl::StatusOr<Tensor> t = Tensor::TryZeros(o->type());
+    if (!t.ok()) return ValueError(t.status(), "output", outputs.size(), *o, g);
+    outputs.push_back(*std::move(t));
     AdviseHugePages(outputs.back());
   }
   absl::Status s = parts_->device->is_host() ? [&] {
@@ -211,19 +223,25 @@ absl::Status Executable::RunStaged(absl::Span<const Tensor> inputs, absl::Span<T
   const ir::Graph& g = *parts_->graph;
   Device& device = *parts_->device;
   absl::MutexLock lock(&state_->mu);
-  auto stage = [&](const std::vector<ir::Node*>& values,
-                   std::vector<void*>& buffers) -> absl::Status {
+  auto stage = [&](const std::vector<ir::Node*>& values, std::vector<void*>& buffers,
+                   const char* what) -> absl::Status {
     if (!buffers.empty()) return absl::OkStatus();
-    for (const ir::Node* v : values) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      const ir::Node& v = *values[i];
       absl::StatusOr<void*> p =
-          device.Allocate(v->shape().num_elements() * ir::DTypeSize(v->dtype()));
-      if (!p.ok()) return p.status();
+          device.Allocate(v.shape().num_elements() * ir::DTypeSize(v.dtype()));
+      if (!p.ok()) {
+        // All or none: a later Run starts again from scratch.
+        for (void* q : buffers) device.Free(q);
+        buffers.clear();
+        return ValueError(p.status(), what, i, v, g);
+      }
       buffers.push_back(*p);
     }
     return absl::OkStatus();
   };
-  if (absl::Status s = stage(g.inputs(), state_->staged_inputs); !s.ok()) return s;
-  if (absl::Status s = stage(g.outputs(), state_->staged_outputs); !s.ok()) return s;
+  if (absl::Status s = stage(g.inputs(), state_->staged_inputs, "input"); !s.ok()) return s;
+  if (absl::Status s = stage(g.outputs(), state_->staged_outputs, "output"); !s.ok()) return s;
   for (size_t i = 0; i < inputs.size(); ++i) {
     absl::Status s =
         device.CopyToDevice(state_->staged_inputs[i], inputs[i].data(), inputs[i].nbytes());
@@ -253,7 +271,7 @@ absl::StatusOr<std::vector<DeviceTensor>> Executable::RunDevice(
     }
     first[o] = outputs.size();
     absl::StatusOr<DeviceTensor> t = AllocateDeviceTensor(o->type());
-    if (!t.ok()) return t.status();
+    if (!t.ok()) return ValueError(t.status(), "output", outputs.size(), *o, g);
     outputs.push_back(*std::move(t));
   }
   std::vector<void*> in, out;
@@ -300,8 +318,9 @@ absl::StatusOr<DeviceTensor> Executable::ToDevice(const Tensor& host) const {
 absl::StatusOr<Tensor> Executable::ToHost(const DeviceTensor& device) const {
   if (!device.defined()) return absl::InvalidArgumentError("ToHost of an undefined tensor");
   if (absl::Status s = parts_->device->Synchronize(); !s.ok()) return s;
-  Tensor t = Tensor::Zeros(device.type());
-  if (absl::Status s = parts_->device->CopyToHost(t.data(), device.data(), device.nbytes());
+  absl::StatusOr<Tensor> t = Tensor::TryZeros(device.type());
+  if (!t.ok()) return t.status();
+  if (absl::Status s = parts_->device->CopyToHost(t->data(), device.data(), device.nbytes());
       !s.ok()) {
     return s;
   }
@@ -335,7 +354,11 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
     }
     state_->arena = nullptr;
     absl::StatusOr<void*> a = device.Allocate(mem.arena_bytes);
-    if (!a.ok()) return a.status();
+    if (!a.ok()) {
+      return absl::Status(a.status().code(),
+                          absl::StrCat("graph ", g.name(), ": the arena for intermediates: ",
+                                       a.status().message()));
+    }
     state_->arena = *a;
     state_->arena_bytes = mem.arena_bytes;
   }

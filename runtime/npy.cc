@@ -397,7 +397,12 @@ absl::StatusOr<Tensor> ParseNpy(absl::string_view bytes,
         data.size(), data.size() < expected_bytes ? " (truncated)" : ""));
   }
 
-  Tensor tensor = Tensor::Zeros(*dtype, ir::Shape(std::move(dims)));
+  absl::StatusOr<Tensor> allocated = Tensor::TryZeros(*dtype, ir::Shape(std::move(dims)));
+  if (!allocated.ok()) {
+    return absl::Status(allocated.status().code(),
+                        absl::StrCat(name, ": ", allocated.status().message()));
+  }
+  Tensor tensor = *std::move(allocated);
   if (!data.empty()) std::memcpy(tensor.data(), data.data(), data.size());
   if (*dtype == ir::DType::kBool) {
     auto* b = tensor.data_as<uint8_t>();

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -125,22 +126,56 @@ float BFloat16BitsToFloat(uint16_t b) {
   return BitsToFloat(static_cast<uint32_t>(b) << 16);
 }
 
+namespace {
+
+// The zero-filled, over-allocated block behind Zeros/TryZeros, or nullptr.
+// calloc rather than aligned_alloc + memset: for large tensors the allocator
+// maps fresh (already zero) pages and skips the memset, so the pages are first
+// touched by whoever writes the tensor (e.g. the threads of a kernel) instead
+// of one memset here. Over-allocate by the alignment and align by hand; even
+// an empty tensor gets a non-null, aligned pointer.
+struct Block {
+  std::shared_ptr<void> owner;
+  void* data = nullptr;
+};
+bool AllocateZeroed(Block& block, int64_t nbytes) {
+  void* raw = std::calloc(static_cast<size_t>(nbytes) + kAlignment, 1);
+  if (raw == nullptr) return false;
+  block.owner = std::shared_ptr<void>(raw, FreeBlock);
+  block.data = reinterpret_cast<void*>(
+      (reinterpret_cast<uintptr_t>(raw) + kAlignment - 1) & ~uintptr_t{kAlignment - 1});
+  return true;
+}
+
+}  // namespace
+
 Tensor Tensor::Zeros(ir::DType dtype, ir::Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  // calloc rather than aligned_alloc + memset: for large tensors the
-  // allocator maps fresh (already zero) pages and skips the memset, so the
-  // pages are first touched by whoever writes the tensor (e.g. the threads of
-  // a kernel) instead of one memset here. Over-allocate by the alignment and
-  // align by hand; even an empty tensor gets a non-null, aligned pointer.
-  const size_t bytes = static_cast<size_t>(t.nbytes());
-  void* raw = std::calloc(bytes + kAlignment, 1);
-  if (raw == nullptr) throw std::bad_alloc();
-  const uintptr_t aligned =
-      (reinterpret_cast<uintptr_t>(raw) + kAlignment - 1) & ~uintptr_t{kAlignment - 1};
-  t.storage_ = std::shared_ptr<void>(raw, FreeBlock);
-  t.data_ = reinterpret_cast<void*>(aligned);
+  Block block;
+  if (!AllocateZeroed(block, t.nbytes())) throw std::bad_alloc();
+  t.storage_ = std::move(block.owner);
+  t.data_ = block.data;
+  return t;
+}
+
+absl::StatusOr<Tensor> Tensor::TryZeros(ir::DType dtype, ir::Shape shape) {
+  if (!shape.HasValidSize()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot allocate ", ir::DTypeName(dtype), shape.ToString(),
+        ": negative dimensions or more than ", ir::kMaxElements, " elements"));
+  }
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  Block block;
+  if (!AllocateZeroed(block, t.nbytes())) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("cannot allocate ", t.nbytes(), " bytes for ", t.type().ToString()));
+  }
+  t.storage_ = std::move(block.owner);
+  t.data_ = block.data;
   return t;
 }
 

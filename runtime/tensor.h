@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "ir/dtype.h"
 #include "ir/shape.h"
 
@@ -18,9 +19,19 @@ class Tensor {
   Tensor() = default;
 
   // Owning storage, zero-filled (so an unwritten output never shows stale
-  // data), 64-byte aligned.
+  // data), 64-byte aligned. Like `new`, throws std::bad_alloc when the memory
+  // cannot be had; code that answers with a Status (every sluice API that
+  // allocates for its caller) uses TryZeros instead.
   static Tensor Zeros(ir::DType dtype, ir::Shape shape);
   static Tensor Zeros(const ir::TensorType& type) { return Zeros(type.dtype, type.shape); }
+  // Zeros that reports failure: ResourceExhausted "cannot allocate N bytes for
+  // f32[...]" when the machine refuses the memory (the process goes on), and
+  // InvalidArgument for a shape whose size is negative or beyond
+  // ir::kMaxElements.
+  static absl::StatusOr<Tensor> TryZeros(ir::DType dtype, ir::Shape shape);
+  static absl::StatusOr<Tensor> TryZeros(const ir::TensorType& type) {
+    return TryZeros(type.dtype, type.shape);
+  }
   // Borrows `data`, which must outlive every copy of the Tensor.
   static Tensor Borrow(ir::DType dtype, ir::Shape shape, void* data);
 

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "ir/dtype.h"
 #include "ir/shape.h"
@@ -27,6 +29,43 @@ TEST(TensorTest, ZerosIsAlignedAndZeroFilled) {
     for (int64_t i = 0; i < t.nbytes(); ++i) ASSERT_EQ(bytes[i], 0) << i;
     for (int64_t i = 0; i < t.num_elements(); ++i) EXPECT_EQ(t.GetAsDouble(i), 0.0);
   }
+}
+
+TEST(TensorTest, TryZerosAllocatesLikeZeros) {
+  absl::StatusOr<Tensor> t = Tensor::TryZeros(ir::TensorType{DType::kF16, {7, 3}});
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->type().ToString(), "f16[7, 3]");
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t->data()) % 64, 0u);
+  const auto* bytes = static_cast<const uint8_t*>(t->data());
+  for (int64_t i = 0; i < t->nbytes(); ++i) ASSERT_EQ(bytes[i], 0) << i;
+  absl::StatusOr<Tensor> empty = Tensor::TryZeros(DType::kI32, {0});
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_NE(empty->data(), nullptr);
+}
+
+TEST(TensorTest, TryZerosBeyondTheAddressSpaceIsResourceExhausted) {
+  // 2^63 - 8 bytes: more than any x86-64 or AArch64 address space, so no
+  // allocator can grant it whatever the overcommit setting.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<Tensor> t = Tensor::TryZeros(DType::kF64, {ir::kMaxElements});
+    ASSERT_FALSE(t.ok());
+    EXPECT_EQ(t.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(t.status().message(),
+              "cannot allocate 9223372036854775800 bytes for f64[1152921504606846975]");
+  }
+  EXPECT_TRUE(Tensor::TryZeros(DType::kF64, {1024}).ok());  // nothing broke
+}
+
+TEST(TensorTest, TryZerosOfAnInvalidShapeIsInvalidArgument) {
+  absl::StatusOr<Tensor> negative = Tensor::TryZeros(DType::kF32, {2, -1});
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(negative.status().message(),
+            "cannot allocate f32[2, -1]: negative dimensions or more than "
+            "1152921504606846975 elements");
+  absl::StatusOr<Tensor> huge = Tensor::TryZeros(DType::kBool, {ir::kMaxElements, 2});
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TensorTest, ZerosOfEmptyAndScalarShapes) {

@@ -175,12 +175,24 @@ absl::Status CudaExecutionDevice::RunFallbackOnHost(const ir::Node& node,
   std::vector<Tensor> host(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (node.operand(static_cast<int>(i)).is_literal()) continue;
-    host[i] = Tensor::Zeros(inputs[i].type());
+    absl::StatusOr<Tensor> staged = Tensor::TryZeros(inputs[i].type());
+    if (!staged.ok()) {
+      return absl::Status(staged.status().code(),
+                          absl::StrCat("host copy of operand ", i, " of %", node.name(), ": ",
+                                       staged.status().message()));
+    }
+    host[i] = *std::move(staged);
     SLUICE_CUDA_RETURN_IF_ERROR(stream_->CopyDeviceToHost(
         host[i].data(), Ptr(inputs[i].data()), static_cast<size_t>(inputs[i].nbytes())));
   }
   SLUICE_CUDA_RETURN_IF_ERROR(stream_->Synchronize());
-  Tensor out = Tensor::Zeros(output.type());
+  absl::StatusOr<Tensor> staged_out = Tensor::TryZeros(output.type());
+  if (!staged_out.ok()) {
+    return absl::Status(staged_out.status().code(),
+                        absl::StrCat("host copy of %", node.name(), ": ",
+                                     staged_out.status().message()));
+  }
+  Tensor& out = *staged_out;
   SLUICE_CUDA_RETURN_IF_ERROR(fallback::RunNode(node, host, out));
   SLUICE_CUDA_RETURN_IF_ERROR(stream_->CopyHostToDevice(Ptr(output.data()), out.data(),
                                                         static_cast<size_t>(out.nbytes())));

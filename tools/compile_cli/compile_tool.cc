@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <new>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -218,7 +219,26 @@ class Tool {
 std::optional<ToolError> Tool::LoadInputs(const ir::Graph& graph,
                                           std::vector<runtime::Tensor>* inputs) {
   if (o_.inputs.empty()) {
-    *inputs = testing::RandomInputs(graph, static_cast<uint64_t>(o_.seed));
+    // RandomInputs allocates with Tensor::Zeros, which throws when the graph's
+    // inputs are larger than the machine: say so rather than abort.
+    try {
+      *inputs = testing::RandomInputs(graph, static_cast<uint64_t>(o_.seed));
+    } catch (const std::bad_alloc&) {
+      const ir::Node* largest = nullptr;
+      int64_t largest_bytes = -1;
+      for (const ir::Node* in : graph.inputs()) {
+        const int64_t bytes = in->shape().num_elements() * ir::DTypeSize(in->dtype());
+        if (bytes > largest_bytes) {
+          largest = in;
+          largest_bytes = bytes;
+        }
+      }
+      return ToolError{kExitInternal,
+                       absl::StrCat("error: cannot allocate random inputs for graph ",
+                                    graph.name(), ": out of memory (the largest, %",
+                                    largest->name(), ": ", largest->type().ToString(), ", is ",
+                                    largest_bytes, " bytes)")};
+    }
     return std::nullopt;
   }
   absl::StatusOr<std::map<std::string, std::string>> files = ParseNamedFiles("inputs", o_.inputs);
