@@ -49,8 +49,19 @@ if [[ -z "${cxx}" ]]; then
   done
 fi
 if [[ -z "${cxx}" ]] || ! command -v "${cxx}" >/dev/null 2>&1; then
-  echo "fuzz: no clang++ (install clang-14 and libclang-rt-14-dev; ./bazelw does)"
+  echo "fuzz: no clang++${CLANGXX:+ (CLANGXX=${CLANGXX})} (install clang-14 and libclang-rt-14-dev; ./bazelw does)"
   echo "fuzz: FAILED (no clang)"
+  exit 2
+fi
+# libFuzzer comes in a separate package (libclang-rt-14-dev on Debian); without
+# it the link would fail with a less helpful "cannot find" message. Runtime
+# directories are <dir>/libclang_rt.fuzzer-<arch>.a (clang 14) or
+# <dir>/libclang_rt.fuzzer.a (per-target layout of later versions).
+rt_dir="$("${cxx}" -print-runtime-dir 2>/dev/null)"
+if [[ ! -f "${rt_dir}/libclang_rt.fuzzer-$(uname -m).a" && ! -f "${rt_dir}/libclang_rt.fuzzer.a" ]]; then
+  echo "fuzz: ${cxx} has no libFuzzer runtime in ${rt_dir:-its runtime directory}" \
+    "(install libclang-rt-14-dev; ./bazelw does)"
+  echo "fuzz: FAILED (no libFuzzer)"
   exit 2
 fi
 
