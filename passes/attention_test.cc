@@ -95,8 +95,11 @@ TEST(AttentionTest, PatternIsOneKernelStepAndItsConsumerAnother) {
   EXPECT_EQ(add.kind, StepKind::kKernel);
   EXPECT_TRUE(add.pattern.empty());
   EXPECT_THAT(Names(add.inputs), UnorderedElementsAre("o", "w"));
-  // Every pattern node's plan entry points at the attention step.
+  // Every pattern node's plan entry points at the attention step, and the
+  // plan says so.
   for (const char* n : {"kt", "s", "x", "p", "o"}) EXPECT_EQ(c.plan.Find(n)->kernel, 0) << n;
+  EXPECT_THAT(c.plan.ToTable(), ::testing::HasSubstr("p     softmax    lower     7:default  0 (attention)\n"));
+  EXPECT_THAT(c.plan.ToJson(), ::testing::HasSubstr("\"kernel\":0,\"fused\":\"attention\""));
 
   std::optional<AttentionMatch> m =
       MatchAttention(c.graph, *c.schedule.steps[0].outputs[0], c.graph.ComputeUsers());

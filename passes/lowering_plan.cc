@@ -123,8 +123,10 @@ std::string LoweringPlan::ToTable() const {
   std::vector<std::vector<std::string>> rows;
   rows.push_back(header);
   for (const NodeDecision& e : entries) {
+    std::string kernel = KernelCell(e.kernel);
+    if (!e.fused_pattern.empty()) absl::StrAppend(&kernel, " (", e.fused_pattern, ")");
     rows.push_back({e.node, e.op, std::string(DecisionName(e.decision)), RuleCell(e.rule),
-                    KernelCell(e.kernel)});
+                    std::move(kernel)});
   }
   std::vector<size_t> width(header.size(), 0);
   for (const auto& row : rows) {
@@ -168,6 +170,10 @@ std::string LoweringPlan::ToJson() const {
     AppendJsonString(&out, e.detail);
     out += ",\"kernel\":";
     out += e.kernel < 0 ? "null" : absl::StrCat(e.kernel);
+    if (!e.fused_pattern.empty()) {
+      out += ",\"fused\":";
+      AppendJsonString(&out, e.fused_pattern);
+    }
     out += "}";
   }
   out += "],\"warnings\":[";

@@ -79,10 +79,12 @@ class LoweringPlan {
   // Names of nodes with the given decision, in graph order.
   std::vector<std::string> NodesWith(Decision d) const;
 
-  // Aligned text table: node, op, decision, rule, kernel.
+  // Aligned text table: node, op, decision, rule, kernel (followed by the
+  // fused pattern, "0 (attention)", for nodes of one).
   std::string ToTable() const;
   // {"graph":..,"backend":..,"nodes":[{"name","op","decision","rule",
-  //  "rule_id","detail","kernel"}],"warnings":[..]}
+  //  "rule_id","detail","kernel"[,"fused"]}],"warnings":[..]} ("fused": the
+  //  pattern a node was fused into, e.g. "attention", when there is one)
   std::string ToJson() const;
 };
 

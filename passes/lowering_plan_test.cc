@@ -80,6 +80,26 @@ TEST(LoweringPlanTest, Json) {
             "\"rule_id\":7,\"detail\":\"\",\"kernel\":null}],\"warnings\":[]}");
 }
 
+TEST(LoweringPlanTest, FusedPatternIsShownInTableAndJson) {
+  LoweringPlan plan;
+  plan.graph_name = "attn";
+  NodeDecision p{"p", "softmax", Decision::kLower, Rule::kDefault, "", 0};
+  p.fused_pattern = "attention";
+  p.fused_root = "o";
+  plan.entries.push_back(p);
+  plan.entries.push_back({"r", "add", Decision::kLower, Rule::kDefault, "", 1});
+  EXPECT_EQ(plan.ToTable(),
+            "node  op       decision  rule       kernel\n"
+            "p     softmax  lower     7:default  0 (attention)\n"
+            "r     add      lower     7:default  1\n");
+  EXPECT_EQ(plan.ToJson(),
+            "{\"graph\":\"attn\",\"backend\":\"\",\"nodes\":["
+            "{\"name\":\"p\",\"op\":\"softmax\",\"decision\":\"lower\",\"rule\":\"default\","
+            "\"rule_id\":7,\"detail\":\"\",\"kernel\":0,\"fused\":\"attention\"},"
+            "{\"name\":\"r\",\"op\":\"add\",\"decision\":\"lower\",\"rule\":\"default\","
+            "\"rule_id\":7,\"detail\":\"\",\"kernel\":1}],\"warnings\":[]}");
+}
+
 TEST(LoweringPlanTest, JsonEscapesStrings) {
   LoweringPlan plan;
   plan.graph_name = "g\"1";
