@@ -66,7 +66,10 @@ class OutputText {
   int num_lines() const { return static_cast<int>(starts_.size()); }
   size_t start(int line) const { return starts_[line]; }
   size_t end(int line) const {
-    return line + 1 < num_lines() ? starts_[line + 1] - 1 : text_.size();
+    if (line + 1 < num_lines()) return starts_[line + 1] - 1;
+    // The last line stops before a final '\n' too, so that `{{$}}` matches
+    // at its end like at the end of every other line.
+    return !text_.empty() && text_.back() == '\n' ? text_.size() - 1 : text_.size();
   }
   absl::string_view line_text(int line) const {
     return text_.substr(start(line), end(line) - start(line));

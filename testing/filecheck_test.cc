@@ -197,6 +197,11 @@ TEST(FileCheckTest, RegexAndVariables) {
   // A use on the defining line is a backreference.
   EXPECT_TRUE(FileCheck("x = x\n", "CHECK: [[V:[a-z]]] = [[V]]").ok());
   EXPECT_FALSE(FileCheck("x = y\n", "CHECK: [[V:[a-z]]] = [[V]]").ok());
+  // {{$}} anchors at the end of any line, the last one included, with or
+  // without a final newline.
+  EXPECT_TRUE(FileCheck("ab\ncd\n", "CHECK: b{{$}}\nCHECK: d{{$}}").ok());
+  EXPECT_TRUE(FileCheck("ab\ncd", "CHECK: d{{$}}").ok());
+  EXPECT_FALSE(FileCheck("ab\ncde\n", "CHECK: d{{$}}").ok());
   // Groups inside a user regex do not shift variable numbering.
   EXPECT_TRUE(FileCheck("ab c\ncd\nad\n", "CHECK: {{(a)(b)}} [[V:(c)]]\nCHECK-NEXT: [[V]]d")
                   .ok());
