@@ -213,6 +213,53 @@ void BM_DeviceCopy(benchmark::State& state) {
   state.SetLabel(absl::StrCat((*device)->name(), ", 1 GiB copy"));
 }
 
+// Random device inputs (seeded by position) and preallocated device outputs
+// for running `g`, compiled as `exe`, on device tensors.
+struct DeviceRun {
+  runtime::Executable* exe = nullptr;
+  cu::CudaExecutionDevice* device = nullptr;
+  std::vector<runtime::Tensor> host_inputs;
+  std::vector<runtime::DeviceTensor> inputs, outputs;
+  int64_t bytes = 0;  // inputs + outputs
+  int per_sample = 1;  // runs per timed sample (RunsPerSample)
+
+  absl::Status Run() { return exe->RunDeviceInto(inputs, absl::MakeSpan(outputs)); }
+  // The median ms per run over `samples` samples of per_sample runs.
+  absl::StatusOr<double> MedianMs(int samples) {
+    return TimeMs(device->stream(), per_sample, samples, [this] { return Run(); });
+  }
+};
+
+// Allocates and fills the tensors, runs three warm-up runs and sizes the
+// samples from a short estimate.
+absl::StatusOr<DeviceRun> PrepareRun(runtime::Executable& exe, const ir::Graph& g) {
+  DeviceRun r;
+  r.exe = &exe;
+  r.device = dynamic_cast<cu::CudaExecutionDevice*>(&exe.device());
+  if (r.device == nullptr) return absl::InternalError("not a CUDA executable");
+  for (const ir::Node* n : g.inputs()) {
+    r.host_inputs.push_back(FastRandom(n->type(), 1 + r.host_inputs.size()));
+    absl::StatusOr<runtime::DeviceTensor> d = exe.ToDevice(r.host_inputs.back());
+    if (!d.ok()) return d.status();
+    r.inputs.push_back(*std::move(d));
+    r.bytes += r.host_inputs.back().nbytes();
+  }
+  for (const ir::Node* n : g.outputs()) {
+    absl::StatusOr<runtime::DeviceTensor> d = exe.AllocateDeviceTensor(n->type());
+    if (!d.ok()) return d.status();
+    r.bytes += d->nbytes();
+    r.outputs.push_back(*std::move(d));
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (absl::Status s = r.Run(); !s.ok()) return s;
+  }
+  if (absl::Status s = exe.Synchronize(); !s.ok()) return s;
+  absl::StatusOr<double> estimate = r.MedianMs(3);
+  if (!estimate.ok()) return estimate.status();
+  r.per_sample = RunsPerSample(*estimate);
+  return r;
+}
+
 void BM_Graph(benchmark::State& state, const std::string& path) {
   std::string why;
   if (!cu::CudaAvailable(&why)) {
@@ -248,58 +295,32 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   f.kernels = exe->schedule().num_kernels();
   f.fallbacks = static_cast<int>(exe->plan().NodesWith(passes::Decision::kFallback).size());
 
-  // Inputs on the device, outputs preallocated there.
-  std::vector<runtime::Tensor> host_inputs;
-  std::vector<runtime::DeviceTensor> inputs, outputs;
-  int64_t bytes = 0;
-  for (const ir::Node* n : g.inputs()) {
-    host_inputs.push_back(FastRandom(n->type(), 1 + host_inputs.size()));
-    absl::StatusOr<runtime::DeviceTensor> d = exe->ToDevice(host_inputs.back());
-    if (!d.ok()) return fail(d.status());
-    inputs.push_back(*std::move(d));
-    bytes += host_inputs.back().nbytes();
-  }
-  for (const ir::Node* n : g.outputs()) {
-    absl::StatusOr<runtime::DeviceTensor> d = exe->AllocateDeviceTensor(n->type());
-    if (!d.ok()) return fail(d.status());
-    bytes += d->nbytes();
-    outputs.push_back(*std::move(d));
-  }
-  auto* device = dynamic_cast<cu::CudaExecutionDevice*>(&exe->device());
-  if (device == nullptr) return fail(absl::InternalError("not a CUDA executable"));
-  auto run = [&] { return exe->RunDeviceInto(inputs, absl::MakeSpan(outputs)); };
-
-  // Warm-up, then an estimate to size the samples.
-  for (int i = 0; i < 3; ++i) {
-    if (absl::Status s = run(); !s.ok()) return fail(s);
-  }
-  if (absl::Status s = exe->Synchronize(); !s.ok()) return fail(s);
-  absl::StatusOr<double> estimate = TimeMs(device->stream(), 1, 3, run);
-  if (!estimate.ok()) return fail(estimate.status());
-  const int per_sample = RunsPerSample(*estimate);
+  // Inputs on the device, outputs preallocated there; warm-up.
+  absl::StatusOr<DeviceRun> r = PrepareRun(*exe, g);
+  if (!r.ok()) return fail(r.status());
   double ms = 0;
   for (auto _ : state) {
-    absl::StatusOr<double> t = TimeMs(device->stream(), per_sample, 25, run);
+    absl::StatusOr<double> t = r->MedianMs(25);
     if (!t.ok()) return fail(t.status());
     ms = *t;
     state.SetIterationTime(ms / 1e3);
   }
   f.us = ms * 1e3;
-  f.gbs = static_cast<double>(bytes) / (ms / 1e3) / 1e9;
+  f.gbs = static_cast<double>(r->bytes) / (ms / 1e3) / 1e9;
   f.pct_copy = copy_gbs > 0 ? 100.0 * f.gbs / copy_gbs : 0;
 
   const Flags& flags = GetFlags();
-  if (!flags.save_npy.empty() && bytes <= flags.save_npy_max_mb * (int64_t{1} << 20)) {
+  if (!flags.save_npy.empty() && r->bytes <= flags.save_npy_max_mb * (int64_t{1} << 20)) {
     const std::string dir = absl::StrCat(flags.save_npy, "/", g.name());
     std::filesystem::create_directories(dir + "/inputs");
     std::filesystem::create_directories(dir + "/outputs");
-    for (size_t i = 0; i < host_inputs.size(); ++i) {
+    for (size_t i = 0; i < r->host_inputs.size(); ++i) {
       absl::Status s = runtime::WriteNpy(
-          absl::StrCat(dir, "/inputs/", g.inputs()[i]->name(), ".npy"), host_inputs[i]);
+          absl::StrCat(dir, "/inputs/", g.inputs()[i]->name(), ".npy"), r->host_inputs[i]);
       if (!s.ok()) return fail(s);
     }
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      absl::StatusOr<runtime::Tensor> t = exe->ToHost(outputs[i]);
+    for (size_t i = 0; i < r->outputs.size(); ++i) {
+      absl::StatusOr<runtime::Tensor> t = exe->ToHost(r->outputs[i]);
       if (!t.ok()) return fail(t.status());
       absl::Status s =
           runtime::WriteNpy(absl::StrCat(dir, "/outputs/", g.outputs()[i]->name(), ".npy"), *t);
@@ -315,11 +336,11 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   state.counters["warm_ms"] = f.warm_ms;
   state.counters["kernels"] = f.kernels;
   state.counters["fallbacks"] = f.fallbacks;
-  state.SetLabel(device->device()->name());
-  Figures& r = Results()[g.name()];
-  f.parts_us = r.parts_us;  // BM_FallbackParts may have run first
-  f.parts = r.parts;
-  r = f;
+  state.SetLabel(r->device->device()->name());
+  Figures& result = Results()[g.name()];
+  f.parts_us = result.parts_us;  // BM_FallbackParts may have run first
+  f.parts = result.parts;
+  result = f;
 }
 
 
@@ -333,27 +354,9 @@ absl::StatusOr<double> MeasureUs(const ir::Graph& g) {
   absl::StatusOr<runtime::Executable> exe = Compile(g, o);
   std::filesystem::remove_all(o.cache_dir);
   if (!exe.ok()) return exe.status();
-  std::vector<runtime::DeviceTensor> inputs, outputs;
-  for (const ir::Node* n : g.inputs()) {
-    absl::StatusOr<runtime::DeviceTensor> d =
-        exe->ToDevice(FastRandom(n->type(), 1 + inputs.size()));
-    if (!d.ok()) return d.status();
-    inputs.push_back(*std::move(d));
-  }
-  for (const ir::Node* n : g.outputs()) {
-    absl::StatusOr<runtime::DeviceTensor> d = exe->AllocateDeviceTensor(n->type());
-    if (!d.ok()) return d.status();
-    outputs.push_back(*std::move(d));
-  }
-  auto* device = dynamic_cast<cu::CudaExecutionDevice*>(&exe->device());
-  if (device == nullptr) return absl::InternalError("not a CUDA executable");
-  auto run = [&] { return exe->RunDeviceInto(inputs, absl::MakeSpan(outputs)); };
-  for (int i = 0; i < 3; ++i) {
-    if (absl::Status s = run(); !s.ok()) return s;
-  }
-  absl::StatusOr<double> estimate = TimeMs(device->stream(), 1, 3, run);
-  if (!estimate.ok()) return estimate.status();
-  absl::StatusOr<double> ms = TimeMs(device->stream(), RunsPerSample(*estimate), 25, run);
+  absl::StatusOr<DeviceRun> r = PrepareRun(*exe, g);
+  if (!r.ok()) return r.status();
+  absl::StatusOr<double> ms = r->MedianMs(25);
   if (!ms.ok()) return ms.status();
   return *ms * 1e3;
 }
@@ -363,29 +366,37 @@ bool MarkedFallback(const ir::Node& n) {
   return v != nullptr && v->is_bool() && v->as_bool();
 }
 
-// The graph of one node: its operands as inputs.
-absl::StatusOr<ir::Graph> NodeAlone(const ir::Node& n) {
-  ir::Graph g(absl::StrCat("part_", n.name()));
+using NodeMap = absl::flat_hash_map<const ir::Node*, ir::Node*>;
+
+// Call node `n` (same op, attributes, metadata and name) for another graph,
+// its value operands replaced through `made`.
+ir::CallSpec CopyCall(const ir::Node& n, const NodeMap& made) {
   ir::CallSpec spec;
   spec.op = n.op();
   spec.attrs = n.attrs();
   spec.meta = n.meta();
   spec.name = n.name();
-  absl::flat_hash_map<const ir::Node*, ir::Node*> made;
   for (const ir::Operand& o : n.operands()) {
     if (o.is_literal()) {
       spec.operands.emplace_back(o.literal());
-      continue;
+    } else {
+      spec.operands.emplace_back(made.at(o.node()));
     }
-    auto it = made.find(o.node());
-    if (it == made.end()) {
-      absl::StatusOr<ir::Node*> in = g.AddInput(o.node()->name(), o.node()->type());
-      if (!in.ok()) return in.status();
-      it = made.emplace(o.node(), *in).first;
-    }
-    spec.operands.emplace_back(it->second);
   }
-  absl::StatusOr<ir::Node*> call = g.AddCall(std::move(spec));
+  return spec;
+}
+
+// The graph of one node: its operands as inputs.
+absl::StatusOr<ir::Graph> NodeAlone(const ir::Node& n) {
+  ir::Graph g(absl::StrCat("part_", n.name()));
+  NodeMap made;
+  for (const ir::Operand& o : n.operands()) {
+    if (o.is_literal() || made.contains(o.node())) continue;
+    absl::StatusOr<ir::Node*> in = g.AddInput(o.node()->name(), o.node()->type());
+    if (!in.ok()) return in.status();
+    made[o.node()] = *in;
+  }
+  absl::StatusOr<ir::Node*> call = g.AddCall(CopyCall(n, made));
   if (!call.ok()) return call.status();
   if (absl::Status s = g.SetOutputs({*call}); !s.ok()) return s;
   return g;
@@ -394,7 +405,7 @@ absl::StatusOr<ir::Graph> NodeAlone(const ir::Node& n) {
 // `g` with every node marked should_fallback replaced by an input.
 absl::StatusOr<ir::Graph> WithoutMarked(const ir::Graph& g) {
   ir::Graph r(absl::StrCat(g.name(), "_rest"));
-  absl::flat_hash_map<const ir::Node*, ir::Node*> made;
+  NodeMap made;
   for (const ir::Node* n : g.nodes()) {
     if (n->is_input() || MarkedFallback(*n)) {
       absl::StatusOr<ir::Node*> in = r.AddInput(n->name(), n->type());
@@ -402,19 +413,7 @@ absl::StatusOr<ir::Graph> WithoutMarked(const ir::Graph& g) {
       made[n] = *in;
       continue;
     }
-    ir::CallSpec spec;
-    spec.op = n->op();
-    spec.attrs = n->attrs();
-    spec.meta = n->meta();
-    spec.name = n->name();
-    for (const ir::Operand& o : n->operands()) {
-      if (o.is_literal()) {
-        spec.operands.emplace_back(o.literal());
-      } else {
-        spec.operands.emplace_back(made.at(o.node()));
-      }
-    }
-    absl::StatusOr<ir::Node*> call = r.AddCall(std::move(spec));
+    absl::StatusOr<ir::Node*> call = r.AddCall(CopyCall(*n, made));
     if (!call.ok()) return call.status();
     made[n] = *call;
   }
