@@ -80,6 +80,8 @@ std::string RuleCell(Rule r) { return absl::StrCat(static_cast<int>(r), ":", Rul
 
 std::string KernelCell(int kernel) { return kernel < 0 ? "-" : absl::StrCat(kernel); }
 
+}  // namespace
+
 void AppendJsonString(std::string* out, absl::string_view s) {
   out->push_back('"');
   for (unsigned char c : s) {
@@ -115,8 +117,6 @@ void AppendJsonString(std::string* out, absl::string_view s) {
   }
   out->push_back('"');
 }
-
-}  // namespace
 
 std::string LoweringPlan::ToTable() const {
   const std::vector<std::string> header = {"node", "op", "decision", "rule", "kernel"};

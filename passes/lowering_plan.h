@@ -88,6 +88,11 @@ class LoweringPlan {
   std::string ToJson() const;
 };
 
+// Appends `s` as a JSON string literal: quoted, with '"', '\\' and control
+// characters escaped (\n \r \t \b \f, else \u00XX; DEL too). ToJson and the
+// compile CLI's JSON writer both use it.
+void AppendJsonString(std::string* out, absl::string_view s);
+
 }  // namespace sluice::passes
 
 #endif  // SLUICE_PASSES_LOWERING_PLAN_H_

@@ -1,33 +1,16 @@
 #include "tools/compile_cli/json_writer.h"
 
 #include <cmath>
-#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "ir/attribute.h"
+#include "passes/lowering_plan.h"
 
 namespace sluice::tools {
 
 std::string JsonEscape(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out += "\"";
+  std::string out;
+  passes::AppendJsonString(&out, s);
   return out;
 }
 

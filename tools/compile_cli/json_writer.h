@@ -36,6 +36,7 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// `s` as a JSON string literal (passes::AppendJsonString).
 std::string JsonEscape(absl::string_view s);
 
 }  // namespace sluice::tools
