@@ -172,12 +172,11 @@ absl::Status ValueError(const absl::Status& status, const char* what, size_t ind
                                                   ") of graph ", g.name(), ": ", status.message()));
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
-  const ir::Graph& g = *parts_->graph;
-  if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
-  std::vector<Tensor> outputs;
+// One tensor per graph output, made by `make(node)` (an output returned
+// twice is one tensor, shared); a failure names the output.
+template <typename T, typename Make>
+absl::StatusOr<std::vector<T>> MakeOutputs(const ir::Graph& g, Make make) {
+  std::vector<T> outputs;
   absl::flat_hash_map<const ir::Node*, size_t> first;
   for (const ir::Node* o : g.outputs()) {
     if (auto it = first.find(o); it != first.end()) {
@@ -185,13 +184,28 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
       continue;
     }
     first[o] = outputs.size();
-    // An output larger than the machine is an error the caller can act on
-    // (and the Executable stays usable), not an exception.
-    absl::StatusOr<Tensor> t = Tensor::TryZeros(o->type());
+    absl::StatusOr<T> t = make(*o);
     if (!t.ok()) return ValueError(t.status(), "output", outputs.size(), *o, g);
     outputs.push_back(*std::move(t));
-    AdviseHugePages(outputs.back());
   }
+  return outputs;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inputs) {
+  const ir::Graph& g = *parts_->graph;
+  if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
+  // An output larger than the machine is an error the caller can act on
+  // (and the Executable stays usable), not an exception.
+  absl::StatusOr<std::vector<Tensor>> made =
+      MakeOutputs<Tensor>(g, [](const ir::Node& o) -> absl::StatusOr<Tensor> {
+        absl::StatusOr<Tensor> t = Tensor::TryZeros(o.type());
+        if (t.ok()) AdviseHugePages(*t);
+        return t;
+      });
+  if (!made.ok()) return made.status();
+  std::vector<Tensor>& outputs = *made;
   absl::Status s = parts_->device->is_host() ? [&] {
     std::vector<void*> in, out;
     for (const Tensor& t : inputs) in.push_back(const_cast<void*>(t.data()));
@@ -201,7 +215,7 @@ absl::StatusOr<std::vector<Tensor>> Executable::Run(absl::Span<const Tensor> inp
   }()
                                              : RunStaged(inputs, absl::MakeSpan(outputs));
   if (!s.ok()) return s;
-  return outputs;
+  return made;
 }
 
 absl::Status Executable::RunInto(absl::Span<const Tensor> inputs, absl::Span<Tensor> outputs) {
@@ -262,24 +276,16 @@ absl::StatusOr<std::vector<DeviceTensor>> Executable::RunDevice(
     absl::Span<const DeviceTensor> inputs) {
   const ir::Graph& g = *parts_->graph;
   if (absl::Status s = CheckTensors(inputs, g.inputs(), "input"); !s.ok()) return s;
-  std::vector<DeviceTensor> outputs;
-  absl::flat_hash_map<const ir::Node*, size_t> first;
-  for (const ir::Node* o : g.outputs()) {
-    if (auto it = first.find(o); it != first.end()) {
-      outputs.push_back(outputs[it->second]);
-      continue;
-    }
-    first[o] = outputs.size();
-    absl::StatusOr<DeviceTensor> t = AllocateDeviceTensor(o->type());
-    if (!t.ok()) return ValueError(t.status(), "output", outputs.size(), *o, g);
-    outputs.push_back(*std::move(t));
-  }
+  absl::StatusOr<std::vector<DeviceTensor>> made = MakeOutputs<DeviceTensor>(
+      g, [this](const ir::Node& o) { return AllocateDeviceTensor(o.type()); });
+  if (!made.ok()) return made.status();
+  std::vector<DeviceTensor>& outputs = *made;
   std::vector<void*> in, out;
   for (const DeviceTensor& t : inputs) in.push_back(t.data());
   for (const DeviceTensor& t : outputs) out.push_back(t.data());
   absl::MutexLock lock(&state_->mu);
   if (absl::Status s = Execute(in, out); !s.ok()) return s;
-  return outputs;
+  return made;
 }
 
 absl::Status Executable::RunDeviceInto(absl::Span<const DeviceTensor> inputs,
