@@ -1,9 +1,10 @@
 // The CUDA backend end to end, beyond what the device-parameterized seed,
 // ops and differential tests cover: matmul through cuBLAS with torch.matmul
 // semantics in every float dtype, fallback steps as GPU Eigen kernels and
-// through the host (and the plan and steps saying which), the exported
-// models, and bad inputs (device tensors: device_tensor_test.cc). Every test skips, with the
-// reason, without a GPU.
+// through the host (and the plan and steps saying which), f16/bf16 row
+// reductions, the fused attention kernel, and bad inputs (device tensors:
+// device_tensor_test.cc; the exported models: models_test.cc, parameterized
+// by device). Every test skips, with the reason, without a GPU.
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -17,7 +18,6 @@
 #include "passes/lowering_plan.h"
 #include "runtime/cuda/test_util.h"
 #include "runtime/executable.h"
-#include "runtime/npy.h"
 #include "sluice/compile.h"
 #include "testing/allclose.h"
 #include "testing/random.h"
@@ -202,57 +202,6 @@ graph big(%x: f16[256, 4096], %y: bf16[512, 1024], %z: f32[4096, 64]) {
   ASSERT_TRUE(exe.ok()) << exe.status();
   EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty());
 }
-
-struct ModelCase {
-  std::string dir;
-  std::string graph;
-};
-
-class CudaModelTest : public ::testing::TestWithParam<ModelCase> {
- protected:
-  void SetUp() override { SLUICE_SKIP_WITHOUT_CUDA(); }
-};
-
-// testdata/models on the GPU against PyTorch's stored outputs (as
-// //tests:models_test does on the CPU), marked copies included.
-TEST_P(CudaModelTest, MatchesPyTorch) {
-  const ModelCase& c = GetParam();
-  const std::string dir = "testdata/models/" + c.dir + "/";
-  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(dir + c.graph + ".graph");
-  ASSERT_TRUE(graphs.ok()) << graphs.status();
-  const ir::Graph& graph = (*graphs)[0];
-  std::vector<runtime::Tensor> inputs;
-  for (const ir::Node* in : graph.inputs()) {
-    absl::StatusOr<runtime::Tensor> t = runtime::ReadNpy(dir + in->name() + ".npy");
-    ASSERT_TRUE(t.ok()) << t.status();
-    inputs.push_back(*std::move(t));
-  }
-  CompileOptions o;
-  o.device = DeviceKind::kCuda;
-  if (const char* tmp = std::getenv("TEST_TMPDIR")) o.cache_dir = std::string(tmp) + "/cache";
-  absl::StatusOr<runtime::Executable> exe = Compile(graph, o);
-  ASSERT_TRUE(exe.ok()) << exe.status();
-  absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(inputs);
-  ASSERT_TRUE(out.ok()) << out.status();
-  const std::string base = c.graph.substr(0, c.graph.find("_fallback"));
-  for (size_t i = 0; i < out->size(); ++i) {
-    absl::StatusOr<runtime::Tensor> expected =
-        runtime::ReadNpy(dir + base + ".expected." + std::to_string(i) + ".npy");
-    ASSERT_TRUE(expected.ok()) << expected.status();
-    EXPECT_ALLCLOSE_TOL((*out)[i], *expected, {1e-4, 1e-5}) << exe->StepsToString();
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Models, CudaModelTest,
-                         ::testing::Values(ModelCase{"mlp", "mlp"},
-                                           ModelCase{"mlp", "mlp_fallback"},
-                                           ModelCase{"gpt2_block", "gpt2_block"},
-                                           ModelCase{"gpt2_block", "gpt2_block_fallback"},
-                                           ModelCase{"llama_block", "llama_block"},
-                                           ModelCase{"llama_block", "llama_block_fallback"},
-                                           ModelCase{"classifier", "classifier"},
-                                           ModelCase{"classifier", "classifier_fallback"}),
-                         [](const auto& info) { return info.param.graph; });
 
 }  // namespace
 }  // namespace sluice

@@ -1,15 +1,19 @@
 // Real models exported from PyTorch (testdata/models, written by
-// tools/export_models.py): each compiles and runs on the CPU and matches
+// tools/export_models.py): each compiles and runs on every device (cpu, and
+// cuda where there is a GPU; it skips saying why elsewhere) and matches
 // PyTorch's stored outputs; in the copies with FX nodes marked
 // should_fallback, the plan reports exactly those nodes as rule-1 fallbacks
 // and the executable runs each on its own fallback step.
+#include <cstdlib>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "passes/lowering_plan.h"
+#include "runtime/cuda/test_util.h"
 #include "runtime/npy.h"
 #include "sluice/compile.h"
 #include "testing/allclose.h"
@@ -23,12 +27,21 @@ struct ModelCase {
   bool marked;        // the copy with nodes marked in FX
 };
 
-std::string Name(const ::testing::TestParamInfo<ModelCase>& info) { return info.param.graph; }
+using Param = std::tuple<ModelCase, std::string>;  // the model, the device
 
-class ModelTest : public ::testing::TestWithParam<ModelCase> {};
+std::string Name(const ::testing::TestParamInfo<Param>& info) {
+  return std::get<0>(info.param).graph + "_" + std::get<1>(info.param);
+}
+
+class ModelTest : public ::testing::TestWithParam<Param> {
+ protected:
+  void SetUp() override {
+    if (std::get<1>(GetParam()) == "cuda") SLUICE_SKIP_WITHOUT_CUDA();
+  }
+};
 
 TEST_P(ModelTest, CompilesRunsAndMatchesPyTorch) {
-  const ModelCase& c = GetParam();
+  const ModelCase& c = std::get<0>(GetParam());
   const std::string dir = "testdata/models/" + c.dir + "/";
   absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(dir + c.graph + ".graph");
   ASSERT_TRUE(graphs.ok()) << graphs.status();
@@ -54,7 +67,8 @@ TEST_P(ModelTest, CompilesRunsAndMatchesPyTorch) {
   }
 
   CompileOptions options;
-  options.device = DeviceKind::kCpu;
+  options.device = std::get<1>(GetParam()) == "cuda" ? DeviceKind::kCuda : DeviceKind::kCpu;
+  if (const char* tmp = std::getenv("TEST_TMPDIR")) options.cache_dir = std::string(tmp) + "/cache";
   absl::StatusOr<runtime::Executable> exe = Compile(graph, options);
   ASSERT_TRUE(exe.ok()) << exe.status();
 
@@ -82,19 +96,21 @@ TEST_P(ModelTest, CompilesRunsAndMatchesPyTorch) {
         runtime::ReadNpy(dir + base + ".expected." + std::to_string(i) + ".npy");
     ASSERT_TRUE(expected.ok()) << expected.status();
     // The exporter's recorded tolerance for f32 (testdata/models/manifest.json).
-    EXPECT_ALLCLOSE_TOL((*out)[i], *expected, {1e-4, 1e-5});
+    EXPECT_ALLCLOSE_TOL((*out)[i], *expected, {1e-4, 1e-5}) << exe->StepsToString();
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Models, ModelTest,
-    ::testing::Values(ModelCase{"mlp", "mlp", false}, ModelCase{"mlp", "mlp_fallback", true},
-                      ModelCase{"gpt2_block", "gpt2_block", false},
-                      ModelCase{"gpt2_block", "gpt2_block_fallback", true},
-                      ModelCase{"llama_block", "llama_block", false},
-                      ModelCase{"llama_block", "llama_block_fallback", true},
-                      ModelCase{"classifier", "classifier", false},
-                      ModelCase{"classifier", "classifier_fallback", true}),
+    ::testing::Combine(
+        ::testing::Values(ModelCase{"mlp", "mlp", false}, ModelCase{"mlp", "mlp_fallback", true},
+                          ModelCase{"gpt2_block", "gpt2_block", false},
+                          ModelCase{"gpt2_block", "gpt2_block_fallback", true},
+                          ModelCase{"llama_block", "llama_block", false},
+                          ModelCase{"llama_block", "llama_block_fallback", true},
+                          ModelCase{"classifier", "classifier", false},
+                          ModelCase{"classifier", "classifier_fallback", true}),
+        ::testing::Values("cpu", "cuda")),
     Name);
 
 }  // namespace
