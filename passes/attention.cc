@@ -44,7 +44,13 @@ std::optional<AttentionMatch> MatchAttention(const ir::Graph& graph, const Node&
   const Node* s = x;
   const Node* scale_node = nullptr;
   if ((x->op() == "div" || x->op() == "mul") && x->num_operands() == 2) {
-    const int lit = x->operand(1).is_literal() ? 1 : (x->op() == "mul" && x->operand(0).is_literal()) ? 0 : -1;
+    // The literal: second for div and mul, or first for mul.
+    int lit = -1;
+    if (x->operand(1).is_literal()) {
+      lit = 1;
+    } else if (x->op() == "mul" && x->operand(0).is_literal()) {
+      lit = 0;
+    }
     if (lit < 0) return std::nullopt;
     const double c = x->operand(lit).literal().value;
     if (!(c > 0) || !std::isfinite(c)) return std::nullopt;
