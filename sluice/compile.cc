@@ -292,6 +292,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
     codegen::cuda::CudaEmitOptions eo;
     eo.num_sms = num_sms;
     eo.fast_math = options.cuda.fast_math;
+    eo.hopper = arch == "sm_90" || arch == "sm_90a";
     if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {
       if (absl::Status s = codegen::cuda::ApplyCudaEmitOverrides(spec, &eo); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("SLUICE_CUDA_EMIT: ", s.message()));
@@ -316,7 +317,8 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
       } else {
         module = *std::move(emitted);
         runtime::cuda::NvrtcOptions no;
-        no.arch = arch;
+        // wgmma (the Hopper attention kernel) exists only in sm_90a code.
+        no.arch = module.needs_sm90a && arch == "sm_90" ? "sm_90a" : arch;
         no.fast_math = false;  // the emitter applies fast_math where it is safe
         no.line_info = options.cuda.line_info;
         if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";

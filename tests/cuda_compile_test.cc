@@ -7,7 +7,9 @@
 // splits kernels is checked on the emitted text by
 // //codegen/cuda:cuda_emitter_test; here the same holds through Compile.)
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,7 +84,8 @@ TEST_P(EveryGraphTest, EveryKernelCompilesForSm90) {
     SCOPED_TRACE(g.name());
     absl::StatusOr<CudaKernels> k = CompileCudaKernels(g, Sm90());
     ASSERT_TRUE(k.ok()) << k.status();
-    EXPECT_EQ(k->arch, "sm_90");
+    // sm_90a only where a kernel uses wgmma (the Hopper attention kernel).
+    EXPECT_EQ(k->arch, absl::StrContains(k->source, "wgmma.") ? "sm_90a" : "sm_90");
     // Nothing fell back because its generated code did not compile.
     for (const passes::NodeDecision& d : k->plan.entries) {
       EXPECT_NE(d.rule, passes::Rule::kLoweringError) << d.node << ": " << d.detail;
@@ -138,7 +141,9 @@ TEST(CudaCompileTest, SeedIsOneKernelAndTheMarkedAddSplitsIt) {
 
 // softmax(Q Kᵀ / c) V is one flash-attention kernel (passes/attention.h):
 // f16 with the suite's shape, bf16 with d = 128 and sequence lengths that
-// are not multiples of the tiles; marking the softmax splits it again.
+// are not multiples of the tiles; marking the softmax splits it again. For
+// sm_90, head dims that are multiples of 64 get the wgmma kernel (compiled
+// for sm_90a), others the mma.sync one.
 TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
   SKIP_WITHOUT_NVRTC();
   struct Case {
@@ -163,7 +168,17 @@ TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
     ASSERT_EQ(k->kernels.size(), 1u);
     EXPECT_THAT(k->kernels[0].args, ::testing::ElementsAre("k", "q", "v", "o"));
     EXPECT_EQ(CountOccurrences(k->source, "__global__ void"), 1);
-    EXPECT_THAT(k->source, HasSubstr("mma.sync.aligned.m16n8k16.row.col.f32"));
+    if (c.d % 64 == 0) {
+      EXPECT_THAT(k->source, HasSubstr("wgmma.mma_async.sync.aligned.m64n128k16.f32"));
+      EXPECT_THAT(k->source, HasSubstr("wgmma.mma_async.sync.aligned.m64n64k16.f32"));
+      EXPECT_THAT(k->source, ::testing::Not(HasSubstr("mma.sync")));
+      EXPECT_EQ(k->arch, "sm_90a");
+      EXPECT_GT(k->kernels[0].shared_bytes, 48u * 1024) << "dynamic shared memory, opted into";
+    } else {
+      EXPECT_THAT(k->source, HasSubstr("mma.sync.aligned.m16n8k16.row.col.f32"));
+      EXPECT_THAT(k->source, ::testing::Not(HasSubstr("wgmma")));
+      EXPECT_EQ(k->arch, "sm_90");
+    }
     EXPECT_THAT(k->kernel_ir, HasSubstr("attention"));
     for (const char* n : {"kt", "s", "x", "p", "o"}) {
       EXPECT_EQ(k->plan.Find(n)->fused_pattern, "attention") << n;
@@ -179,7 +194,68 @@ TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
     EXPECT_EQ(marked->plan.Find("p")->decision, passes::Decision::kFallback);
     for (const passes::Step& s : marked->schedule.steps) EXPECT_TRUE(s.pattern.empty());
     EXPECT_THAT(marked->source, ::testing::Not(HasSubstr("mma.sync")));
+    EXPECT_EQ(marked->arch, "sm_90") << "nothing needs sm_90a once the pattern is split";
   }
+}
+
+// Sets an environment variable for a scope (the previous value restored).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_.has_value()) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+// The wgmma kernel's variants (warpgroups, key tile, stages; SLUICE_CUDA_EMIT
+// for sluice::Compile) all compile without warnings, and attention_wgmma=0
+// gives the mma.sync kernel on sm_90 too; a variant that needs more shared
+// memory than an SM has is a lowering failure of the attention nodes, which
+// fall back by rule 6 (or fail with on_lowering_error = error).
+TEST(CudaCompileTest, WgmmaAttentionVariantsCompile) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph attn(%q: f16[2, 200, 128], %k: f16[2, 150, 128], %v: f16[2, 150, 128]) {
+  %kt = transpose(%k, dim0 = 1, dim1 = 2)
+  %s = matmul(%q, %kt)
+  %x = mul(%s, 0.125)
+  %p = softmax(%x, dim = -1)
+  %o = matmul(%p, %v)
+  return %o
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  for (const char* spec :
+       {"attention_block_n=64", "attention_stages=3", "attention_warpgroups=1,attention_block_n=64,attention_stages=4",
+        "attention_warpgroups=3,attention_block_n=64,attention_stages=3", "attention_wgmma=0"}) {
+    SCOPED_TRACE(spec);
+    ScopedEnv env("SLUICE_CUDA_EMIT", spec);
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, Sm90());
+    ASSERT_TRUE(k.ok()) << k.status();
+    ASSERT_EQ(k->kernels.size(), 1u);
+    EXPECT_EQ(k->nvrtc_log.find("warning"), std::string::npos) << k->nvrtc_log;
+    const bool wgmma = absl::string_view(spec) != "attention_wgmma=0";
+    EXPECT_EQ(absl::StrContains(k->source, "wgmma.mma_async"), wgmma);
+    EXPECT_EQ(k->arch, wgmma ? "sm_90a" : "sm_90");
+  }
+  ScopedEnv env("SLUICE_CUDA_EMIT", "attention_warpgroups=3,attention_stages=4");
+  CompileOptions o = Sm90();
+  o.lowering.on_lowering_error = passes::LoweringOptions::OnLoweringError::kFallback;
+  absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, o);
+  ASSERT_TRUE(k.ok()) << k.status();
+  EXPECT_EQ(k->plan.Find("p")->decision, passes::Decision::kFallback);
+  EXPECT_EQ(k->plan.Find("p")->rule, passes::Rule::kLoweringError);
+  EXPECT_THAT(k->source, ::testing::Not(HasSubstr("wgmma")));
 }
 
 TEST(CudaCompileTest, MatmulIsALibraryCallAndIntegerMatmulFallsBack) {

@@ -1,5 +1,6 @@
 #include "codegen/cuda/attention_emitter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -260,6 +261,362 @@ __device__ __forceinline__ void sl_cp_async_wait() {
 using namespace sl_$NAME;
 )";
 
+
+// The Hopper kernel (sm_90a): each warpgroup (4 warps, 128 threads) owns 64
+// query rows; S = Q Kᵀ is one wgmma chain (m64nBNk16, Q and K from shared
+// memory), O += P V another (m64n64k16 per 64 output columns, P from
+// registers, V from shared memory). Q, K and V tiles sit in shared memory in
+// the 128-byte-swizzled layout wgmma reads (row r's 16-byte chunk c at chunk
+// c ^ (r % 8) of its 128-byte row; one 64-column block after another), loaded
+// by cp.async, STAGES deep. With STAGES >= 3 a tile's P V is waited for only
+// when the next tile's S is, so the two overlap on the tensor cores.
+constexpr const char* kWgmmaTemplate = R"(extern "C" __global__ void __launch_bounds__($NT$MINBLOCKS)
+sluice_$NAME($PARAMS) {
+  // attention $ELEM: batch $BATCH, sq $SQ, sk $SK, d $D, scale $SCALE (wgmma)
+  constexpr int SQ = $SQ, SK = $SK, D = $D, BM = $BM, BN = $BN, NT = $NT, STAGES = $STAGES;
+  constexpr bool kDefer = STAGES >= 3;      // P V waited for with the next tile's S
+  constexpr int PD = kDefer ? STAGES - 2 : STAGES - 1;  // tiles loaded ahead
+  constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
+  constexpr unsigned kQBytes = BM * D * 2, kTileBytes = BN * D * 2;
+  constexpr int kTiles = (SK + BN - 1) / BN;
+  constexpr float kScaleLog2 = $LOG2SCALEf;  // scale * log2(e): exp(s*scale - m) = exp2(...)
+  const float kNegInf = __int_as_float(0xff800000);
+  extern __shared__ unsigned char sl_smem[];
+  // The swizzle is of addresses: every block of 8 rows starts 1024-aligned.
+  const unsigned smem0 =
+      (static_cast<unsigned>(__cvta_generic_to_shared(sl_smem)) + 1023u) & ~1023u;
+  const unsigned sq = smem0, sk0 = smem0 + kQBytes, sv0 = sk0 + STAGES * kTileBytes;
+  const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
+  const int g = lane >> 2, t = lane & 3;
+  const long long bh = blockIdx.y;
+  const unsigned short* __restrict__ qb = reinterpret_cast<const unsigned short*>($Q) + bh * SQ * D;
+  const unsigned short* __restrict__ kb = reinterpret_cast<const unsigned short*>($K) + bh * SK * D;
+  const unsigned short* __restrict__ vb = reinterpret_cast<const unsigned short*>($V) + bh * SK * D;
+  unsigned short* __restrict__ ob = reinterpret_cast<unsigned short*>($OUT) + bh * SQ * D;
+  const bool aligned = ((reinterpret_cast<unsigned long long>(qb) |
+                         reinterpret_cast<unsigned long long>(kb) |
+                         reinterpret_cast<unsigned long long>(vb) |
+                         reinterpret_cast<unsigned long long>(ob)) & 15) == 0;
+  const int q0 = blockIdx.x * BM;
+
+  // Rows [row0, row0 + rows) of a [*, D] matrix (zeros past `limit`) into the
+  // swizzled layout at `dst`: 16-byte chunk c of row r at
+  // (c / 8) * rows * 128 + r * 128 + ((c % 8) ^ (r % 8)) * 16.
+  auto load_rows = [&](unsigned dst, const unsigned short* src, int row0, int rows, int limit) {
+    for (int i = tid; i < rows * (D / 8); i += NT) {
+      const int r = i / (D / 8), c = i % (D / 8);
+      const int row = row0 + r;
+      const bool ok = row < limit;
+      const unsigned to = dst + (c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4);
+      const unsigned short* from = src + static_cast<long long>(ok ? row : 0) * D + c * 8;
+      if (aligned) {
+        sl_cp_async16(to, from, ok);
+      } else {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) sl_st_shared_u16(to + 2 * e, ok ? from[e] : 0);
+      }
+    }
+  };
+  // One cp.async group per tile (an empty one past the last, so that the
+  // count of groups in flight stays fixed).
+  auto load_tile = [&](int tile) {
+    if (tile < kTiles) {
+      const int st = tile % STAGES;
+      load_rows(sk0 + st * kTileBytes, kb, tile * BN, BN, SK);
+      load_rows(sv0 + st * kTileBytes, vb, tile * BN, BN, SK);
+    }
+    sl_cp_async_commit();
+  };
+  load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group
+#pragma unroll
+  for (int p = 0; p < PD; ++p) load_tile(p);
+
+  // This thread's accumulators: rows warp*16 + g and + 8 of the warpgroup's
+  // 64, columns 8j + 2t and + 1 of each 8-wide chunk j (the wgmma layout).
+  float o[KA][32];
+#pragma unroll
+  for (int a = 0; a < KA; ++a) {
+#pragma unroll
+    for (int i = 0; i < 32; ++i) o[a][i] = 0.f;
+  }
+  float m0 = kNegInf, m1 = kNegInf, l0 = 0.f, l1 = 0.f;
+  for (int it = 0; it < kTiles; ++it) {
+    const int st = it % STAGES;
+    sl_cp_async_wait<PD - 1>();  // tile `it` (and Q) landed, for this thread's copies
+    sl_fence_proxy_async();      // visible to wgmma's (async proxy) reads
+    __syncthreads();             // ... for every thread's copies; stage (it + PD) % STAGES is free
+    load_tile(it + PD);
+
+    // S = Q Kᵀ: 64 rows x BN keys, D / 16 steps of 16 along d.
+    float s[BN / 2];
+    sl_wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      sl_wgmma_qk(s, sl_desc(sq + (ks >> 2) * BM * 128 + wg * 64 * 128 + (ks & 3) * 32),
+                  sl_desc(sk0 + st * kTileBytes + (ks >> 2) * BN * 128 + (ks & 3) * 32), ks > 0);
+    }
+    sl_wgmma_commit();
+    sl_wgmma_wait<0>();  // with kDefer also the previous tile's P V
+    sl_fence_regs(s);
+#pragma unroll
+    for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+    if (SK % BN != 0 && it == kTiles - 1) {
+#pragma unroll
+      for (int i = 0; i < BN / 2; ++i) {
+        if (it * BN + (i >> 2) * 8 + t * 2 + (i & 1) >= SK) s[i] = kNegInf;
+      }
+    }
+
+    // Online softmax over rows g and g + 8 (each shared by a quad of threads).
+    float mx0 = kNegInf, mx1 = kNegInf;
+#pragma unroll
+    for (int i = 0; i < BN / 2; i += 4) {
+      mx0 = fmaxf(mx0, fmaxf(s[i], s[i + 1]));
+      mx1 = fmaxf(mx1, fmaxf(s[i + 2], s[i + 3]));
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float mn0 = fmaxf(m0, mx0 * kScaleLog2), mn1 = fmaxf(m1, mx1 * kScaleLog2);
+    const float al0 = sl_exp2(m0 - mn0), al1 = sl_exp2(m1 - mn1);
+    m0 = mn0;
+    m1 = mn1;
+    // P as wgmma A fragments: 16 keys per k step (chunks 2kk and 2kk + 1).
+    unsigned pa[BN / 16][4];
+    float rs0 = 0.f, rs1 = 0.f;
+#pragma unroll
+    for (int i = 0; i < BN / 2; i += 4) {
+      const float p0 = sl_exp2(fmaf(s[i], kScaleLog2, -mn0));
+      const float p1 = sl_exp2(fmaf(s[i + 1], kScaleLog2, -mn0));
+      const float p2 = sl_exp2(fmaf(s[i + 2], kScaleLog2, -mn1));
+      const float p3 = sl_exp2(fmaf(s[i + 3], kScaleLog2, -mn1));
+      rs0 += p0 + p1;
+      rs1 += p2 + p3;
+      const int j = i >> 2;  // 8-key chunk
+      pa[j >> 1][(j & 1) * 2] = sl_pack2(p0, p1);
+      pa[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p2, p3);
+    }
+    l0 = l0 * al0 + rs0;
+    l1 = l1 * al1 + rs1;
+#pragma unroll
+    for (int a = 0; a < KA; ++a) {
+#pragma unroll
+      for (int i = 0; i < 32; i += 4) {
+        o[a][i] *= al0;
+        o[a][i + 1] *= al0;
+        o[a][i + 2] *= al1;
+        o[a][i + 3] *= al1;
+      }
+    }
+
+    // O += P V: V's tile is the B operand N-major (d contiguous).
+    sl_wgmma_fence();
+#pragma unroll
+    for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+#pragma unroll
+      for (int a = 0; a < KA; ++a) {
+        sl_wgmma_pv(o[a], pa[kk], sl_desc(sv0 + st * kTileBytes + a * BN * 128 + kk * 16 * 128), true);
+      }
+    }
+    sl_wgmma_commit();
+    if (!kDefer) {
+      sl_wgmma_wait<0>();
+#pragma unroll
+      for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+    }
+  }
+  if (kDefer) {
+    sl_wgmma_wait<0>();
+#pragma unroll
+    for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+  }
+
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+  const int row = q0 + wg * 64 + warp * 16 + g;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    if (row + h * 8 >= SQ) continue;
+    const float inv = h ? inv1 : inv0;
+#pragma unroll
+    for (int a = 0; a < KA; ++a) {
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const unsigned packed = sl_pack2(o[a][j * 4 + h * 2] * inv, o[a][j * 4 + h * 2 + 1] * inv);
+        unsigned short* dst = ob + static_cast<long long>(row + h * 8) * D + a * 64 + j * 8 + t * 2;
+        if (aligned) {
+          *reinterpret_cast<unsigned*>(dst) = packed;
+        } else {
+          dst[0] = static_cast<unsigned short>(packed & 0xffffu);
+          dst[1] = static_cast<unsigned short>(packed >> 16);
+        }
+      }
+    }
+  }
+}
+)";
+
+// Helpers of the wgmma kernel; $WGMMA_QK and $WGMMA_PV are the two MMA
+// wrappers, generated for BN (WgmmaWrapper below).
+constexpr const char* kWgmmaHelpersTemplate = R"(namespace sl_$NAME {
+// A shared-memory matrix descriptor: 128-byte swizzle, 1024 bytes from one
+// block of 8 rows to the next (stride byte offset), leading byte offset 16
+// (unused by swizzled K-major layouts and by N-major ones one 64-column
+// block wide, the only kinds used here).
+__device__ __forceinline__ unsigned long long sl_desc(unsigned addr) {
+  return static_cast<unsigned long long>((addr & 0x3FFFFu) >> 4) | (1ull << 16) |
+         (static_cast<unsigned long long>(1024 >> 4) << 32) | (1ull << 62);
+}
+__device__ __forceinline__ void sl_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void sl_wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+template <int N>
+__device__ __forceinline__ void sl_wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+// Keeps the compiler from moving uses of wgmma accumulators across a wait.
+template <int N>
+__device__ __forceinline__ void sl_fence_regs(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+__device__ __forceinline__ void sl_fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+$WGMMA_QK
+$WGMMA_PV
+__device__ __forceinline__ unsigned sl_pack2(float lo, float hi) {
+  $PAIR h = $CVT2(lo, hi);
+  return *reinterpret_cast<unsigned*>(&h);
+}
+__device__ __forceinline__ float sl_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ __forceinline__ void sl_cp_async16(unsigned dst, const unsigned short* src, bool ok) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+               "r"(ok ? 16 : 0));
+}
+__device__ __forceinline__ void sl_st_shared_u16(unsigned dst, unsigned short v) {
+  asm volatile("st.shared.u16 [%0], %1;\n" ::"r"(dst), "h"(v));
+}
+__device__ __forceinline__ void sl_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void sl_cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+}  // namespace sl_$NAME
+using namespace sl_$NAME;
+)";
+
+// A wgmma wrapper: m64nNk16, f32 accumulators d (N / 2 per thread), A from a
+// descriptor (a_regs false: K-major, no transpose) or four registers, B from
+// a descriptor, K-major (trans_b 0) or N-major (1). `accumulate` false
+// overwrites d.
+std::string WgmmaWrapper(const std::string& fn, int n, bool a_regs, int trans_b,
+                         const std::string& type) {
+  const int nd = n / 2;
+  std::string regs, outs;
+  for (int i = 0; i < nd; ++i) {
+    absl::StrAppend(&regs, i ? ", " : "", "%", i);
+    absl::StrAppend(&outs, i ? ", " : "", "\"+f\"(d[", i, "])");
+  }
+  std::string a_operand, params, ins;
+  int next = nd;
+  if (a_regs) {
+    a_operand = absl::StrCat("{%", next, ", %", next + 1, ", %", next + 2, ", %", next + 3, "}");
+    next += 4;
+    params = "const unsigned (&a)[4]";
+    ins = "\"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3])";
+  } else {
+    a_operand = absl::StrCat("%", next++);
+    params = "unsigned long long a";
+    ins = "\"l\"(a)";
+  }
+  const int b = next++;
+  const int acc = next++;
+  return absl::StrCat(
+      "__device__ __forceinline__ void ", fn, "(float (&d)[", nd, "], ", params,
+      ", unsigned long long b, bool accumulate) {\n  asm volatile(\n      \"{\\n.reg .pred p;\\n"
+      "setp.ne.b32 p, %",
+      acc, ", 0;\\n\"\n      \"wgmma.mma_async.sync.aligned.m64n", n, "k16.f32.", type, ".", type,
+      " {", regs, "}, ", a_operand, ", %", b, ", p, 1, 1", a_regs ? "" : ", 0", ", ", trans_b,
+      ";\\n}\\n\"\n      : ", outs, "\n      : ", ins, ", \"l\"(b), \"r\"(static_cast<int>(accumulate)));\n}");
+}
+
+absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
+    const Kernel& kernel, const CudaEmitOptions& options) {
+  const AttentionSpec& a = *kernel.attention;
+  const bool f16 = a.dtype == ir::DType::kF16;
+  const int warpgroups = options.attention_warpgroups > 0 ? options.attention_warpgroups : 2;
+  const int bn = options.attention_block_n >= 64 ? options.attention_block_n : 128;
+  const int stages = options.attention_stages > 0 ? options.attention_stages : 2;
+  const int bm = 64 * warpgroups;
+  const int nt = 128 * warpgroups;
+  const uint32_t shared = static_cast<uint32_t>(1024 + bm * a.d * 2 + 2 * stages * bn * a.d * 2);
+  if (shared > 227 * 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kernel ", kernel.name, ": the wgmma attention kernel with ", warpgroups,
+                     " warpgroups, ", bn, "-key tiles and ", stages, " stages needs ", shared,
+                     " bytes of shared memory (at most 232448)"));
+  }
+  const char* type = f16 ? "__half" : "__nv_bfloat16";
+  std::string params;
+  for (size_t i = 0; i < kernel.args.size(); ++i) {
+    absl::StrAppend(&params, i ? ", " : "", kernel.args[i].is_output ? "" : "const ", type,
+                    "* __restrict__ p", i);
+  }
+  const std::string mma = f16 ? "f16" : "bf16";
+  const std::string body = absl::StrReplaceAll(
+      kWgmmaTemplate,
+      {{"$NAME", kernel.name},
+       {"$PARAMS", params},
+       {"$ELEM", ir::DTypeName(a.dtype)},
+       {"$BATCH", absl::StrCat(a.batch)},
+       {"$SQ", absl::StrCat(a.sq)},
+       {"$SK", absl::StrCat(a.sk)},
+       {"$D", absl::StrCat(a.d)},
+       {"$BM", absl::StrCat(bm)},
+       {"$BN", absl::StrCat(bn)},
+       {"$NT", absl::StrCat(nt)},
+       {"$STAGES", absl::StrCat(stages)},
+       {"$MINBLOCKS", options.min_blocks_per_sm > 0 ? absl::StrCat(", ", options.min_blocks_per_sm) : ""},
+       {"$LOG2SCALE", absl::StrFormat("%.9g", a.scale * 1.4426950408889634)},
+       {"$SCALE", absl::StrFormat("%g", a.scale)},
+       {"$Q", absl::StrCat("p", a.q)},
+       {"$K", absl::StrCat("p", a.k)},
+       {"$V", absl::StrCat("p", a.v)},
+       {"$OUT", absl::StrCat("p", a.out)}});
+  const std::string helpers = absl::StrReplaceAll(
+      kWgmmaHelpersTemplate,
+      {{"$NAME", kernel.name},
+       {"$WGMMA_QK", WgmmaWrapper("sl_wgmma_qk", bn, /*a_regs=*/false, /*trans_b=*/0, mma)},
+       {"$WGMMA_PV", WgmmaWrapper("sl_wgmma_pv", 64, /*a_regs=*/true, /*trans_b=*/1, mma)},
+       {"$PAIR", f16 ? "__half2" : "__nv_bfloat162"},
+       {"$CVT2", f16 ? "__floats2half2_rn" : "__floats2bfloat162_rn"}});
+  CudaKernelLaunch launch;
+  launch.name = kernel.name;
+  launch.symbol = "sluice_" + kernel.name;
+  launch.kind = CudaTemplate::kAttention;
+  launch.grid = {static_cast<uint32_t>((a.sq + bm - 1) / bm), static_cast<uint32_t>(a.batch), 1};
+  launch.block = {static_cast<uint32_t>(nt), 1, 1};
+  launch.shared_bytes = shared;
+  launch.args = kernel.args;
+  launch.needs_sm90a = true;
+  launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ",
+                               warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
+                               "-stage cp.async", stages >= 3 ? ", P V overlapped with Q Kᵀ" : "");
+  return std::make_pair(helpers + body, std::move(launch));
+}
+
 }  // namespace
 
 absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
@@ -276,13 +633,18 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
         "kernel ", kernel.name, ": no attention template for ", ir::DTypeName(a.dtype), " d ", a.d,
         " batch ", a.batch, " sq ", a.sq, " sk ", a.sk, " scale ", a.scale));
   }
+  if (options.hopper && options.attention_wgmma && a.d % 64 == 0) {
+    return EmitWgmmaAttention(kernel, options);
+  }
   // Two 16-row tiles per warp (each K/V fragment feeds two mma) where the
   // registers allow it (d <= 64) and there are enough query rows; 4 warps.
   const int mt = options.attention_m_tiles > 0 ? options.attention_m_tiles
                                               : (a.d <= 64 && a.sq > 64 ? 2 : 1);
   const int warps = 4;
   const int bm = 16 * mt * warps;
-  const int bn = options.attention_block_n > 0 ? options.attention_block_n : a.d <= 64 ? 64 : 32;
+  const int bn = options.attention_block_n > 0 ? std::min(options.attention_block_n, 64)
+                 : a.d <= 64                  ? 64
+                                              : 32;
   const int nt = warps * 32;
   const char* type = f16 ? "__half" : "__nv_bfloat16";
   std::string params;

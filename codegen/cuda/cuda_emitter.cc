@@ -1274,10 +1274,13 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "min_blocks_per_sm"       ? &o.min_blocks_per_sm
                      : key == "attention_m_tiles"       ? &o.attention_m_tiles
                      : key == "attention_block_n"       ? &o.attention_block_n
+                     : key == "attention_warpgroups"    ? &o.attention_warpgroups
+                     : key == "attention_stages"        ? &o.attention_stages
                                                         : nullptr;
     bool* bool_field = key == "fast_math"                  ? &o.fast_math
                        : key == "assume_aligned"           ? &o.assume_aligned
                        : key == "recompute_narrow_scratch" ? &o.recompute_narrow_scratch
+                       : key == "attention_wgmma"          ? &o.attention_wgmma
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1297,19 +1300,21 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       return bad(
           "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
           "row_block_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
-          "fast_math, assume_aligned, "
-          "recompute_narrow_scratch)");
+          "attention_warpgroups, attention_stages, fast_math, assume_aligned, "
+          "recompute_narrow_scratch, attention_wgmma)");
     }
   }
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||
       o.row_block_threads < 32 || o.row_block_threads > 1024 ||
       (o.row_block_threads & (o.row_block_threads - 1)) != 0 || o.attention_m_tiles > 2 ||
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
-       o.attention_block_n != 64)) {
+       o.attention_block_n != 64 && o.attention_block_n != 128) ||
+      o.attention_warpgroups > 3 || o.attention_stages == 1 || o.attention_stages > 4) {
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads a power "
-        "of two in [32, 1024], attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32 or 64"));
+        "of two in [32, 1024], attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
+        "128, attention_warpgroups 0..3, attention_stages 0 or 2..4"));
   }
   *options = o;
   return absl::OkStatus();
@@ -1346,6 +1351,7 @@ absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
   m.source = std::move(k->first);
   k->second.first_line = 1;
   k->second.last_line = CountLines(m.source);
+  m.needs_sm90a = k->second.needs_sm90a;
   m.kernels.push_back(std::move(k->second));
   return m;
 }
@@ -1369,6 +1375,7 @@ absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
     m.source += e->first;
     e->second.last_line = CountLines(m.source);
     m.source += "\n";
+    m.needs_sm90a = m.needs_sm90a || e->second.needs_sm90a;
     m.kernels.push_back(std::move(e->second));
   }
   return m;

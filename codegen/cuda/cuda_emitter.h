@@ -120,6 +120,18 @@ struct CudaEmitOptions {
   // and keys per tile (16, 32 or 64); 0 picks by head dim.
   int attention_m_tiles = 0;
   int attention_block_n = 0;
+  // The target is Hopper (sm_90): the attention kernel may use sm_90a's
+  // warpgroup MMA (wgmma), and a module that does says so
+  // (CudaModuleSource::needs_sm90a), to be compiled for sm_90a.
+  bool hopper = false;
+  // Attention on Hopper (attention_emitter.h): the wgmma kernel at all (off:
+  // the mma.sync kernel), its warpgroups of 64 query rows per block (1..3)
+  // and shared-memory stages of K/V tiles (2..4; 3 or more also overlaps a
+  // tile's P V with the next tile's Q Kᵀ); 0 picks. attention_block_n is
+  // 64 or 128 keys there.
+  bool attention_wgmma = true;
+  int attention_warpgroups = 0;
+  int attention_stages = 0;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;
@@ -129,8 +141,9 @@ struct CudaEmitOptions {
 // SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
 // max_elements_per_thread, row_block_threads, min_blocks_per_sm,
-// attention_m_tiles, attention_block_n (integers)
-// and fast_math, assume_aligned, recompute_narrow_scratch (0/1/true/false).
+// attention_m_tiles, attention_block_n, attention_warpgroups,
+// attention_stages (integers) and fast_math, assume_aligned,
+// recompute_narrow_scratch, attention_wgmma (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);
@@ -142,7 +155,8 @@ struct CudaKernelLaunch {
   CudaTemplate kind = CudaTemplate::kPointwise;
   std::array<uint32_t, 3> grid = {1, 1, 1};
   std::array<uint32_t, 3> block = {1, 1, 1};
-  // Dynamic shared memory; the templates use static shared memory only, so 0.
+  // Dynamic shared memory (the Hopper attention kernel's; the other
+  // templates use static shared memory only, so 0).
   uint32_t shared_bytes = 0;
   // Static shared memory the kernel declares (for reports).
   uint32_t static_shared_bytes = 0;
@@ -151,6 +165,8 @@ struct CudaKernelLaunch {
   // The template's parameters in words, e.g. "row: 32 threads/row, 8
   // rows/block, 4-wide, unrolled x8, registers".
   std::string config;
+  // The kernel uses sm_90a-only instructions (wgmma).
+  bool needs_sm90a = false;
   int first_line = 0;  // 1-based, inclusive: the kernel's lines in `source`
   int last_line = 0;
 };
@@ -158,6 +174,8 @@ struct CudaKernelLaunch {
 struct CudaModuleSource {
   std::string source;  // one translation unit: preamble + every kernel
   std::vector<CudaKernelLaunch> kernels;  // in the order given to EmitCuda
+  // Some kernel uses sm_90a-only instructions: compile for sm_90a, not sm_90.
+  bool needs_sm90a = false;
 
   // The kernel whose lines contain `line` (an NVRTC error's line), or null.
   const CudaKernelLaunch* KernelAtLine(int line) const;

@@ -6,7 +6,10 @@
 //   emit_cuda_main [--fast_math] [--assume_aligned] [--recompute_narrow_scratch]
 //                  [--pointwise_unroll=N] [--pointwise_waves=N] [--row_block_threads=N]
 //                  [--min_blocks_per_sm=N] [--max_elements_per_thread=N]
-//                  FILE.graph [OUT_DIR]
+//                  [--hopper] [--emit=key=value,...] FILE.graph [OUT_DIR]
+//
+// --hopper emits for sm_90a (the wgmma attention kernel); --emit takes
+// sluice::Compile's SLUICE_CUDA_EMIT syntax (ApplyCudaEmitOverrides).
 //
 // OUT_DIR/<graph>.cu and OUT_DIR/<graph>.json: the steps in order, kernels
 // with their launch ({"kind": "kernel", "symbol", "grid", "block", "smem",
@@ -42,6 +45,14 @@ int main(int argc, char** argv) {
       options.recompute_narrow_scratch = true;
     } else if (a == "--assume_aligned") {
       options.assume_aligned = true;
+    } else if (a == "--hopper") {
+      options.hopper = true;
+    } else if (a.rfind("--emit=", 0) == 0) {
+      absl::Status s = sluice::codegen::cuda::ApplyCudaEmitOverrides(a.substr(7), &options);
+      if (!s.ok()) {
+        std::cerr << s << "\n";
+        return 2;
+      }
     } else if (value("--pointwise_unroll", &options.pointwise_unroll) ||
                value("--row_block_threads", &options.row_block_threads) ||
                value("--min_blocks_per_sm", &options.min_blocks_per_sm) ||
