@@ -169,7 +169,8 @@ TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
     EXPECT_THAT(k->kernels[0].args, ::testing::ElementsAre("k", "q", "v", "o"));
     EXPECT_EQ(CountOccurrences(k->source, "__global__ void"), 1);
     if (c.d % 64 == 0) {
-      EXPECT_THAT(k->source, HasSubstr("wgmma.mma_async.sync.aligned.m64n128k16.f32"));
+      EXPECT_THAT(k->source, HasSubstr(c.d == 64 ? "wgmma.mma_async.sync.aligned.m64n128k16.f32"
+                                                 : "wgmma.mma_async.sync.aligned.m64n64k16.f32"));
       EXPECT_THAT(k->source, HasSubstr("wgmma.mma_async.sync.aligned.m64n64k16.f32"));
       EXPECT_THAT(k->source, ::testing::Not(HasSubstr("mma.sync")));
       EXPECT_EQ(k->arch, "sm_90a");
@@ -248,7 +249,7 @@ graph attn(%q: f16[2, 200, 128], %k: f16[2, 150, 128], %v: f16[2, 150, 128]) {
     EXPECT_EQ(absl::StrContains(k->source, "wgmma.mma_async"), wgmma);
     EXPECT_EQ(k->arch, wgmma ? "sm_90a" : "sm_90");
   }
-  ScopedEnv env("SLUICE_CUDA_EMIT", "attention_warpgroups=3,attention_stages=4");
+  ScopedEnv env("SLUICE_CUDA_EMIT", "attention_warpgroups=3,attention_block_n=128,attention_stages=4");
   CompileOptions o = Sm90();
   o.lowering.on_lowering_error = passes::LoweringOptions::OnLoweringError::kFallback;
   absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, o);

@@ -268,14 +268,22 @@ using namespace sl_$NAME;
 // registers, V from shared memory). Q, K and V tiles sit in shared memory in
 // the 128-byte-swizzled layout wgmma reads (row r's 16-byte chunk c at chunk
 // c ^ (r % 8) of its 128-byte row; one 64-column block after another), loaded
-// by cp.async, STAGES deep. With STAGES >= 3 a tile's P V is waited for only
-// when the next tile's S is, so the two overlap on the tensor cores.
-constexpr const char* kWgmmaTemplate = R"(extern "C" __global__ void __launch_bounds__($NT$MINBLOCKS)
-sluice_$NAME($PARAMS) {
+// by cp.async, STAGES deep. With STAGES >= 3 the loop is software-pipelined
+// as in FlashAttention-3: tile j's S and tile j-1's P V are issued together,
+// and tile j's softmax (exp2 in place in S's registers) runs while P V is on
+// the tensor cores; O is rescaled and P packed after P V completes.
+constexpr const char* kWgmmaTemplate = R"(template <bool kAligned>
+__device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restrict__ qb,
+                                                   const unsigned short* __restrict__ kb,
+                                                   const unsigned short* __restrict__ vb,
+                                                   unsigned short* __restrict__ ob) {
   // attention $ELEM: batch $BATCH, sq $SQ, sk $SK, d $D, scale $SCALE (wgmma)
   constexpr int SQ = $SQ, SK = $SK, D = $D, BM = $BM, BN = $BN, NT = $NT, STAGES = $STAGES;
-  constexpr bool kDefer = STAGES >= 3;      // P V waited for with the next tile's S
-  constexpr int PD = kDefer ? STAGES - 2 : STAGES - 1;  // tiles loaded ahead
+  // With 3 or more stages, tile j's S = Q Kᵀ and tile j-1's O += P V are
+  // issued together and the softmax of tile j runs while P V does (P V then
+  // reads a stage one tile older, so one fewer tile is loaded ahead).
+  constexpr bool kPipelined = STAGES >= 3;
+  constexpr int PD = kPipelined ? STAGES - 2 : STAGES - 1;  // tiles loaded ahead
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
   constexpr unsigned kQBytes = BM * D * 2, kTileBytes = BN * D * 2;
   constexpr int kTiles = (SK + BN - 1) / BN;
@@ -288,15 +296,7 @@ sluice_$NAME($PARAMS) {
   const unsigned sq = smem0, sk0 = smem0 + kQBytes, sv0 = sk0 + STAGES * kTileBytes;
   const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;
-  const long long bh = blockIdx.y;
-  const unsigned short* __restrict__ qb = reinterpret_cast<const unsigned short*>($Q) + bh * SQ * D;
-  const unsigned short* __restrict__ kb = reinterpret_cast<const unsigned short*>($K) + bh * SK * D;
-  const unsigned short* __restrict__ vb = reinterpret_cast<const unsigned short*>($V) + bh * SK * D;
-  unsigned short* __restrict__ ob = reinterpret_cast<unsigned short*>($OUT) + bh * SQ * D;
-  const bool aligned = ((reinterpret_cast<unsigned long long>(qb) |
-                         reinterpret_cast<unsigned long long>(kb) |
-                         reinterpret_cast<unsigned long long>(vb) |
-                         reinterpret_cast<unsigned long long>(ob)) & 15) == 0;
+  constexpr bool aligned = kAligned;
   const int q0 = blockIdx.x * BM;
 
   // Rows [row0, row0 + rows) of a [*, D] matrix (zeros past `limit`) into the
@@ -317,13 +317,32 @@ sluice_$NAME($PARAMS) {
       }
     }
   };
+  // Full K/V tiles of 16-byte-aligned buffers take a shorter path: thread
+  // `tid` copies chunk c = tid % (D / 8) of rows tid / (D / 8) + k * kRowStep,
+  // k = 0 .. kPer - 1, whose swizzled offsets differ by constants (kRowStep
+  // is a multiple of 8, so every row has the same XOR).
+  constexpr int kChunks = D / 8, kRowStep = NT / kChunks, kPer = BN * kChunks / NT;
+  constexpr bool kFastLoad = NT % kChunks == 0 && kRowStep % 8 == 0 && BN % kRowStep == 0;
+  const int fr = tid / kChunks, fc = tid % kChunks;
+  const unsigned fast_smem = (fc >> 3) * BN * 128 + fr * 128 + (((fc & 7) ^ (fr & 7)) << 4);
+  const int fast_global = fr * D + fc * 8;
   // One cp.async group per tile (an empty one past the last, so that the
   // count of groups in flight stays fixed).
   auto load_tile = [&](int tile) {
     if (tile < kTiles) {
       const int st = tile % STAGES;
-      load_rows(sk0 + st * kTileBytes, kb, tile * BN, BN, SK);
-      load_rows(sv0 + st * kTileBytes, vb, tile * BN, BN, SK);
+      if (kFastLoad && aligned && (SK % BN == 0 || tile < kTiles - 1)) {
+        const long long g0 = static_cast<long long>(tile) * BN * D + fast_global;
+        const unsigned k0 = sk0 + st * kTileBytes + fast_smem, v0 = sv0 + st * kTileBytes + fast_smem;
+#pragma unroll
+        for (int k = 0; k < kPer; ++k) {
+          sl_cp_async16(k0 + k * kRowStep * 128, kb + g0 + k * kRowStep * D, true);
+          sl_cp_async16(v0 + k * kRowStep * 128, vb + g0 + k * kRowStep * D, true);
+        }
+      } else {
+        load_rows(sk0 + st * kTileBytes, kb, tile * BN, BN, SK);
+        load_rows(sv0 + st * kTileBytes, vb, tile * BN, BN, SK);
+      }
     }
     sl_cp_async_commit();
   };
@@ -340,15 +359,27 @@ sluice_$NAME($PARAMS) {
     for (int i = 0; i < 32; ++i) o[a][i] = 0.f;
   }
   float m0 = kNegInf, m1 = kNegInf, l0 = 0.f, l1 = 0.f;
-  for (int it = 0; it < kTiles; ++it) {
-    const int st = it % STAGES;
+  unsigned pa[BN / 16][4];  // P as wgmma A fragments: 16 keys per k step
+  // O += P V for the tile in stage `st`: V's tile is the B operand N-major.
+  auto issue_pv = [&](int st) {
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+#pragma unroll
+      for (int a = 0; a < KA; ++a) {
+        sl_wgmma_pv(o[a], pa[kk], sl_desc(sv0 + st * kTileBytes + a * BN * 128 + kk * 16 * 128), true);
+      }
+    }
+    sl_wgmma_commit();
+  };
+  // Waits for tile `it`, then starts loading the tile PD ahead.
+  auto begin_tile = [&](int it) {
     sl_cp_async_wait<PD - 1>();  // tile `it` (and Q) landed, for this thread's copies
     sl_fence_proxy_async();      // visible to wgmma's (async proxy) reads
     __syncthreads();             // ... for every thread's copies; stage (it + PD) % STAGES is free
     load_tile(it + PD);
-
-    // S = Q Kᵀ: 64 rows x BN keys, D / 16 steps of 16 along d.
-    float s[BN / 2];
+  };
+  // S = Q Kᵀ for the tile in stage `st`: 64 rows x BN keys, D / 16 steps along d.
+  auto issue_qk = [&](float (&s)[BN / 2], int st) {
     sl_wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < D / 16; ++ks) {
@@ -356,23 +387,23 @@ sluice_$NAME($PARAMS) {
                   sl_desc(sk0 + st * kTileBytes + (ks >> 2) * BN * 128 + (ks & 3) * 32), ks > 0);
     }
     sl_wgmma_commit();
-    sl_wgmma_wait<0>();  // with kDefer also the previous tile's P V
+  };
+  // The online softmax of tile `it` (rows g and g + 8, each shared by a quad
+  // of threads) into P's fragments `pa`, rescaling O. S is only read (writing
+  // a wgmma accumulator while a P V is in flight makes ptxas serialize the
+  // wgmmas); keys past SK read as -inf. With `pv_in_flight`, O and P are
+  // touched only after waiting for that P V.
+  auto softmax = [&](float (&s)[BN / 2], int it, bool pv_in_flight) {
     sl_fence_regs(s);
-#pragma unroll
-    for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
-    if (SK % BN != 0 && it == kTiles - 1) {
-#pragma unroll
-      for (int i = 0; i < BN / 2; ++i) {
-        if (it * BN + (i >> 2) * 8 + t * 2 + (i & 1) >= SK) s[i] = kNegInf;
-      }
-    }
-
-    // Online softmax over rows g and g + 8 (each shared by a quad of threads).
+    const bool ragged = SK % BN != 0 && it == kTiles - 1;
+    auto sv = [&](int i) {
+      return ragged && it * BN + (i >> 2) * 8 + t * 2 + (i & 1) >= SK ? kNegInf : s[i];
+    };
     float mx0 = kNegInf, mx1 = kNegInf;
 #pragma unroll
     for (int i = 0; i < BN / 2; i += 4) {
-      mx0 = fmaxf(mx0, fmaxf(s[i], s[i + 1]));
-      mx1 = fmaxf(mx1, fmaxf(s[i + 2], s[i + 3]));
+      mx0 = fmaxf(mx0, fmaxf(sv(i), sv(i + 1)));
+      mx1 = fmaxf(mx1, fmaxf(sv(i + 2), sv(i + 3)));
     }
     mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
     mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
@@ -382,25 +413,23 @@ sluice_$NAME($PARAMS) {
     const float al0 = sl_exp2(m0 - mn0), al1 = sl_exp2(m1 - mn1);
     m0 = mn0;
     m1 = mn1;
-    // P as wgmma A fragments: 16 keys per k step (chunks 2kk and 2kk + 1).
-    unsigned pa[BN / 16][4];
+    float p[BN / 2];
     float rs0 = 0.f, rs1 = 0.f;
 #pragma unroll
     for (int i = 0; i < BN / 2; i += 4) {
-      const float p0 = sl_exp2(fmaf(s[i], kScaleLog2, -mn0));
-      const float p1 = sl_exp2(fmaf(s[i + 1], kScaleLog2, -mn0));
-      const float p2 = sl_exp2(fmaf(s[i + 2], kScaleLog2, -mn1));
-      const float p3 = sl_exp2(fmaf(s[i + 3], kScaleLog2, -mn1));
-      rs0 += p0 + p1;
-      rs1 += p2 + p3;
-      const int j = i >> 2;  // 8-key chunk
-      pa[j >> 1][(j & 1) * 2] = sl_pack2(p0, p1);
-      pa[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p2, p3);
+      p[i] = sl_exp2(fmaf(sv(i), kScaleLog2, -mn0));
+      p[i + 1] = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
+      p[i + 2] = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
+      p[i + 3] = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
+      rs0 += p[i] + p[i + 1];
+      rs1 += p[i + 2] + p[i + 3];
     }
     l0 = l0 * al0 + rs0;
     l1 = l1 * al1 + rs1;
+    if (pv_in_flight) sl_wgmma_wait<0>();
 #pragma unroll
     for (int a = 0; a < KA; ++a) {
+      sl_fence_regs(o[a]);
 #pragma unroll
       for (int i = 0; i < 32; i += 4) {
         o[a][i] *= al0;
@@ -409,29 +438,48 @@ sluice_$NAME($PARAMS) {
         o[a][i + 3] *= al1;
       }
     }
-
-    // O += P V: V's tile is the B operand N-major (d contiguous).
-    sl_wgmma_fence();
 #pragma unroll
-    for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
-#pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
-#pragma unroll
-      for (int a = 0; a < KA; ++a) {
-        sl_wgmma_pv(o[a], pa[kk], sl_desc(sv0 + st * kTileBytes + a * BN * 128 + kk * 16 * 128), true);
-      }
+    for (int i = 0; i < BN / 2; i += 4) {
+      const int j = i >> 2;  // 8-key chunk: rows g (A registers 0/2) and g + 8 (1/3)
+      pa[j >> 1][(j & 1) * 2] = sl_pack2(p[i], p[i + 1]);
+      pa[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p[i + 2], p[i + 3]);
     }
-    sl_wgmma_commit();
-    if (!kDefer) {
-      sl_wgmma_wait<0>();
-#pragma unroll
-      for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
-    }
-  }
-  if (kDefer) {
+  };
+  auto finish_pv = [&]() {
     sl_wgmma_wait<0>();
 #pragma unroll
     for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+  };
+
+  float s[BN / 2];
+  if (kPipelined) {
+    // Tile 0 alone, then every later tile's S issued with the previous
+    // tile's P V (the loop has no branch on the iteration: ptxas serializes
+    // wgmmas whose pipelining it cannot prove).
+    begin_tile(0);
+    issue_qk(s, 0);
+    sl_wgmma_wait<0>();
+    softmax(s, 0, false);
+    for (int it = 1; it < kTiles; ++it) {
+      begin_tile(it);
+      issue_qk(s, it % STAGES);
+      issue_pv((it - 1) % STAGES);
+      sl_wgmma_wait<1>();  // S is done (groups complete in order); P V runs on
+      softmax(s, it, true);
+    }
+    sl_wgmma_fence();
+    issue_pv((kTiles - 1) % STAGES);
+    finish_pv();
+  } else {
+    for (int it = 0; it < kTiles; ++it) {
+      begin_tile(it);
+      issue_qk(s, it % STAGES);
+      sl_wgmma_wait<0>();
+      softmax(s, it, false);
+      sl_wgmma_fence();
+      issue_pv(it % STAGES);
+      finish_pv();
+    }
   }
 
   l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
@@ -460,6 +508,25 @@ sluice_$NAME($PARAMS) {
     }
   }
 }
+
+extern "C" __global__ void __launch_bounds__($NT$MINBLOCKS)
+sluice_$NAME($PARAMS) {
+  constexpr int SQ = $SQ, SK = $SK, D = $D;
+  const long long bh = blockIdx.y;
+  const unsigned short* qb = reinterpret_cast<const unsigned short*>($Q) + bh * SQ * D;
+  const unsigned short* kb = reinterpret_cast<const unsigned short*>($K) + bh * SK * D;
+  const unsigned short* vb = reinterpret_cast<const unsigned short*>($V) + bh * SK * D;
+  unsigned short* ob = reinterpret_cast<unsigned short*>($OUT) + bh * SQ * D;
+  // 16-byte-aligned buffers (every buffer of the memory plan) take cp.async
+  // and 4-byte stores; others element copies (a separate instantiation, so
+  // the fast path carries no run-time checks).
+  if (((reinterpret_cast<unsigned long long>(qb) | reinterpret_cast<unsigned long long>(kb) |
+        reinterpret_cast<unsigned long long>(vb) | reinterpret_cast<unsigned long long>(ob)) & 15) == 0) {
+    sl_attention_$NAME<true>(qb, kb, vb, ob);
+  } else {
+    sl_attention_$NAME<false>(qb, kb, vb, ob);
+  }
+}
 )";
 
 // Helpers of the wgmma kernel; $WGMMA_QK and $WGMMA_PV are the two MMA
@@ -469,9 +536,11 @@ constexpr const char* kWgmmaHelpersTemplate = R"(namespace sl_$NAME {
 // block of 8 rows to the next (stride byte offset), leading byte offset 16
 // (unused by swizzled K-major layouts and by N-major ones one 64-column
 // block wide, the only kinds used here).
+// Shared addresses are below 2^18, so the 14-bit address field never
+// overflows and constant offsets fold into one addition.
 __device__ __forceinline__ unsigned long long sl_desc(unsigned addr) {
-  return static_cast<unsigned long long>((addr & 0x3FFFFu) >> 4) | (1ull << 16) |
-         (static_cast<unsigned long long>(1024 >> 4) << 32) | (1ull << 62);
+  return static_cast<unsigned long long>(addr >> 4) + ((1ull << 16) |
+         (static_cast<unsigned long long>(1024 >> 4) << 32) | (1ull << 62));
 }
 __device__ __forceinline__ void sl_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void sl_wgmma_commit() {
@@ -556,9 +625,16 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
     const Kernel& kernel, const CudaEmitOptions& options) {
   const AttentionSpec& a = *kernel.attention;
   const bool f16 = a.dtype == ir::DType::kF16;
+  // Defaults measured on an H200 (benchmarks/NOTES.md): two blocks of two
+  // warpgroups per SM (registers capped at 128), 128-key tiles for d = 64
+  // and 64-key ones for d = 128 (so that two blocks' shared memory fits),
+  // no intra-warpgroup pipelining.
   const int warpgroups = options.attention_warpgroups > 0 ? options.attention_warpgroups : 2;
-  const int bn = options.attention_block_n >= 64 ? options.attention_block_n : 128;
+  const int bn = options.attention_block_n >= 64 ? options.attention_block_n : a.d <= 64 ? 128 : 64;
   const int stages = options.attention_stages > 0 ? options.attention_stages : 2;
+  const int min_blocks = options.min_blocks_per_sm > 0 ? options.min_blocks_per_sm
+                         : warpgroups == 2 && stages == 2 ? 2
+                                                           : 0;
   const int bm = 64 * warpgroups;
   const int nt = 128 * warpgroups;
   const uint32_t shared = static_cast<uint32_t>(1024 + bm * a.d * 2 + 2 * stages * bn * a.d * 2);
@@ -588,7 +664,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
        {"$BN", absl::StrCat(bn)},
        {"$NT", absl::StrCat(nt)},
        {"$STAGES", absl::StrCat(stages)},
-       {"$MINBLOCKS", options.min_blocks_per_sm > 0 ? absl::StrCat(", ", options.min_blocks_per_sm) : ""},
+       {"$MINBLOCKS", min_blocks > 0 ? absl::StrCat(", ", min_blocks) : ""},
        {"$LOG2SCALE", absl::StrFormat("%.9g", a.scale * 1.4426950408889634)},
        {"$SCALE", absl::StrFormat("%g", a.scale)},
        {"$Q", absl::StrCat("p", a.q)},
@@ -613,7 +689,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   launch.needs_sm90a = true;
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ",
                                warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
-                               "-stage cp.async", stages >= 3 ? ", P V overlapped with Q Kᵀ" : "");
+                               "-stage cp.async", stages >= 3 ? ", softmax overlapped with the previous tile's P V" : "");
   return std::make_pair(helpers + body, std::move(launch));
 }
 
