@@ -279,11 +279,14 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
                                                    unsigned short* __restrict__ ob) {
   // attention $ELEM: batch $BATCH, sq $SQ, sk $SK, d $D, scale $SCALE (wgmma)
   constexpr int SQ = $SQ, SK = $SK, D = $D, BM = $BM, BN = $BN, NT = $NT, STAGES = $STAGES;
-  // With 3 or more stages, tile j's S = Q Kᵀ and tile j-1's O += P V are
-  // issued together and the softmax of tile j runs while P V does (P V then
-  // reads a stage one tile older, so one fewer tile is loaded ahead).
-  constexpr bool kPipelined = STAGES >= 3;
-  constexpr int PD = kPipelined ? STAGES - 2 : STAGES - 1;  // tiles loaded ahead
+  // OVERLAP 0: each tile's S, softmax and P V in turn. 1: a tile's P V is
+  // waited for with the next tile's S (it overlaps the barrier, the next
+  // loads and S). 2 (FlashAttention-3): tile j's S is issued with tile j-1's
+  // P V and tile j's softmax runs while that P V does. 1 and 2 keep a stage
+  // one tile older in use, so one fewer tile is loaded ahead.
+  constexpr int OVERLAP = $OVERLAP;
+  constexpr bool kPipelined = OVERLAP == 2, kDeferPV = OVERLAP == 1;
+  constexpr int PD = OVERLAP > 0 ? STAGES - 2 : STAGES - 1;  // tiles loaded ahead
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
   constexpr unsigned kQBytes = BM * D * 2, kTileBytes = BN * D * 2;
   constexpr int kTiles = (SK + BN - 1) / BN;
@@ -413,16 +416,22 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     const float al0 = sl_exp2(m0 - mn0), al1 = sl_exp2(m1 - mn1);
     m0 = mn0;
     m1 = mn1;
-    float p[BN / 2];
+    // P packed as the wgmma A fragments want it (8-key chunk j: rows g in
+    // register (j % 2) * 2, g + 8 in the next); into `pa` once the previous
+    // P V (pipelined) has read it.
+    unsigned pp[BN / 16][4];
     float rs0 = 0.f, rs1 = 0.f;
 #pragma unroll
     for (int i = 0; i < BN / 2; i += 4) {
-      p[i] = sl_exp2(fmaf(sv(i), kScaleLog2, -mn0));
-      p[i + 1] = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
-      p[i + 2] = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
-      p[i + 3] = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
-      rs0 += p[i] + p[i + 1];
-      rs1 += p[i + 2] + p[i + 3];
+      const int j = i >> 2;
+      const float p0 = sl_exp2(fmaf(sv(i), kScaleLog2, -mn0));
+      const float p1 = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
+      const float p2 = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
+      const float p3 = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
+      rs0 += p0 + p1;
+      rs1 += p2 + p3;
+      pp[j >> 1][(j & 1) * 2] = sl_pack2(p0, p1);
+      pp[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p2, p3);
     }
     l0 = l0 * al0 + rs0;
     l1 = l1 * al1 + rs1;
@@ -439,10 +448,9 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       }
     }
 #pragma unroll
-    for (int i = 0; i < BN / 2; i += 4) {
-      const int j = i >> 2;  // 8-key chunk: rows g (A registers 0/2) and g + 8 (1/3)
-      pa[j >> 1][(j & 1) * 2] = sl_pack2(p[i], p[i + 1]);
-      pa[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p[i + 2], p[i + 3]);
+    for (int kk = 0; kk < BN / 16; ++kk) {
+#pragma unroll
+      for (int r = 0; r < 4; ++r) pa[kk][r] = pp[kk][r];
     }
   };
   auto finish_pv = [&]() {
@@ -474,12 +482,17 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     for (int it = 0; it < kTiles; ++it) {
       begin_tile(it);
       issue_qk(s, it % STAGES);
-      sl_wgmma_wait<0>();
+      sl_wgmma_wait<0>();  // kDeferPV: the previous tile's P V too
+      if (kDeferPV) {
+#pragma unroll
+        for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+      }
       softmax(s, it, false);
       sl_wgmma_fence();
       issue_pv(it % STAGES);
-      finish_pv();
+      if (!kDeferPV) finish_pv();
     }
+    if (kDeferPV) finish_pv();
   }
 
   l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
@@ -631,9 +644,14 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   // no intra-warpgroup pipelining.
   const int warpgroups = options.attention_warpgroups > 0 ? options.attention_warpgroups : 2;
   const int bn = options.attention_block_n >= 64 ? options.attention_block_n : a.d <= 64 ? 128 : 64;
-  const int stages = options.attention_stages > 0 ? options.attention_stages : 2;
+  const int overlap = options.attention_overlap;
+  const int stages = options.attention_stages > 0 ? options.attention_stages : overlap > 0 ? 3 : 2;
+  if (overlap > 0 && stages < 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel ", kernel.name, ": attention_overlap ", overlap, " needs 3 or more stages"));
+  }
   const int min_blocks = options.min_blocks_per_sm > 0 ? options.min_blocks_per_sm
-                         : warpgroups == 2 && stages == 2 ? 2
+                         : warpgroups == 2 && bn * a.d <= 128 * 64 ? 2
                                                            : 0;
   const int bm = 64 * warpgroups;
   const int nt = 128 * warpgroups;
@@ -664,6 +682,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
        {"$BN", absl::StrCat(bn)},
        {"$NT", absl::StrCat(nt)},
        {"$STAGES", absl::StrCat(stages)},
+       {"$OVERLAP", absl::StrCat(overlap)},
        {"$MINBLOCKS", min_blocks > 0 ? absl::StrCat(", ", min_blocks) : ""},
        {"$LOG2SCALE", absl::StrFormat("%.9g", a.scale * 1.4426950408889634)},
        {"$SCALE", absl::StrFormat("%g", a.scale)},
@@ -689,7 +708,9 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   launch.needs_sm90a = true;
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ",
                                warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
-                               "-stage cp.async", stages >= 3 ? ", softmax overlapped with the previous tile's P V" : "");
+                               "-stage cp.async", overlap == 1   ? ", P V waited for with the next S"
+                               : overlap == 2 ? ", softmax overlapped with the previous tile's P V"
+                                              : "");
   return std::make_pair(helpers + body, std::move(launch));
 }
 

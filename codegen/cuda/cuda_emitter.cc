@@ -1276,6 +1276,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "attention_block_n"       ? &o.attention_block_n
                      : key == "attention_warpgroups"    ? &o.attention_warpgroups
                      : key == "attention_stages"        ? &o.attention_stages
+                     : key == "attention_overlap"       ? &o.attention_overlap
                                                         : nullptr;
     bool* bool_field = key == "fast_math"                  ? &o.fast_math
                        : key == "assume_aligned"           ? &o.assume_aligned
@@ -1300,7 +1301,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       return bad(
           "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
           "row_block_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
-          "attention_warpgroups, attention_stages, fast_math, assume_aligned, "
+          "attention_warpgroups, attention_stages, attention_overlap, fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma)");
     }
   }
@@ -1309,12 +1310,13 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       (o.row_block_threads & (o.row_block_threads - 1)) != 0 || o.attention_m_tiles > 2 ||
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
        o.attention_block_n != 64 && o.attention_block_n != 128) ||
-      o.attention_warpgroups > 3 || o.attention_stages == 1 || o.attention_stages > 4) {
+      o.attention_warpgroups > 4 || o.attention_stages == 1 || o.attention_stages > 4 ||
+      o.attention_overlap > 2) {
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads a power "
         "of two in [32, 1024], attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
-        "128, attention_warpgroups 0..3, attention_stages 0 or 2..4"));
+        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2"));
   }
   *options = o;
   return absl::OkStatus();

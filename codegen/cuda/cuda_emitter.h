@@ -125,13 +125,16 @@ struct CudaEmitOptions {
   // (CudaModuleSource::needs_sm90a), to be compiled for sm_90a.
   bool hopper = false;
   // Attention on Hopper (attention_emitter.h): the wgmma kernel at all (off:
-  // the mma.sync kernel), its warpgroups of 64 query rows per block (1..3)
-  // and shared-memory stages of K/V tiles (2..4; 3 or more also overlaps a
-  // tile's P V with the next tile's Q Kᵀ); 0 picks. attention_block_n is
-  // 64 or 128 keys there.
+  // the mma.sync kernel), its warpgroups of 64 query rows per block (1..4)
+  // and shared-memory stages of K/V tiles (2..4); 0 picks. attention_block_n
+  // is 64 or 128 keys there.
   bool attention_wgmma = true;
   int attention_warpgroups = 0;
   int attention_stages = 0;
+  // How the wgmma kernel overlaps a tile's work: 0 none, 1 P V waited for
+  // with the next tile's S, 2 FlashAttention-3's softmax during the previous
+  // P V (1 and 2 need 3 or more stages).
+  int attention_overlap = 0;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;
@@ -142,7 +145,7 @@ struct CudaEmitOptions {
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
 // max_elements_per_thread, row_block_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
-// attention_stages (integers) and fast_math, assume_aligned,
+// attention_stages, attention_overlap (integers) and fast_math, assume_aligned,
 // recompute_narrow_scratch, attention_wgmma (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.

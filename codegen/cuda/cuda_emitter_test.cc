@@ -449,18 +449,21 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_FALSE(o.assume_aligned);
   EXPECT_TRUE(ApplyCudaEmitOverrides("", &o).ok());
   ASSERT_TRUE(ApplyCudaEmitOverrides(
-                  "attention_wgmma=0,attention_warpgroups=3,attention_stages=3,attention_block_n=128",
+                  "attention_wgmma=0,attention_warpgroups=3,attention_stages=3,attention_block_n=128,"
+                  "attention_overlap=2",
                   &o)
                   .ok());
   EXPECT_FALSE(o.attention_wgmma);
   EXPECT_EQ(o.attention_warpgroups, 3);
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
+  EXPECT_EQ(o.attention_overlap, 2);
 
   const CudaEmitOptions before = o;
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
                           "row_block_threads=100", "pointwise_unroll=0", "max_elements_per_thread",
-                          "attention_stages=1", "attention_warpgroups=4", "attention_block_n=96"}) {
+                          "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
+                          "attention_overlap=3"}) {
     absl::Status s = ApplyCudaEmitOverrides(absl::StrCat("min_blocks_per_sm=4,", bad), &o);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(o.min_blocks_per_sm, before.min_blocks_per_sm) << bad;
