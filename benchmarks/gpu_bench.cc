@@ -11,11 +11,17 @@
 // GB/s (inputs read once + outputs written once, over the median), pct_copy
 // (that over the copy's GB/s), cold_ms (Compile with an empty cache
 // directory: emit, NVRTC, load), warm_ms (Compile again: a cubin cache hit),
-// kernels, fallbacks. Each sample times back-to-back runs for at least
+// kernels, fallbacks, and the warm compile's phases from its report
+// (runtime::CompilePhases): warm_device_ms (CudaExecutionDevice::Create),
+// warm_lower_ms (pipeline, fusion, kernel IR, memory plan), warm_emit_ms
+// (EmitCuda), warm_cache_ms (hash + cubin cache read), warm_load_ms
+// (cuModuleLoadData + cuModuleGetFunction), warm_exe_ms (Executable::Create).
+// After the benchmarks a second table lists both compiles' phases. Each sample times back-to-back runs for at least
 // ~2 ms between two events, so launch gaps of short graphs are amortized
 // like in a model. --sluice_json writes the figures in the format
 // benchmarks/torch_bench.py reads ({"graph": {"us", "compile_cold_ms",
-// "compile_warm_ms", ...}}); --save_npy also writes each graph's inputs and
+// "compile_warm_ms", ..., "compile_warm_phases": {"device_ms", "lower_ms",
+// ...}, "compile_cold_phases": {...}}}); --save_npy also writes each graph's inputs and
 // sluice's outputs as .npy (graphs up to --save_npy_max_mb of them) and names
 // the folders there, so torch_bench checks sluice's outputs against PyTorch.
 // --fast_math compiles with CompileOptions::cuda.fast_math (approximate f32
@@ -81,6 +87,9 @@ struct Figures {
   double pct_copy = 0;
   double cold_ms = 0;
   double warm_ms = 0;
+  // Where the compiles' time went, from their reports.
+  runtime::CompilePhases cold_phases;
+  runtime::CompilePhases warm_phases;
   int kernels = 0;
   int fallbacks = 0;
   std::string npy_dir;  // inputs/ and outputs/ below it, when saved
@@ -288,8 +297,10 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   if (cold->cache_hit() && cold->schedule().num_kernels() > 0) {
     return fail(absl::InternalError("the cold compile hit the cache"));
   }
+  f.cold_phases = cold->compile_report().phases;
   absl::StatusOr<runtime::Executable> exe = timed_compile(&f.warm_ms);
   if (!exe.ok()) return fail(exe.status());
+  f.warm_phases = exe->compile_report().phases;
   std::filesystem::remove_all(o.cache_dir);
   cold = absl::UnknownError("released");
   f.kernels = exe->schedule().num_kernels();
@@ -334,6 +345,13 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   state.counters["pct_copy"] = f.pct_copy;
   state.counters["cold_ms"] = f.cold_ms;
   state.counters["warm_ms"] = f.warm_ms;
+  const runtime::CompilePhases& wp = f.warm_phases;
+  state.counters["warm_device_ms"] = wp.device_ms;
+  state.counters["warm_lower_ms"] = wp.lower_ms;
+  state.counters["warm_emit_ms"] = wp.emit_ms;
+  state.counters["warm_cache_ms"] = wp.kernel_cache_ms;
+  state.counters["warm_load_ms"] = wp.load_ms;
+  state.counters["warm_exe_ms"] = wp.executable_ms;
   state.counters["kernels"] = f.kernels;
   state.counters["fallbacks"] = f.fallbacks;
   state.SetLabel(r->device->device()->name());
@@ -517,7 +535,19 @@ void RegisterAll() {
   }
 }
 
-// {"graph": {"us": .., "compile_cold_ms": .., "compile_warm_ms": .., ...}}
+// {"device_ms": .., "lower_ms": .., ...} of `p`.
+std::string PhasesJson(const runtime::CompilePhases& p) {
+  return absl::StrFormat(
+      "{\"device_ms\": %.4f, \"lower_ms\": %.4f, \"passes_ms\": %.4f, \"fuse_ms\": %.4f, "
+      "\"kernel_ir_ms\": %.4f, \"memory_plan_ms\": %.4f, \"emit_ms\": %.4f, "
+      "\"kernel_cache_ms\": %.4f, \"load_ms\": %.4f, \"executable_ms\": %.4f, "
+      "\"total_ms\": %.4f, \"attempts\": %d}",
+      p.device_ms, p.lower_ms, p.passes_ms, p.fuse_ms, p.kernel_ir_ms, p.memory_plan_ms,
+      p.emit_ms, p.kernel_cache_ms, p.load_ms, p.executable_ms, p.total_ms, p.attempts);
+}
+
+// {"graph": {"us": .., "compile_cold_ms": .., "compile_warm_ms": .., ...,
+// "compile_warm_phases": {..}, "compile_cold_phases": {..}}}
 bool WriteJson(const std::string& path) {
   std::ofstream out(path);
   out << "{";
@@ -530,6 +560,8 @@ bool WriteJson(const std::string& path) {
         "\"gbs\": %.1f, \"pct_copy\": %.1f, \"copy_gbs\": %.1f, \"kernels\": %d, "
         "\"fallbacks\": %d",
         name, f.us, f.cold_ms, f.warm_ms, f.gbs, f.pct_copy, copy_gbs, f.kernels, f.fallbacks);
+    out << ", \"compile_warm_phases\": " << PhasesJson(f.warm_phases)
+        << ", \"compile_cold_phases\": " << PhasesJson(f.cold_phases);
     if (f.parts_us > 0) {
       out << absl::StrFormat(", \"parts_us\": %.3f, \"parts\": \"%s\"", f.parts_us, f.parts);
     }
@@ -549,6 +581,20 @@ void PrintTable() {
   for (const auto& [name, f] : Results()) {
     printf("%-18s %10.1f %9.1f %8.1f %10.1f %10.3f %7d %9d\n", name.c_str(), f.us, f.gbs,
            f.pct_copy, f.cold_ms, f.warm_ms, f.kernels, f.fallbacks);
+  }
+  // Where the warm compile (a cubin cache hit) spent its time; "other" is
+  // what no phase covers (glue inside Compile, and outside it: the returned
+  // Executable's move).
+  printf("\nwarm compile phases, ms (cold compile's total for comparison)\n");
+  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "graph", "warm", "device", "lower",
+         "emit", "cache", "load", "exe", "other", "cold");
+  for (const auto& [name, f] : Results()) {
+    const runtime::CompilePhases& p = f.warm_phases;
+    const double other = f.warm_ms - (p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms +
+                                      p.load_ms + p.executable_ms);
+    printf("%-18s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.1f\n", name.c_str(),
+           f.warm_ms, p.device_ms, p.lower_ms, p.emit_ms, p.kernel_cache_ms, p.load_ms,
+           p.executable_ms, other, f.cold_ms);
   }
   for (const auto& [name, f] : Results()) {
     if (f.parts_us > 0) {
