@@ -15,14 +15,15 @@
 // (runtime::CompilePhases): warm_device_ms (CudaExecutionDevice::Create),
 // warm_lower_ms (pipeline, fusion, kernel IR, memory plan), warm_emit_ms
 // (EmitCuda), warm_cache_ms (hash + cubin cache read), warm_load_ms
-// (cuModuleLoadData + cuModuleGetFunction), warm_exe_ms (Executable::Create).
-// After the benchmarks a second table lists both compiles' phases. Each sample times back-to-back runs for at least
-// ~2 ms between two events, so launch gaps of short graphs are amortized
-// like in a model. --sluice_json writes the figures in the format
-// benchmarks/torch_bench.py reads ({"graph": {"us", "compile_cold_ms",
-// "compile_warm_ms", ..., "compile_warm_phases": {"device_ms", "lower_ms",
-// ...}, "compile_cold_phases": {...}}}); --save_npy also writes each graph's inputs and
-// sluice's outputs as .npy (graphs up to --save_npy_max_mb of them) and names
+// (cuModuleLoadData + cuModuleGetFunction), warm_exe_ms (Executable::Create);
+// after the benchmarks a second table lists them per graph. Each sample
+// times back-to-back runs for at least ~2 ms between two events, so launch
+// gaps of short graphs are amortized like in a model. --sluice_json writes
+// the figures in the format benchmarks/torch_bench.py reads ({"graph":
+// {"us", "compile_cold_ms", "compile_warm_ms", ..., "compile_warm_phases":
+// {"device_ms", "lower_ms", ...}, "compile_cold_phases": {...}}});
+// --save_npy also writes each graph's inputs and sluice's outputs as .npy
+// (graphs up to --save_npy_max_mb of them) and names
 // the folders there, so torch_bench checks sluice's outputs against PyTorch.
 // --fast_math compiles with CompileOptions::cuda.fast_math (approximate f32
 // exp and division, as Triton and so Inductor compile). Graphs with nodes
