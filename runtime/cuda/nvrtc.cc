@@ -168,8 +168,9 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
 
   const std::string version = absl::StrCat(nvrtc->version_major, ".", nvrtc->version_minor);
   const std::string joined_options = absl::StrJoin(opts, "\n");
+  // v2: CacheKey is MurmurHash3 (v1: FNV-1a); a new hash needs a new version.
   const CacheKey key = CacheKey::Of(
-      {"sluice-nvrtc-cubin-v1", source, name, joined_options, version, compiled.arch});
+      {"sluice-nvrtc-cubin-v2", source, name, joined_options, version, compiled.arch});
 
   const CubinCache cache(options.cache_dir.empty() ? CubinCache::DefaultDir()
                                                    : options.cache_dir);
