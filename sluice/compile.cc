@@ -316,7 +316,8 @@ std::string KeptSourcePath(absl::string_view message) {
                                                           : end - at - kAt.size()));
 }
 
-// Everything of CudaKernels plus the attempt it came from (for Compile).
+// Everything of CudaKernels (but its kernel_ir, which Compile makes as the
+// Executable's) plus the attempt it came from (for Compile).
 struct CudaResult {
   CudaKernels kernels;
   std::unique_ptr<Attempt> attempt;  // graph/plan/schedule moved to `kernels` by the caller
@@ -409,7 +410,6 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
       for (const codegen::KernelArg& arg : k.args) out.args.push_back(arg.value);
       r.kernels.kernels.push_back(std::move(out));
     }
-    for (const codegen::Kernel& k : a.kernels) absl::StrAppend(&r.kernels.kernel_ir, k.ToString());
     r.module = std::move(module);
     r.attempt = *std::move(lowered);
     return r;
@@ -506,6 +506,12 @@ absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
   absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, &phases);
   if (!r.ok()) return r.status();
   CudaKernels out = std::move(r->kernels);
+  Stopwatch watch;
+  for (const codegen::Kernel& k : r->attempt->kernels) {
+    absl::StrAppend(&out.kernel_ir, k.ToString());
+  }
+  phases.kernel_ir_ms += watch.Lap();
+  phases.lower_ms += watch.Total();
   out.graph = std::move(r->attempt->graph);
   out.plan = std::move(r->attempt->plan);
   out.schedule = std::move(r->attempt->schedule);
