@@ -139,6 +139,7 @@ void Murmur3x64_128::Block(const unsigned char* block) {
 }
 
 void Murmur3x64_128::Update(const void* data, size_t n) {
+  if (n == 0) return;  // `data` may be null (an empty string_view)
   const auto* p = static_cast<const unsigned char*>(data);
   length_ += n;
   if (pending_ > 0) {

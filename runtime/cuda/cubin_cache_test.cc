@@ -64,6 +64,7 @@ TEST(CacheKey, StableAndSensitiveToEveryPartAndBoundary) {
   EXPECT_FALSE(key == CacheKey::Of({"sourc", "esm_90"}));
   EXPECT_FALSE(key == CacheKey::Of({"source", "sm_90", ""}));
   EXPECT_FALSE(CacheKey::Of({}) == CacheKey::Of({""}));
+  EXPECT_EQ(CacheKey::Of({absl::string_view()}), CacheKey::Of({""}));
 }
 
 TEST(CacheKey, KnownValue) {
