@@ -30,14 +30,15 @@ struct HostCompileOptions {
 };
 
 // Where the time of one compile went (sluice::Compile), wall times in ms.
-// Phases a backend does not have stay 0. The phases do not overlap, so their
+// Phases a backend does not have stay 0; after a rule-6 recompilation each
+// phase holds its time over all attempts. The phases do not overlap, so their
 // sum is at most total_ms; the rest is glue (copying results, checks).
 struct CompilePhases {
   // Creating the device: CPU: the CpuDevice; CUDA: CudaExecutionDevice::Create
   // (context check and stream).
   double device_ms = 0;
-  // The pass pipeline, fusion, the kernel IR and the memory plan, over every
-  // rule-6 attempt; its parts follow.
+  // The pass pipeline, fusion, the kernel IR (and its text) and the memory
+  // plan; its parts follow.
   double lower_ms = 0;
   double passes_ms = 0;       // RunLoweringPipeline (selective lowering ... dce)
   double fuse_ms = 0;         // passes::Fuse (kernel groups and schedule)
