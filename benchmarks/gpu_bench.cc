@@ -4,19 +4,30 @@
 // device-to-device copy measured in the same run as the bandwidth yardstick.
 //
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
-//             [--save_npy_max_mb N] [--fast_math] [google benchmark flags]
+//             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
+//             [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
 // GB/s (inputs read once + outputs written once, over the median), pct_copy
 // (that over the copy's GB/s), cold_ms (Compile with an empty cache
 // directory: emit, NVRTC, load), warm_ms (Compile again: a cubin cache hit),
-// kernels, fallbacks. Each sample times back-to-back runs for at least
-// ~2 ms between two events, so launch gaps of short graphs are amortized
-// like in a model. --sluice_json writes the figures in the format
-// benchmarks/torch_bench.py reads ({"graph": {"us", "compile_cold_ms",
-// "compile_warm_ms", ...}}); --save_npy also writes each graph's inputs and
-// sluice's outputs as .npy (graphs up to --save_npy_max_mb of them) and names
+// kernels, fallbacks, and the warm compile's phases from its report
+// (runtime::CompilePhases): warm_device_ms (CudaExecutionDevice::Create),
+// warm_lower_ms (pipeline, fusion, kernel IR, memory plan), warm_emit_ms
+// (EmitCuda), warm_cache_ms (hash + cubin cache read), warm_load_ms
+// (cuModuleLoadData + cuModuleGetFunction), warm_exe_ms (Executable::Create);
+// then --warm_repeats (default 20) more warm compiles give warm_median_ms
+// and warm_max_ms (is a slow warm compile a phase's steady cost or an
+// outlier?); after the benchmarks a second table lists them per graph, and
+// the JSON also has each phase's median over the repeats. Each sample
+// times back-to-back runs for at least ~2 ms between two events, so launch
+// gaps of short graphs are amortized like in a model. --sluice_json writes
+// the figures in the format benchmarks/torch_bench.py reads ({"graph":
+// {"us", "compile_cold_ms", "compile_warm_ms", ..., "compile_warm_phases":
+// {"device_ms", "lower_ms", ...}, "compile_cold_phases": {...}}});
+// --save_npy also writes each graph's inputs and sluice's outputs as .npy
+// (graphs up to --save_npy_max_mb of them) and names
 // the folders there, so torch_bench checks sluice's outputs against PyTorch.
 // --fast_math compiles with CompileOptions::cuda.fast_math (approximate f32
 // exp and division, as Triton and so Inductor compile). Graphs with nodes
@@ -69,6 +80,7 @@ struct Flags {
   std::string save_npy;
   int64_t save_npy_max_mb = 600;
   bool fast_math = false;  // CompileOptions::cuda.fast_math, as Triton compiles
+  int warm_repeats = 20;   // warm compiles after the first, for median and max
 };
 Flags& GetFlags() {
   static Flags* flags = new Flags();
@@ -81,6 +93,15 @@ struct Figures {
   double pct_copy = 0;
   double cold_ms = 0;
   double warm_ms = 0;
+  // Where the compiles' time went, from their reports.
+  runtime::CompilePhases cold_phases;
+  runtime::CompilePhases warm_phases;
+  // Over --warm_repeats more warm compiles (0 without repeats): the median
+  // and maximum, and each phase's median taken separately.
+  int warm_repeats = 0;
+  double warm_median_ms = 0;
+  double warm_max_ms = 0;
+  runtime::CompilePhases warm_median_phases;
   int kernels = 0;
   int fallbacks = 0;
   std::string npy_dir;  // inputs/ and outputs/ below it, when saved
@@ -150,6 +171,27 @@ runtime::Tensor FastRandom(const ir::TensorType& type, uint64_t seed) {
 double MedianOf(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Each field's median over `all`, taken separately (so they need not add up).
+runtime::CompilePhases MedianPhases(const std::vector<runtime::CompilePhases>& all) {
+  runtime::CompilePhases m;
+  auto median = [&](double runtime::CompilePhases::*field) {
+    std::vector<double> v;
+    for (const runtime::CompilePhases& p : all) v.push_back(p.*field);
+    m.*field = MedianOf(std::move(v));
+  };
+  for (double runtime::CompilePhases::*field :
+       {&runtime::CompilePhases::device_ms, &runtime::CompilePhases::lower_ms,
+        &runtime::CompilePhases::passes_ms, &runtime::CompilePhases::fuse_ms,
+        &runtime::CompilePhases::kernel_ir_ms, &runtime::CompilePhases::memory_plan_ms,
+        &runtime::CompilePhases::emit_ms, &runtime::CompilePhases::kernel_cache_ms,
+        &runtime::CompilePhases::load_ms, &runtime::CompilePhases::executable_ms,
+        &runtime::CompilePhases::total_ms}) {
+    median(field);
+  }
+  m.attempts = all.empty() ? 0 : all[0].attempts;
+  return m;
 }
 
 #if SLUICE_HAVE_CUDA
@@ -288,8 +330,25 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   if (cold->cache_hit() && cold->schedule().num_kernels() > 0) {
     return fail(absl::InternalError("the cold compile hit the cache"));
   }
+  f.cold_phases = cold->compile_report().phases;
   absl::StatusOr<runtime::Executable> exe = timed_compile(&f.warm_ms);
   if (!exe.ok()) return fail(exe.status());
+  f.warm_phases = exe->compile_report().phases;
+  std::vector<double> repeats;
+  std::vector<runtime::CompilePhases> repeat_phases;
+  for (int i = 0; i < GetFlags().warm_repeats; ++i) {
+    double ms = 0;
+    absl::StatusOr<runtime::Executable> again = timed_compile(&ms);
+    if (!again.ok()) return fail(again.status());
+    repeats.push_back(ms);
+    repeat_phases.push_back(again->compile_report().phases);
+  }
+  if (!repeats.empty()) {
+    f.warm_repeats = static_cast<int>(repeats.size());
+    f.warm_median_ms = MedianOf(repeats);
+    f.warm_max_ms = *std::max_element(repeats.begin(), repeats.end());
+    f.warm_median_phases = MedianPhases(repeat_phases);
+  }
   std::filesystem::remove_all(o.cache_dir);
   cold = absl::UnknownError("released");
   f.kernels = exe->schedule().num_kernels();
@@ -334,6 +393,17 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   state.counters["pct_copy"] = f.pct_copy;
   state.counters["cold_ms"] = f.cold_ms;
   state.counters["warm_ms"] = f.warm_ms;
+  const runtime::CompilePhases& wp = f.warm_phases;
+  state.counters["warm_device_ms"] = wp.device_ms;
+  state.counters["warm_lower_ms"] = wp.lower_ms;
+  state.counters["warm_emit_ms"] = wp.emit_ms;
+  state.counters["warm_cache_ms"] = wp.kernel_cache_ms;
+  state.counters["warm_load_ms"] = wp.load_ms;
+  state.counters["warm_exe_ms"] = wp.executable_ms;
+  if (f.warm_repeats > 0) {
+    state.counters["warm_median_ms"] = f.warm_median_ms;
+    state.counters["warm_max_ms"] = f.warm_max_ms;
+  }
   state.counters["kernels"] = f.kernels;
   state.counters["fallbacks"] = f.fallbacks;
   state.SetLabel(r->device->device()->name());
@@ -517,7 +587,21 @@ void RegisterAll() {
   }
 }
 
-// {"graph": {"us": .., "compile_cold_ms": .., "compile_warm_ms": .., ...}}
+// {"device_ms": .., "lower_ms": .., ...} of `p`.
+std::string PhasesJson(const runtime::CompilePhases& p) {
+  return absl::StrFormat(
+      "{\"device_ms\": %.4f, \"lower_ms\": %.4f, \"passes_ms\": %.4f, \"fuse_ms\": %.4f, "
+      "\"kernel_ir_ms\": %.4f, \"memory_plan_ms\": %.4f, \"emit_ms\": %.4f, "
+      "\"kernel_cache_ms\": %.4f, \"load_ms\": %.4f, \"executable_ms\": %.4f, "
+      "\"total_ms\": %.4f, \"attempts\": %d}",
+      p.device_ms, p.lower_ms, p.passes_ms, p.fuse_ms, p.kernel_ir_ms, p.memory_plan_ms,
+      p.emit_ms, p.kernel_cache_ms, p.load_ms, p.executable_ms, p.total_ms, p.attempts);
+}
+
+// {"graph": {"us": .., "compile_cold_ms": .., "compile_warm_ms": .., ...,
+// "compile_warm_phases": {..}, "compile_cold_phases": {..}, and with
+// --warm_repeats: "compile_warm_repeats", "compile_warm_median_ms",
+// "compile_warm_max_ms", "compile_warm_median_phases": {..}}}
 bool WriteJson(const std::string& path) {
   std::ofstream out(path);
   out << "{";
@@ -530,6 +614,15 @@ bool WriteJson(const std::string& path) {
         "\"gbs\": %.1f, \"pct_copy\": %.1f, \"copy_gbs\": %.1f, \"kernels\": %d, "
         "\"fallbacks\": %d",
         name, f.us, f.cold_ms, f.warm_ms, f.gbs, f.pct_copy, copy_gbs, f.kernels, f.fallbacks);
+    out << ", \"compile_warm_phases\": " << PhasesJson(f.warm_phases)
+        << ", \"compile_cold_phases\": " << PhasesJson(f.cold_phases);
+    if (f.warm_repeats > 0) {
+      out << absl::StrFormat(
+                 ", \"compile_warm_repeats\": %d, \"compile_warm_median_ms\": %.4f, "
+                 "\"compile_warm_max_ms\": %.4f, \"compile_warm_median_phases\": ",
+                 f.warm_repeats, f.warm_median_ms, f.warm_max_ms)
+          << PhasesJson(f.warm_median_phases);
+    }
     if (f.parts_us > 0) {
       out << absl::StrFormat(", \"parts_us\": %.3f, \"parts\": \"%s\"", f.parts_us, f.parts);
     }
@@ -549,6 +642,21 @@ void PrintTable() {
   for (const auto& [name, f] : Results()) {
     printf("%-18s %10.1f %9.1f %8.1f %10.1f %10.3f %7d %9d\n", name.c_str(), f.us, f.gbs,
            f.pct_copy, f.cold_ms, f.warm_ms, f.kernels, f.fallbacks);
+  }
+  // Where the warm compile (a cubin cache hit) spent its time; "other" is
+  // what no phase covers (glue inside Compile, and outside it: the returned
+  // Executable's move).
+  printf("\nthe first warm compile's phases, ms; the median and maximum of %d more warm "
+         "compiles; the cold compile\n", GetFlags().warm_repeats);
+  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "graph", "warm", "device",
+         "lower", "emit", "cache", "load", "exe", "other", "median", "max", "cold");
+  for (const auto& [name, f] : Results()) {
+    const runtime::CompilePhases& p = f.warm_phases;
+    const double other = f.warm_ms - (p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms +
+                                      p.load_ms + p.executable_ms);
+    printf("%-18s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.1f\n",
+           name.c_str(), f.warm_ms, p.device_ms, p.lower_ms, p.emit_ms, p.kernel_cache_ms,
+           p.load_ms, p.executable_ms, other, f.warm_median_ms, f.warm_max_ms, f.cold_ms);
   }
   for (const auto& [name, f] : Results()) {
     if (f.parts_us > 0) {
@@ -585,6 +693,11 @@ int main(int argc, char** argv) {
     }
     if (a == "--fast_math") {
       flags.fast_math = true;
+      continue;
+    }
+    std::string repeats;
+    if (value("warm_repeats", &repeats)) {
+      flags.warm_repeats = std::max(0, std::atoi(repeats.c_str()));
       continue;
     }
     if (value("save_npy_max_mb", &mb)) {

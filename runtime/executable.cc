@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <utility>
 
@@ -73,6 +74,7 @@ void Executable::FreeArena() {
 Executable::~Executable() { FreeArena(); }
 
 absl::StatusOr<Executable> Executable::Create(Parts parts) {
+  const auto start = std::chrono::steady_clock::now();
   if (parts.graph == nullptr || parts.device == nullptr) {
     return absl::InvalidArgumentError("Executable needs a graph and a device");
   }
@@ -112,6 +114,11 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
     }
     e.steps_.push_back(std::move(info));
   }
+  CompilePhases& phases = e.parts_->compile_report.phases;
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  phases.executable_ms += ms;
+  phases.total_ms += ms;
   return e;
 }
 

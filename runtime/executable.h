@@ -118,6 +118,8 @@ class Executable {
   int64_t peak_intermediate_bytes() const { return parts_->memory.arena_bytes; }
   // Whether the kernels came from the kernel cache without compiling.
   bool cache_hit() const { return parts_->compile_report.cache_hit; }
+  // How the kernels were compiled, and where the compile's time went
+  // (compile_report().phases; Create adds its own time to them).
   const HostCompileReport& compile_report() const { return parts_->compile_report; }
   const std::string& device_name() const { return device_name_; }
   Device& device() const { return *parts_->device; }

@@ -29,6 +29,40 @@ struct HostCompileOptions {
   std::vector<std::string> flags;
 };
 
+// Where the time of one compile went (sluice::Compile), wall times in ms.
+// Phases a backend does not have stay 0; after a rule-6 recompilation each
+// phase holds its time over all attempts. The phases do not overlap, so their
+// sum is at most total_ms; the rest is glue (copying results, checks).
+struct CompilePhases {
+  // Creating the device: CPU: the CpuDevice; CUDA: CudaExecutionDevice::Create
+  // (context check and stream).
+  double device_ms = 0;
+  // The pass pipeline, fusion, the kernel IR (and its text) and the memory
+  // plan; its parts follow.
+  double lower_ms = 0;
+  double passes_ms = 0;       // RunLoweringPipeline (selective lowering ... dce)
+  double fuse_ms = 0;         // passes::Fuse (kernel groups and schedule)
+  double kernel_ir_ms = 0;    // codegen::BuildKernel for every kernel step
+  double memory_plan_ms = 0;  // passes::PlanMemory
+  // Generating source: codegen/cpu EmitModule or codegen/cuda EmitCuda.
+  double emit_ms = 0;
+  // The kernel cache: hashing the source and options and reading the entry,
+  // or the compiler (host compiler / NVRTC) on a miss. CPU: includes dlopen.
+  double kernel_cache_ms = 0;
+  // Loading the compiled kernels: CUDA cuModuleLoadData and
+  // cuModuleGetFunction per kernel; CPU: resolving the kernel symbols.
+  double load_ms = 0;
+  // runtime::Executable::Create (which adds it here and to total_ms).
+  double executable_ms = 0;
+  // The whole compile, start to end.
+  double total_ms = 0;
+  // Lowering attempts (more than 1 after a rule-6 recompilation).
+  int attempts = 0;
+
+  // "lower 0.210 (passes 0.120, fuse 0.030, ...) emit ... total 0.480 ms".
+  std::string ToString() const;
+};
+
 struct HostCompileReport {
   bool cache_hit = false;       // loaded from the cache without compiling
   bool rebuilt = false;         // an entry existed but failed to load
@@ -37,6 +71,9 @@ struct HostCompileReport {
   std::string library_path;
   double compile_seconds = 0;   // host compiler time (0 on a hit)
   std::vector<std::string> warnings;
+  // Per-phase times of the whole compile, filled by sluice::Compile (both
+  // backends; the CUDA backend also sets cache_hit and compile_seconds).
+  CompilePhases phases;
 };
 
 // On a compile error: the compiler's output and where the source was kept.

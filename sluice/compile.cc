@@ -1,6 +1,7 @@
 #include "sluice/compile.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -37,6 +38,27 @@ namespace sluice {
 namespace {
 
 using LoweringErrors = absl::flat_hash_map<std::string, std::string>;
+
+// Wall time for the compile report's phases (runtime::CompilePhases).
+class Stopwatch {
+ public:
+  // Milliseconds since construction or the previous Lap.
+  double Lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+    return ms;
+  }
+  // Milliseconds since construction.
+  double Total() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+        .count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
 
 // Original (pre-decomposition) names of the nodes a step computes.
 std::vector<std::string> OriginalNames(const passes::Step& step) {
@@ -76,7 +98,10 @@ struct Attempt {
 absl::StatusOr<std::unique_ptr<Attempt>> Lower(const ir::Graph& graph,
                                                const CompileOptions& options,
                                                const passes::BackendCapabilities& caps,
-                                               const LoweringErrors& lowering_errors) {
+                                               const LoweringErrors& lowering_errors,
+                                               runtime::CompilePhases* phases) {
+  Stopwatch watch;
+  ++phases->attempts;
   auto a = std::make_unique<Attempt>();
   a->graph = std::make_unique<ir::Graph>(graph.Clone());
   passes::PipelineOptions po;
@@ -87,9 +112,11 @@ absl::StatusOr<std::unique_ptr<Attempt>> Lower(const ir::Graph& graph,
       passes::RunLoweringPipeline(a->graph.get(), options.lowering, caps, po);
   if (!plan.ok()) return plan.status();
   a->plan = *std::move(plan);
+  phases->passes_ms += watch.Lap();
   absl::StatusOr<passes::Schedule> schedule = passes::Fuse(*a->graph, &a->plan);
   if (!schedule.ok()) return schedule.status();
   a->schedule = *std::move(schedule);
+  phases->fuse_ms += watch.Lap();
   // Kernel IR; a step the IR cannot express is a lowering failure (rule 6).
   for (const passes::Step& step : a->schedule.steps) {
     if (step.kind != passes::StepKind::kKernel) continue;
@@ -102,6 +129,8 @@ absl::StatusOr<std::unique_ptr<Attempt>> Lower(const ir::Graph& graph,
     a->kernels.push_back(*std::move(k));
     a->kernel_steps.push_back(&step);
   }
+  phases->kernel_ir_ms += watch.Lap();
+  phases->lower_ms += watch.Total();
   return a;
 }
 
@@ -163,8 +192,10 @@ absl::Status HandleFailures(
   return absl::OkStatus();
 }
 
-// The executable's parts every backend shares.
-runtime::Executable::Parts PartsOf(Attempt& a) {
+// The executable's parts every backend shares (the memory plan and kernel IR
+// text counted in `phases`).
+runtime::Executable::Parts PartsOf(Attempt& a, runtime::CompilePhases* phases) {
+  Stopwatch watch;
   runtime::Executable::Parts parts;
   for (size_t i = 0; i < a.kernels.size(); ++i) {
     parts.kernel_names.push_back(a.kernels[i].name);
@@ -174,7 +205,10 @@ runtime::Executable::Parts PartsOf(Attempt& a) {
     parts.kernel_args.push_back(std::move(args));
     absl::StrAppend(&parts.kernel_ir, a.kernels[i].ToString());
   }
+  phases->kernel_ir_ms += watch.Lap();
   parts.memory = passes::PlanMemory(a.schedule);
+  phases->memory_plan_ms += watch.Lap();
+  phases->lower_ms += watch.Total();
   parts.plan = std::move(a.plan);
   parts.schedule = std::move(a.schedule);
   parts.graph = std::move(a.graph);
@@ -183,12 +217,14 @@ runtime::Executable::Parts PartsOf(Attempt& a) {
 
 absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
                                                   const CompileOptions& options) {
+  Stopwatch total;
+  runtime::CompilePhases phases;
   const passes::BackendCapabilities caps = codegen::cpu::CpuCapabilities();
   LoweringErrors lowering_errors;
   const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     absl::StatusOr<std::unique_ptr<Attempt>> lowered =
-        Lower(graph, options, caps, lowering_errors);
+        Lower(graph, options, caps, lowering_errors, &phases);
     if (!lowered.ok()) return lowered.status();
     Attempt& a = **lowered;
     codegen::cpu::EmitOptions eo;
@@ -198,7 +234,9 @@ absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
     runtime::HostCompileReport report;
     std::string kept_source;
     if (a.failures.empty() && !a.kernels.empty()) {
+      Stopwatch watch;
       module = codegen::cpu::EmitModule(a.kernels, eo);
+      phases.emit_ms += watch.Lap();
       std::vector<std::string> symbols;
       for (const auto& k : module.kernels) symbols.push_back(k.symbol);
       runtime::HostCompileOptions ho;
@@ -207,6 +245,7 @@ absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
       runtime::HostCompileError error;
       absl::StatusOr<std::shared_ptr<runtime::LoadedLibrary>> lib =
           runtime::CompileAndLoad(module.source, symbols, ho, &report, &error);
+      phases.kernel_cache_ms += watch.Lap();
       if (!lib.ok()) {
         if (error.log.empty()) return lib.status();
         kept_source = error.source_path;
@@ -227,8 +266,10 @@ absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
       continue;
     }
 
-    runtime::Executable::Parts parts = PartsOf(a);
+    runtime::Executable::Parts parts = PartsOf(a, &phases);
+    Stopwatch watch;
     parts.device = std::make_shared<runtime::CpuDevice>();
+    phases.device_ms += watch.Lap();
     if (library != nullptr) {
       std::vector<std::string> symbols;
       for (const auto& k : module.kernels) symbols.push_back(k.symbol);
@@ -236,9 +277,12 @@ absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
           runtime::CpuModule::Create(library, symbols);
       if (!m.ok()) return m.status();
       parts.module = *std::move(m);
+      phases.load_ms += watch.Lap();
     }
     parts.source = std::move(module.source);
     parts.compile_report = std::move(report);
+    phases.total_ms = total.Total();
+    parts.compile_report.phases = phases;
     return runtime::Executable::Create(std::move(parts));
   }
   return absl::InternalError("sluice::Compile: too many rule-6 recompilations");
@@ -272,7 +316,8 @@ std::string KeptSourcePath(absl::string_view message) {
                                                           : end - at - kAt.size()));
 }
 
-// Everything of CudaKernels plus the attempt it came from (for Compile).
+// Everything of CudaKernels (but its kernel_ir, which Compile makes as the
+// Executable's) plus the attempt it came from (for Compile).
 struct CudaResult {
   CudaKernels kernels;
   std::unique_ptr<Attempt> attempt;  // graph/plan/schedule moved to `kernels` by the caller
@@ -280,13 +325,14 @@ struct CudaResult {
 };
 
 absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOptions& options,
-                                        const std::string& arch, int num_sms) {
+                                        const std::string& arch, int num_sms,
+                                        runtime::CompilePhases* phases) {
   const passes::BackendCapabilities caps = codegen::cuda::CudaCapabilities();
   LoweringErrors lowering_errors;
   const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
   for (int attempt = 0; attempt < max_attempts; ++attempt) {
     absl::StatusOr<std::unique_ptr<Attempt>> lowered =
-        Lower(graph, options, caps, lowering_errors);
+        Lower(graph, options, caps, lowering_errors, phases);
     if (!lowered.ok()) return lowered.status();
     Attempt& a = **lowered;
     codegen::cuda::CudaEmitOptions eo;
@@ -303,7 +349,9 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
     runtime::cuda::CompiledCuda compiled;
     std::string kept_source;
     if (a.failures.empty() && !a.kernels.empty()) {
+      Stopwatch watch;
       absl::StatusOr<codegen::cuda::CudaModuleSource> emitted = codegen::cuda::EmitCuda(a.kernels, eo);
+      phases->emit_ms += watch.Lap();
       if (!emitted.ok()) {
         // IR the emitter does not know: find the kernels, one by one.
         for (size_t i = 0; i < a.kernels.size(); ++i) {
@@ -313,6 +361,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
             a.failures.push_back({a.kernel_steps[i], std::string(one.status().message())});
           }
         }
+        phases->emit_ms += watch.Lap();
         if (a.failures.empty()) return emitted.status();
       } else {
         module = *std::move(emitted);
@@ -324,6 +373,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
         if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";
         absl::StatusOr<runtime::cuda::CompiledCuda> c =
             runtime::cuda::CompileCuda(module.source, graph.name(), no);
+        phases->kernel_cache_ms += watch.Lap();
         if (!c.ok()) {
           if (!absl::IsInvalidArgument(c.status())) return c.status();
           const std::string message(c.status().message());
@@ -345,7 +395,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
       continue;
     }
     CudaResult r;
-    r.kernels.source = module.source;
+    r.kernels.source = std::move(module.source);  // module keeps its launches
     r.kernels.arch = compiled.arch.empty() ? arch : compiled.arch;
     r.kernels.cubin = std::move(compiled.cubin);
     r.kernels.nvrtc_log = std::move(compiled.log);
@@ -362,7 +412,6 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
       for (const codegen::KernelArg& arg : k.args) out.args.push_back(arg.value);
       r.kernels.kernels.push_back(std::move(out));
     }
-    for (const codegen::Kernel& k : a.kernels) absl::StrAppend(&r.kernels.kernel_ir, k.ToString());
     r.module = std::move(module);
     r.attempt = *std::move(lowered);
     return r;
@@ -372,6 +421,8 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
 
 absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
                                                    const CompileOptions& options) {
+  Stopwatch total;
+  runtime::CompilePhases phases;
   std::string why;
   if (!runtime::cuda::CudaAvailable(&why)) {
     return absl::UnavailableError(absl::StrCat(
@@ -384,15 +435,16 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
   absl::StatusOr<std::unique_ptr<runtime::cuda::CudaExecutionDevice>> device =
       runtime::cuda::CudaExecutionDevice::Create(device_options);
   if (!device.ok()) return device.status();
+  phases.device_ms = total.Total();
   runtime::cuda::CudaDevice* gpu = (*device)->device();
   const std::string arch = options.cuda.arch.empty() ? gpu->arch() : options.cuda.arch;
   const int num_sms =
       options.cuda.num_sms > 0 ? options.cuda.num_sms : gpu->multiprocessor_count();
-  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms);
+  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, &phases);
   if (!r.ok()) return r.status();
   Attempt& a = *r->attempt;
 
-  runtime::Executable::Parts parts = PartsOf(a);
+  runtime::Executable::Parts parts = PartsOf(a, &phases);
   // The kernel's parameters are its KernelArgs (step inputs, then outputs),
   // as the executable's kernel_args.
   std::vector<runtime::cuda::KernelLaunchSpec> specs;
@@ -419,21 +471,27 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
     specs.push_back(std::move(spec));
   }
   if (!specs.empty()) {
+    Stopwatch watch;
     absl::StatusOr<std::unique_ptr<runtime::cuda::CudaKernelModule>> m =
         runtime::cuda::CudaKernelModule::Load(device->get(), r->kernels.cubin, graph.name(),
                                               std::move(specs));
     if (!m.ok()) return m.status();
     parts.module = *std::move(m);
+    phases.load_ms = watch.Lap();
   }
   parts.device = std::shared_ptr<runtime::Device>(std::move(*device));
   parts.source = std::move(r->kernels.source);
   parts.compile_report.cache_hit = r->kernels.cache_hit;
   parts.compile_report.compile_seconds = r->kernels.nvrtc_seconds;
+  phases.total_ms = total.Total();
+  parts.compile_report.phases = phases;
   return runtime::Executable::Create(std::move(parts));
 }
 
 absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
                                                    const CompileOptions& options) {
+  Stopwatch total;
+  runtime::CompilePhases phases;
   // NVRTC needs no GPU; with one, compile for it.
   const std::string arch =
       options.cuda.arch.empty() ? runtime::cuda::DefaultCudaArch() : options.cuda.arch;
@@ -446,12 +504,21 @@ absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
       if (gpu.ok()) num_sms = (*gpu)->multiprocessor_count();
     }
   }
-  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms);
+  phases.device_ms = total.Total();
+  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, &phases);
   if (!r.ok()) return r.status();
   CudaKernels out = std::move(r->kernels);
+  Stopwatch watch;
+  for (const codegen::Kernel& k : r->attempt->kernels) {
+    absl::StrAppend(&out.kernel_ir, k.ToString());
+  }
+  phases.kernel_ir_ms += watch.Lap();
+  phases.lower_ms += watch.Total();
   out.graph = std::move(r->attempt->graph);
   out.plan = std::move(r->attempt->plan);
   out.schedule = std::move(r->attempt->schedule);
+  out.phases = phases;
+  out.phases.total_ms = total.Total();
   return out;
 }
 

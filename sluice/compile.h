@@ -108,6 +108,10 @@ struct CudaKernels {
   std::string nvrtc_log;        // warnings
   bool cache_hit = false;
   double nvrtc_seconds = 0;     // 0 on a cache hit
+  // Where the time went, as Compile's report (runtime/kernel_cache.h):
+  // device_ms is finding the architecture and multiprocessor count, load_ms
+  // and executable_ms stay 0 (nothing is loaded), and no memory plan is made.
+  runtime::CompilePhases phases;
 };
 
 // Unavailable when NVRTC cannot be loaded or sluice was built without CUDA.

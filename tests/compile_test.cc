@@ -322,5 +322,62 @@ TEST(CacheTest, TwoProcessesCompilingTheSameGraphAtOnceBothSucceed) {
   EXPECT_TRUE(exe->cache_hit());
 }
 
+// ---- The compile report's phases ----------------------------------------------------
+
+// Every phase the CPU backend went through took some time (`loaded`: the
+// executable has generated kernels, so a library was loaded), the parts of
+// lower_ms add up to at most lower_ms, and all phases to at most the whole.
+void ExpectCpuPhases(const runtime::CompilePhases& p, bool loaded = true) {
+  SCOPED_TRACE(p.ToString());
+  for (double ms : {p.device_ms, p.lower_ms, p.passes_ms, p.fuse_ms, p.kernel_ir_ms,
+                    p.memory_plan_ms, p.emit_ms, p.kernel_cache_ms, p.executable_ms,
+                    p.total_ms}) {
+    EXPECT_GT(ms, 0);
+  }
+  if (loaded) {
+    EXPECT_GT(p.load_ms, 0);
+  } else {
+    EXPECT_EQ(p.load_ms, 0);
+  }
+  constexpr double kRounding = 1e-9;
+  EXPECT_LE(p.passes_ms + p.fuse_ms + p.kernel_ir_ms + p.memory_plan_ms, p.lower_ms + kRounding);
+  EXPECT_LE(p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms + p.load_ms +
+                p.executable_ms,
+            p.total_ms + kRounding);
+}
+
+TEST(CompileReportTest, PhasesAreFilledAndAddUpToAtMostTheTotal) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  CompileOptions o = Options("phases");
+  absl::StatusOr<runtime::Executable> cold = Compile(g, o);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  ASSERT_FALSE(cold->cache_hit());
+  const runtime::CompilePhases& c = cold->compile_report().phases;
+  ExpectCpuPhases(c);
+  EXPECT_EQ(c.attempts, 1);
+  // The host compiler ran inside the kernel-cache phase.
+  EXPECT_GE(c.kernel_cache_ms, 1e3 * cold->compile_report().compile_seconds);
+
+  absl::StatusOr<runtime::Executable> warm = Compile(g, o);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  ASSERT_TRUE(warm->cache_hit());
+  ExpectCpuPhases(warm->compile_report().phases);
+  EXPECT_EQ(warm->compile_report().phases.attempts, 1);
+  EXPECT_THAT(warm->compile_report().phases.ToString(), HasSubstr("total "));
+}
+
+TEST(CompileReportTest, ARule6RecompilationCountsBothAttempts) {
+  ir::Graph g = Parse(kChainWithSoftmax);
+  CompileOptions o = Options("phases-rule6");
+  o.inject_compile_failure = {"s"};
+  absl::StatusOr<runtime::Executable> exe = Compile(g, o);
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_EQ(exe->compile_report().phases.attempts, 2);
+  // The first attempt's host compile failed (time in kernel_cache_ms); the
+  // second has no generated kernel left to load.
+  ASSERT_EQ(exe->schedule().num_kernels(), 0);
+  ExpectCpuPhases(exe->compile_report().phases, /*loaded=*/false);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -6,6 +6,8 @@
 // kernel, softmax one kernel reading its input once, and that a fallback
 // splits kernels is checked on the emitted text by
 // //codegen/cuda:cuda_emitter_test; here the same holds through Compile.)
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -309,6 +311,37 @@ graph r6(%x: f32[64, 32]) {
   EXPECT_THAT(err.status().message(), HasSubstr("lowering failed for node(s) %d"));
   EXPECT_THAT(err.status().message(), HasSubstr("injected compile failure"));
   EXPECT_THAT(err.status().message(), HasSubstr("generated source kept at "));
+}
+
+// The phases of the kernel-only path: no device to create beyond finding
+// the architecture, nothing loaded; the rest took time and adds up to at
+// most the whole, on a miss (NVRTC) and on a cubin cache hit.
+TEST(CudaCompileTest, PhasesAreFilledAndAddUpToAtMostTheTotal) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(kSeed);
+  ASSERT_TRUE(g.ok()) << g.status();
+  CompileOptions o = Sm90();
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  o.cache_dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/phases-", getpid());
+  for (const bool hit : {false, true}) {
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, o);
+    ASSERT_TRUE(k.ok()) << k.status();
+    ASSERT_EQ(k->cache_hit, hit);
+    const runtime::CompilePhases& p = k->phases;
+    SCOPED_TRACE(p.ToString());
+    EXPECT_EQ(p.attempts, 1);
+    for (double ms : {p.device_ms, p.lower_ms, p.passes_ms, p.fuse_ms, p.kernel_ir_ms,
+                      p.emit_ms, p.kernel_cache_ms, p.total_ms}) {
+      EXPECT_GT(ms, 0);
+    }
+    EXPECT_EQ(p.load_ms, 0);
+    EXPECT_EQ(p.executable_ms, 0);
+    EXPECT_EQ(p.memory_plan_ms, 0);
+    if (!hit) EXPECT_GE(p.kernel_cache_ms, 1e3 * k->nvrtc_seconds);
+    constexpr double kRounding = 1e-9;
+    EXPECT_LE(p.passes_ms + p.fuse_ms + p.kernel_ir_ms, p.lower_ms + kRounding);
+    EXPECT_LE(p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms, p.total_ms + kRounding);
+  }
 }
 
 TEST(CudaCompileTest, CompileWithoutAGpuIsUnavailableWithTheReason) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -21,31 +23,6 @@
 namespace sluice::runtime::cuda {
 namespace {
 
-using uint128 = unsigned __int128;
-
-// FNV-1a, 128-bit: offset basis 0x6c62272e07bb014262b821756295c58d, prime
-// 2^88 + 2^8 + 0x3b.
-constexpr uint128 kFnv128Offset =
-    (static_cast<uint128>(0x6c62272e07bb0142ull) << 64) | 0x62b821756295c58dull;
-constexpr uint128 kFnv128Prime = (static_cast<uint128>(1) << 88) | 0x13b;
-
-void Fnv128(uint128* h, const void* data, size_t n) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    *h ^= bytes[i];
-    *h *= kFnv128Prime;
-  }
-}
-
-uint64_t Fnv64(absl::string_view data) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : data) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // The entry header; little-endian on every platform sluice runs on.
 struct Header {
   char magic[8];
@@ -54,11 +31,18 @@ struct Header {
   uint64_t key_hi;
   uint64_t key_lo;
   uint64_t payload_size;
-  uint64_t payload_fnv64;
+  uint64_t payload_checksum;  // the first half of Murmur3x64_128(payload, 0)
 };
 static_assert(sizeof(Header) == 48, "Header must have no padding");
 constexpr char kMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'C', 'B'};
-constexpr uint32_t kVersion = 1;
+// 1: FNV-1a 64 checksum (a multiply per byte); 2: MurmurHash3.
+constexpr uint32_t kVersion = 2;
+
+uint64_t Checksum(absl::string_view payload) {
+  Murmur3x64_128 h;
+  h.Update(payload.data(), payload.size());
+  return h.Finish().first;
+}
 
 bool MakeDirs(const std::string& path) {
   std::string prefix;
@@ -74,15 +58,31 @@ bool MakeDirs(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Reads the file whole: sized from fstat, then read until the end (a file
+// that grew meanwhile is read to its end too).
 bool ReadWholeFile(const std::string& path, std::string* data) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  data->clear();
-  char buffer[1 << 16];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), f)) > 0) data->append(buffer, n);
-  const bool ok = !std::ferror(f);
-  std::fclose(f);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return false;
+  }
+  data->resize(static_cast<size_t>(std::max<off_t>(st.st_size, 0)) + 1);
+  size_t size = 0;
+  bool ok = true;
+  while (true) {
+    if (size == data->size()) data->resize(2 * data->size());
+    const ssize_t n = read(fd, data->data() + size, data->size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    size += static_cast<size_t>(n);
+  }
+  close(fd);
+  data->resize(size);
   return ok;
 }
 
@@ -94,14 +94,105 @@ std::string UniqueSuffix() {
 
 }  // namespace
 
+namespace {
+
+constexpr uint64_t kC1 = 0x87c37b91114253d5ull;
+constexpr uint64_t kC2 = 0x4cf5ad432745937full;
+
+inline uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+inline uint64_t Fmix(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  k ^= k >> 33;
+  return k;
+}
+
+// Little-endian load (x86-64 and AArch64 Linux, where sluice runs, are).
+inline uint64_t Load64(const unsigned char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+}  // namespace
+
+void Murmur3x64_128::Block(const unsigned char* block) {
+  uint64_t k1 = Load64(block);
+  uint64_t k2 = Load64(block + 8);
+  k1 *= kC1;
+  k1 = Rotl(k1, 31);
+  k1 *= kC2;
+  h1_ ^= k1;
+  h1_ = Rotl(h1_, 27);
+  h1_ += h2_;
+  h1_ = h1_ * 5 + 0x52dce729;
+  k2 *= kC2;
+  k2 = Rotl(k2, 33);
+  k2 *= kC1;
+  h2_ ^= k2;
+  h2_ = Rotl(h2_, 31);
+  h2_ += h1_;
+  h2_ = h2_ * 5 + 0x38495ab5;
+}
+
+void Murmur3x64_128::Update(const void* data, size_t n) {
+  if (n == 0) return;  // `data` may be null (an empty string_view)
+  const auto* p = static_cast<const unsigned char*>(data);
+  length_ += n;
+  if (pending_ > 0) {
+    const size_t take = std::min(n, sizeof(buffer_) - pending_);
+    std::memcpy(buffer_ + pending_, p, take);
+    pending_ += take;
+    p += take;
+    n -= take;
+    if (pending_ < sizeof(buffer_)) return;
+    Block(buffer_);
+    pending_ = 0;
+  }
+  for (; n >= sizeof(buffer_); n -= sizeof(buffer_), p += sizeof(buffer_)) Block(p);
+  std::memcpy(buffer_, p, n);
+  pending_ = n;
+}
+
+std::pair<uint64_t, uint64_t> Murmur3x64_128::Finish() const {
+  uint64_t h1 = h1_, h2 = h2_;
+  // The tail: bytes 8..14 into k2, 0..7 into k1 (zero-padded; a zero k
+  // leaves h unchanged, as the reference's switch does).
+  unsigned char tail[16] = {};
+  std::memcpy(tail, buffer_, pending_);
+  uint64_t k1 = Load64(tail), k2 = Load64(tail + 8);
+  k2 *= kC2;
+  k2 = Rotl(k2, 33);
+  k2 *= kC1;
+  h2 ^= k2;
+  k1 *= kC1;
+  k1 = Rotl(k1, 31);
+  k1 *= kC2;
+  h1 ^= k1;
+
+  h1 ^= length_;
+  h2 ^= length_;
+  h1 += h2;
+  h2 += h1;
+  h1 = Fmix(h1);
+  h2 = Fmix(h2);
+  h1 += h2;
+  h2 += h1;
+  return {h1, h2};
+}
+
 CacheKey CacheKey::Of(absl::Span<const absl::string_view> parts) {
-  uint128 h = kFnv128Offset;
+  Murmur3x64_128 h;
   for (absl::string_view part : parts) {
     const uint64_t size = part.size();
-    Fnv128(&h, &size, sizeof(size));
-    Fnv128(&h, part.data(), part.size());
+    h.Update(&size, sizeof(size));
+    h.Update(part.data(), part.size());
   }
-  return CacheKey{static_cast<uint64_t>(h >> 64), static_cast<uint64_t>(h)};
+  const auto [h1, h2] = h.Finish();
+  return CacheKey{h1, h2};
 }
 
 std::string CacheKey::ToString() const { return absl::StrFormat("%016x%016x", hi, lo); }
@@ -140,10 +231,11 @@ CubinCache::LookupResult CubinCache::Lookup(const CacheKey& key, std::string* da
     } else if (header.payload_size != payload.size()) {
       problem = absl::StrCat("payload of ", payload.size(), " bytes, header says ",
                              header.payload_size);
-    } else if (header.payload_fnv64 != Fnv64(payload)) {
+    } else if (header.payload_checksum != Checksum(payload)) {
       problem = "checksum mismatch";
     } else {
-      data->assign(payload.data(), payload.size());
+      contents.erase(0, sizeof(Header));
+      *data = std::move(contents);
       return LookupResult::kHit;
     }
   }
@@ -166,7 +258,7 @@ absl::Status CubinCache::Store(const CacheKey& key, absl::string_view data) cons
   header.key_hi = key.hi;
   header.key_lo = key.lo;
   header.payload_size = data.size();
-  header.payload_fnv64 = Fnv64(data);
+  header.payload_checksum = Checksum(data);
 
   const std::string path = PathFor(key);
   const std::string temp = absl::StrCat(dir_, "/.tmp.", key.ToString(), ".", UniqueSuffix());

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "glog/logging.h"
 #include "runtime/cuda/cubin_cache.h"
 #include "runtime/cuda/device.h"
@@ -109,10 +110,23 @@ std::string DefaultCudaArch() {
 }
 
 absl::StatusOr<std::string> FindCudaIncludeDir() {
-  std::vector<std::string> candidates;
-  if (const char* cuda_path = std::getenv("CUDA_PATH"); cuda_path && *cuda_path) {
-    candidates.push_back(absl::StrCat(cuda_path, "/include"));
+  const char* cuda_path = std::getenv("CUDA_PATH");
+  const std::string cuda_path_value = cuda_path != nullptr ? cuda_path : "";
+  // The directory found last time for this $CUDA_PATH, if it still holds the
+  // header: every compile (a warm one too, for its cache key) asks, and the
+  // search below resolves libnvrtc's path (a readlink per path component).
+  static absl::Mutex mu(absl::kConstInit);
+  static std::string* found_for = nullptr;  // $CUDA_PATH of the last success
+  static std::string* found = nullptr;
+  {
+    absl::MutexLock lock(&mu);
+    if (found != nullptr && *found_for == cuda_path_value &&
+        FileExists(*found + "/cuda_fp16.h")) {
+      return *found;
+    }
   }
+  std::vector<std::string> candidates;
+  if (!cuda_path_value.empty()) candidates.push_back(absl::StrCat(cuda_path_value, "/include"));
   // Beside the libnvrtc that was loaded: <toolkit>/lib64/libnvrtc.so.13 ->
   // <toolkit>/include (also for <toolkit>/targets/x86_64-linux/lib).
   if (absl::StatusOr<const NvrtcSymbols*> nvrtc = LoadNvrtc(); nvrtc.ok()) {
@@ -127,7 +141,16 @@ absl::StatusOr<std::string> FindCudaIncludeDir() {
   }
   candidates.push_back("/usr/local/cuda/include");
   for (const std::string& dir : candidates) {
-    if (FileExists(dir + "/cuda_fp16.h")) return dir;
+    if (FileExists(dir + "/cuda_fp16.h")) {
+      absl::MutexLock lock(&mu);
+      if (found == nullptr) {
+        found = new std::string();
+        found_for = new std::string();
+      }
+      *found = dir;
+      *found_for = cuda_path_value;
+      return dir;
+    }
   }
   return absl::NotFoundError(absl::StrCat(
       "no CUDA include directory with cuda_fp16.h found (looked in ",
@@ -168,8 +191,9 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
 
   const std::string version = absl::StrCat(nvrtc->version_major, ".", nvrtc->version_minor);
   const std::string joined_options = absl::StrJoin(opts, "\n");
+  // v2: CacheKey is MurmurHash3 (v1: FNV-1a); a new hash needs a new version.
   const CacheKey key = CacheKey::Of(
-      {"sluice-nvrtc-cubin-v1", source, name, joined_options, version, compiled.arch});
+      {"sluice-nvrtc-cubin-v2", source, name, joined_options, version, compiled.arch});
 
   const CubinCache cache(options.cache_dir.empty() ? CubinCache::DefaultDir()
                                                    : options.cache_dir);

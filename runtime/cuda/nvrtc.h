@@ -75,7 +75,8 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
 std::string DefaultCudaArch();
 
 // The toolkit include directory CompileCuda passes with -I (one holding
-// cuda_fp16.h), or NotFound listing the places looked at.
+// cuda_fp16.h), or NotFound listing the places looked at. The directory found
+// is remembered for the process's $CUDA_PATH value while it holds the header.
 absl::StatusOr<std::string> FindCudaIncludeDir();
 
 // NVRTC's version, e.g. "13.0" (Unavailable without NVRTC).

@@ -155,6 +155,8 @@ TEST_F(CompileCliTest, JsonHoldsEveryCallNodeOnceAndTheCheck) {
   EXPECT_THAT(r.out, HasSubstr("\"check\":{\"passed\":true"));
   EXPECT_THAT(r.out, HasSubstr("\"kernels\":[{\"id\":0"));
   EXPECT_THAT(r.out, HasSubstr("\"timing\":{\"compile_ms\":"));
+  EXPECT_THAT(r.out, HasSubstr("\"compile_phases\":{\"device_ms\":"));
+  EXPECT_THAT(r.out, HasSubstr("\"attempts\":1}"));
   // A Python json.loads would accept it: balanced braces outside strings.
   int depth = 0;
   bool in_string = false;
