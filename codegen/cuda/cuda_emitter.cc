@@ -627,7 +627,11 @@ class KernelEmitter {
     const int64_t row_chunks = inner / vec_;
     const int64_t max_chunks = std::max(1, max_elems / vec_);
     const int64_t needed = Pow2Ceil(CeilDiv(row_chunks, max_chunks));
-    if (needed <= 32) {
+    const int64_t reread = o_.row_reread_threads;
+    if (reread >= 32 && row_chunks > reread) {
+      group_ = static_cast<int>(reread);
+      unrolled_ = false;
+    } else if (needed <= 32) {
       group_ = static_cast<int>(std::max(needed, std::min<int64_t>(32, Pow2Ceil(row_chunks))));
       unrolled_ = true;
     } else if (needed <= 1024) {
@@ -1272,6 +1276,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "pointwise_unroll"        ? &o.pointwise_unroll
                      : key == "max_elements_per_thread" ? &o.max_elements_per_thread
                      : key == "row_block_threads"       ? &o.row_block_threads
+                     : key == "row_reread_threads"      ? &o.row_reread_threads
                      : key == "min_blocks_per_sm"       ? &o.min_blocks_per_sm
                      : key == "attention_m_tiles"       ? &o.attention_m_tiles
                      : key == "attention_block_n"       ? &o.attention_block_n
@@ -1301,14 +1306,17 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     } else {
       return bad(
           "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
-          "row_block_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
+          "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma)");
     }
   }
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||
       o.row_block_threads < 32 || o.row_block_threads > 1024 ||
-      (o.row_block_threads & (o.row_block_threads - 1)) != 0 || o.attention_m_tiles > 2 ||
+      (o.row_block_threads & (o.row_block_threads - 1)) != 0 ||
+      (o.row_reread_threads != 0 &&
+       (o.row_reread_threads < 32 || o.row_reread_threads > 1024 ||
+        (o.row_reread_threads & (o.row_reread_threads - 1)) != 0)) || o.attention_m_tiles > 2 ||
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
        o.attention_block_n != 64 && o.attention_block_n != 128) ||
       o.attention_warpgroups > 4 || o.attention_stages == 1 || o.attention_stages > 4 ||
@@ -1316,7 +1324,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads a power "
-        "of two in [32, 1024], attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
+        "of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
         "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2"));
   }
   *options = o;

@@ -106,6 +106,11 @@ struct CudaEmitOptions {
   int max_elements_per_thread = 32;
   // Threads per block of row reductions with a warp or less per row.
   int row_block_threads = 256;
+  // When > 0 (a power of two, 32..1024): row reductions whose rows have more
+  // chunks than this take this many threads per row and the rolled loop that
+  // re-reads the row (from L2) instead of keeping it in registers, as
+  // Triton's looped reductions do.
+  int row_reread_threads = 0;
   // When > 0, the second __launch_bounds__ argument (caps registers so that
   // this many blocks fit on an SM).
   int min_blocks_per_sm = 0;
@@ -143,7 +148,7 @@ struct CudaEmitOptions {
 // Applies "key=value,key=value" overrides of the fields above (the
 // SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
-// max_elements_per_thread, row_block_threads, min_blocks_per_sm,
+// max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap (integers) and fast_math, assume_aligned,
 // recompute_narrow_scratch, attention_wgmma (0/1/true/false).

@@ -461,7 +461,7 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
 
   const CudaEmitOptions before = o;
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
-                          "row_block_threads=100", "pointwise_unroll=0", "max_elements_per_thread",
+                          "row_block_threads=100", "row_reread_threads=48", "pointwise_unroll=0", "max_elements_per_thread",
                           "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
                           "attention_overlap=3"}) {
     absl::Status s = ApplyCudaEmitOverrides(absl::StrCat("min_blocks_per_sm=4,", bad), &o);
