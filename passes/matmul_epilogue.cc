@@ -40,6 +40,15 @@ bool EpilogueMatmul(const Node& mm) {
   const Node* b = mm.operand_node(1);
   if (a == nullptr || b == nullptr) return false;
   if (a->shape().rank() < 2 || b->shape().rank() != 2) return false;
+  // k, n >= 2, as PyTorch's addmm requires before it takes cuBLASLt's
+  // epilogue path (which, before CUDA 12.1, it also kept to dims below
+  // 65535·32); m >= 2 and that bound out of caution. Degenerate, empty and
+  // huge products stay on the plain GEMM path.
+  const int64_t k = b->shape()[0], n = b->shape()[1];
+  if (k < 2 || n < 2 || a->shape()[a->shape().rank() - 1] != k) return false;
+  const int64_t m = a->shape().num_elements() / k;
+  constexpr int64_t kMaxDim = int64_t{65535} * 32;
+  if (m < 2 || m >= kMaxDim || n >= kMaxDim || k >= kMaxDim) return false;
   const ir::DType t = mm.dtype();
   return EpilogueDType(t) && a->dtype() == t && b->dtype() == t &&
          mm.shape().rank() == a->shape().rank();

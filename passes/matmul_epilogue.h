@@ -25,7 +25,9 @@
 //     output; otherwise the chain ends there and that value is the step's
 //     output (e.g. hb also returned: matmul + add fused, the gelu a kernel);
 //   - one dtype for a, b, the bias and every result: f32, f16 or bf16
-//     (cuBLASLt's epilogues with f32 compute);
+//     (cuBLASLt's epilogues with f32 compute); m (a's rows, batch dims
+//     included), n and k each in [2, 65535·32) (k, n >= 2 as PyTorch's
+//     addmm requires for its cuBLASLt epilogue path; the rest caution);
 //   - the bias does not depend on the matmul.
 // Leaves the graph alone; only the plan is annotated.
 #ifndef SLUICE_PASSES_MATMUL_EPILOGUE_H_
