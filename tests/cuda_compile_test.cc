@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "passes/lowering_plan.h"
+#include "passes/memory_plan.h"
 #include "runtime/cuda/symbols.h"
 #include "sluice/compile.h"
 
@@ -310,6 +311,9 @@ TEST(CudaCompileTest, MlpIsTwoLibraryCallsAndMarksSplitTheEpilogue) {
   }
   EXPECT_EQ(k->plan.Find("out")->kernel, 1);
   EXPECT_THAT(k->plan.ToTable(), HasSubstr("0 (matmul_epilogue)"));
+  // h never goes to memory: the arena holds g alone (256 MiB), not h and g.
+  const int64_t g_bytes = int64_t{4096} * 16384 * 4;
+  EXPECT_EQ(passes::PlanMemory(k->schedule).arena_bytes, g_bytes);
 
   CompileOptions marked_add = Sm90();
   marked_add.lowering.fallback_nodes = {"hb"};
@@ -322,6 +326,8 @@ TEST(CudaCompileTest, MlpIsTwoLibraryCallsAndMarksSplitTheEpilogue) {
   ASSERT_EQ(a->kernels.size(), 1u);  // the gelu, decomposed
   EXPECT_THAT(a->kernels[0].args, ::testing::ElementsAre("hb", "g"));
   EXPECT_EQ(a->plan.Find("h")->decision, passes::Decision::kLibrary);
+  // Unfused, two such values are alive at once (h and hb, then hb and g).
+  EXPECT_EQ(passes::PlanMemory(a->schedule).arena_bytes, 2 * g_bytes);
 
   CompileOptions marked_gelu = Sm90();
   marked_gelu.lowering.fallback_nodes = {"g"};
