@@ -41,6 +41,9 @@ std::string Key(const ir::Node& n, const LoweringPlan* plan) {
   if (plan != nullptr) {
     const NodeDecision* d = DecisionFor(*plan, n);
     absl::StrAppend(&key, "@", d == nullptr ? "none" : DecisionName(d->decision));
+    // Nodes of different fused pattern instances (or one fused and one not)
+    // stay apart: a pattern's inner values are never materialized.
+    if (d != nullptr && !d->fused_root.empty()) absl::StrAppend(&key, "@fused:", d->fused_root);
   }
   return key;
 }

@@ -15,7 +15,9 @@
 //     never merged, and user keys are never lost;
 //   - when a lowering plan is given: the same decision (DecisionFor), so a
 //     node that falls back by options (rules 3-6, which leave no metadata)
-//     never merges into a lowered one, or the other way round.
+//     never merges into a lowered one, or the other way round; and the same
+//     fused pattern instance (NodeDecision::fused_root), so nodes of two
+//     fused matmul epilogues, or of one and an unfused chain, stay apart.
 // The kept node is the earlier one, with its own name, location and metadata
 // (equal to the removed one's by the rule above).
 //

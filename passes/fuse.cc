@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
 #include "ir/op_registry.h"
+#include "passes/matmul_epilogue.h"
 
 namespace sluice::passes {
 
@@ -246,6 +247,21 @@ class Fuser {
       }
       cls_[n] = c;
     }
+    // A pattern instance's inner values must not be read outside it (its
+    // step writes only the final node); the matchers guarantee that, and
+    // cse keeps instances apart.
+    for (const auto& [root, members] : pattern_members_) {
+      const absl::flat_hash_set<const Node*> in(members.begin(), members.end());
+      for (const Node* m : members) {
+        if (m->name() == root) continue;
+        bool inside = !graph_.IsOutput(m);
+        for (const Node* u : users_[m]) inside = inside && in.contains(u);
+        if (!inside) {
+          return absl::InternalError(absl::StrCat("fuse: %", m->name(), " of the fused pattern at %",
+                                                  root, " is read outside it"));
+        }
+      }
+    }
     for (const Node* n : graph_.calls()) {
       if (cls_[n] != Cls::kLowered) continue;
       bool realize = IsReduction(*n) || graph_.IsOutput(n) || users_[n].empty();
@@ -406,12 +422,25 @@ class Fuser {
     for (const Node* n : graph_.calls()) {
       const Cls c = cls_.at(n);
       if (c == Cls::kPattern) {
-        // Rule 0: the nodes of one fused pattern instance (passes/attention.h)
-        // form one kernel step of their own, placed at its final node (all
-        // values it reads come before that; its other nodes have no users
-        // outside it).
+        // Rule 0: the nodes of one fused pattern instance (passes/attention.h,
+        // passes/matmul_epilogue.h) form one step of their own, placed at its
+        // final node (all values it reads come before that; its other nodes
+        // have no users outside it): a kernel step, or a library step for a
+        // matmul epilogue.
         const NodeDecision* d = PlanEntryFor(*plan_, *n);
         if (n->name() != d->fused_root) continue;
+        if (d->fused_pattern == kMatmulEpiloguePattern) {
+          Step step;
+          step.id = static_cast<int>(s.steps.size());
+          step.kind = StepKind::kLibrary;
+          step.pattern = d->fused_pattern;
+          step.nodes = pattern_members_.at(d->fused_root);
+          std::sort(step.nodes.begin(), step.nodes.end(),
+                    [](const Node* a, const Node* b) { return a->index() < b->index(); });
+          for (const Node* member : step.nodes) s.producer[member] = step.id;
+          s.steps.push_back(std::move(step));
+          continue;
+        }
         Step step;
         step.id = static_cast<int>(s.steps.size());
         step.kind = StepKind::kKernel;
@@ -474,7 +503,12 @@ class Fuser {
     }
     absl::flat_hash_set<const Node*> read_by_steps;
     for (Step& step : s.steps) {
-      if (step.kind != StepKind::kKernel) {
+      if (step.kind != StepKind::kKernel && !step.pattern.empty()) {
+        // A fused library call writes only its final node.
+        step.inputs = ExternalReads(
+            step.nodes, absl::flat_hash_set<const Node*>(step.nodes.begin(), step.nodes.end()));
+        step.outputs = {step.nodes.back()};
+      } else if (step.kind != StepKind::kKernel) {
         step.inputs = ExternalReads(step.nodes, {});
         step.outputs = step.nodes;
       } else {

@@ -8,9 +8,13 @@
 // Rules, in the order they apply:
 //  1. A fallback node is always its own step: it reads materialized buffers
 //     and writes one. matmul (Decision::kLibrary) is likewise its own library
-//     step. Nothing fuses across either: a kernel never contains a node that
-//     depends on a fallback/library step scheduled after that kernel, so the
-//     lowered neighbours on each side of one end up in different kernels.
+//     step. The nodes of a fused pattern (passes/attention.h: one kernel;
+//     passes/matmul_epilogue.h: one library call that writes only the
+//     pattern's last node) are one step of their own, placed at that last
+//     node. Nothing fuses across any of these: a kernel never contains a
+//     node that depends on a fallback/library step scheduled after that
+//     kernel, so the lowered neighbours on each side of one end up in
+//     different kernels.
 //  2. "Realized" lowered values (the roots that kernels are built around):
 //     graph outputs, values read by a fallback or library step, every
 //     reduction, and multi-consumer values that rule 5 says to materialize.

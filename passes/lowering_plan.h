@@ -38,9 +38,11 @@ struct NodeDecision {
   Rule rule = Rule::kDefault;
   std::string detail;  // why, in words: "matches fallback_nodes glob 'attn_*'"
   int kernel = -1;     // the schedule step that runs it; -1 until fused
-  // Set by match-attention (passes/attention.h) on the nodes of a pattern the
-  // backend runs as one kernel: "attention", and the name of the pattern's
-  // final node (one per fused instance). Empty otherwise.
+  // Set by match-attention (passes/attention.h) and match-matmul-epilogue
+  // (passes/matmul_epilogue.h) on the nodes of a pattern the backend runs as
+  // one step: "attention" (one kernel) or "matmul_epilogue" (one library
+  // call), and the name of the pattern's final node (one per fused
+  // instance). Empty otherwise.
   std::string fused_pattern;
   std::string fused_root;
 };
@@ -55,6 +57,9 @@ struct BackendCapabilities {
   // Whether softmax(Q Kᵀ · scale) V may become one attention kernel
   // (passes/attention.h; the CUDA backend, f16/bf16).
   bool fused_attention = false;
+  // Whether matmul + bias add + relu/gelu(tanh) may become one library call
+  // (passes/matmul_epilogue.h; the CUDA backend, through cuBLASLt).
+  bool fused_matmul_epilogue = false;
 };
 
 struct LoweringOptions {
@@ -80,7 +85,7 @@ class LoweringPlan {
   std::vector<std::string> NodesWith(Decision d) const;
 
   // Aligned text table: node, op, decision, rule, kernel (followed by the
-  // fused pattern, "0 (attention)", for nodes of one).
+  // fused pattern, "0 (attention)", "1 (matmul_epilogue)", for nodes of one).
   std::string ToTable() const;
   // {"graph":..,"backend":..,"nodes":[{"name","op","decision","rule",
   //  "rule_id","detail","kernel"[,"fused"]}],"warnings":[..]} ("fused": the

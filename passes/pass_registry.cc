@@ -12,6 +12,7 @@
 #include "passes/cse.h"
 #include "passes/dce.h"
 #include "passes/decompose.h"
+#include "passes/matmul_epilogue.h"
 #include "passes/selective_lowering.h"
 
 namespace sluice::passes {
@@ -31,6 +32,9 @@ Registry& GetRegistry() {
     };
     r->factories["match-attention"] = [](PassContext* c) {
       return std::make_unique<MatchAttentionPass>(c);
+    };
+    r->factories["match-matmul-epilogue"] = [](PassContext* c) {
+      return std::make_unique<MatchMatmulEpiloguePass>(c);
     };
     r->factories["decompose"] = [](PassContext* c) { return std::make_unique<DecomposePass>(c); };
     r->factories["cse"] = [](PassContext* c) { return std::make_unique<CsePass>(c); };

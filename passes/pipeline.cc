@@ -10,7 +10,8 @@
 namespace sluice::passes {
 
 std::vector<std::string> LoweringPipelinePasses() {
-  return {"selective-lowering", "match-attention", "decompose", "cse", "dce"};
+  return {"selective-lowering", "match-attention", "match-matmul-epilogue", "decompose", "cse",
+          "dce"};
 }
 
 absl::StatusOr<LoweringPlan> RunLoweringPipeline(ir::Graph* graph, const LoweringOptions& options,

@@ -33,7 +33,8 @@ TEST(PipelineTest, GoldenCases) {
 
 TEST(PipelineTest, PassOrder) {
   EXPECT_THAT(LoweringPipelinePasses(),
-              ElementsAre("selective-lowering", "match-attention", "decompose", "cse", "dce"));
+              ElementsAre("selective-lowering", "match-attention", "match-matmul-epilogue",
+                          "decompose", "cse", "dce"));
 }
 
 TEST(PipelineTest, SeedMarkedByPredicate) {
@@ -49,10 +50,11 @@ TEST(PipelineTest, SeedMarkedByPredicate) {
   EXPECT_THAT(plan->NodesWith(Decision::kFallback), ElementsAre("a"));
   EXPECT_THAT(plan->NodesWith(Decision::kLower), ElementsAre("b"));
   EXPECT_EQ(plan->Find("a")->rule, Rule::kMetaFallback);
-  ASSERT_EQ(timings.size(), 5u);
+  ASSERT_EQ(timings.size(), 6u);
   EXPECT_EQ(timings[0].pass, "selective-lowering");
   EXPECT_EQ(timings[1].pass, "match-attention");
-  EXPECT_EQ(timings[4].pass, "dce");
+  EXPECT_EQ(timings[2].pass, "match-matmul-epilogue");
+  EXPECT_EQ(timings[5].pass, "dce");
   for (const PassTiming& t : timings) EXPECT_FALSE(t.changed) << t.pass;
 }
 
@@ -113,7 +115,8 @@ TEST(PipelineTest, DumpsGoToTheSink) {
     EXPECT_EQ(text, ir::PrintGraph(*g));
   };
   ASSERT_TRUE(RunLoweringPipeline(&*g, {}, AllLowerable(), po).ok());
-  EXPECT_THAT(passes, ElementsAre("selective-lowering", "match-attention", "decompose", "cse", "dce"));
+  EXPECT_THAT(passes, ElementsAre("selective-lowering", "match-attention",
+                                  "match-matmul-epilogue", "decompose", "cse", "dce"));
 }
 
 TEST(PipelineTest, StrictErrorsStopThePipeline) {

@@ -24,7 +24,7 @@ struct Step {
   // Nodes this step computes, in topological order. For a kernel: every node
   // evaluated in it, including inlined producers (a producer recomputed in
   // several kernels is listed in each). For library and fallback steps: the
-  // one node.
+  // one node (a fused library step: its pattern's nodes, the last written).
   std::vector<const ir::Node*> nodes;
   // Materialized values the step reads: graph inputs and outputs of earlier
   // steps, in first-use order.
@@ -32,9 +32,10 @@ struct Step {
   // Values the step writes to buffers (graph outputs, values read by later
   // steps), in topological order.
   std::vector<const ir::Node*> outputs;
-  // A kernel step made from a recognized pattern rather than by grouping
-  // (passes/attention.h: "attention"); empty for ordinary kernels. Backends
-  // emit such a kernel from the pattern.
+  // A step made from a recognized pattern rather than by grouping: a kernel
+  // (passes/attention.h: "attention") or a library call
+  // (passes/matmul_epilogue.h: "matmul_epilogue"); empty otherwise. Backends
+  // emit such a kernel, or make such a call, from the pattern.
   std::string pattern;
 
   bool Contains(const ir::Node* node) const;

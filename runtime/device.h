@@ -2,8 +2,9 @@
 // backend (runtime/cuda/execution_device.h) slots in beside the CPU one
 // (runtime/cpu_device.h): a device owns memory for buffers, loads a module
 // of generated kernels and launches them, and runs the reference (fallback)
-// and library steps on its own memory. DeviceTensor is a tensor in a
-// device's memory, for running an executable without host copies.
+// and library steps on its own memory (a matmul, or a matmul with a fused
+// bias/activation epilogue). DeviceTensor is a tensor in a device's memory,
+// for running an executable without host copies.
 #ifndef SLUICE_RUNTIME_DEVICE_H_
 #define SLUICE_RUNTIME_DEVICE_H_
 
@@ -21,6 +22,9 @@
 #include "runtime/tensor.h"
 
 namespace sluice::runtime {
+
+// The activation of a fused matmul epilogue (passes/matmul_epilogue.h).
+enum class MatmulActivation { kNone, kRelu, kGeluTanh };
 
 // Compiled kernels of one graph, loaded on a device.
 class DeviceModule {
@@ -67,6 +71,16 @@ class Device {
                                    Tensor& output) = 0;
   virtual absl::Status RunLibrary(const ir::Node& node, absl::Span<const Tensor> inputs,
                                   Tensor& output) = 0;
+  // A library step of pattern "matmul_epilogue" (passes/matmul_epilogue.h):
+  // output = activation(a · b + bias) for `matmul`'s operands a [..., m, k]
+  // and b [k, n], bias (null: none) n values added to every row, in one call
+  // (gelu: the tanh approximation). Only devices whose backend sets
+  // BackendCapabilities::fused_matmul_epilogue get such steps.
+  virtual absl::Status RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a,
+                                         const Tensor& b, const Tensor* bias,
+                                         MatmulActivation activation, Tensor& output) {
+    return absl::UnimplementedError("no fused matmul epilogue on " + name());
+  }
 };
 
 // A tensor in a device's memory (Executable::RunDevice): a dtype, a static

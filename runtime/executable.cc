@@ -12,8 +12,39 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "passes/matmul_epilogue.h"
 
 namespace sluice::runtime {
+namespace {
+
+MatmulActivation ToMatmulActivation(passes::EpilogueActivation a) {
+  switch (a) {
+    case passes::EpilogueActivation::kRelu:
+      return MatmulActivation::kRelu;
+    case passes::EpilogueActivation::kGeluTanh:
+      return MatmulActivation::kGeluTanh;
+    case passes::EpilogueActivation::kNone:
+      break;
+  }
+  return MatmulActivation::kNone;
+}
+
+// The fused library step `s` as a matmul epilogue; an error for a pattern
+// no device runs as a library call.
+absl::StatusOr<passes::MatmulEpilogueMatch> LibraryPattern(const passes::Step& s) {
+  if (s.pattern != passes::kMatmulEpiloguePattern) {
+    return absl::InvalidArgumentError(absl::StrCat("step ", s.id, ": no library call for pattern '",
+                                                   s.pattern, "'"));
+  }
+  absl::StatusOr<passes::MatmulEpilogueMatch> m = passes::MatmulEpilogueFromNodes(s.nodes);
+  if (!m.ok()) {
+    return absl::Status(m.status().code(),
+                        absl::StrCat("step ", s.id, " (", s.pattern, "): ", m.status().message()));
+  }
+  return m;
+}
+
+}  // namespace
 
 std::string StepInfo::ToString() const {
   const std::string note_text = note.empty() ? "" : absl::StrCat(" (", note, ")");
@@ -23,7 +54,7 @@ std::string StepInfo::ToString() const {
     case passes::StepKind::kFallback:
       return absl::StrCat("fallback ", op, note_text, " [", absl::StrJoin(nodes, ", "), "]");
     case passes::StepKind::kLibrary:
-      return absl::StrCat("library ", op, " [", absl::StrJoin(nodes, ", "), "]");
+      return absl::StrCat("library ", op, note_text, " [", absl::StrJoin(nodes, ", "), "]");
   }
   return "?";
 }
@@ -99,6 +130,11 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
     for (const ir::Node* n : s.outputs) info.outputs.push_back(n->name());
     if (s.kind == passes::StepKind::kKernel) {
       info.kernel = e.parts_->kernel_names[k++];
+    } else if (!s.pattern.empty()) {
+      absl::StatusOr<passes::MatmulEpilogueMatch> m = LibraryPattern(s);
+      if (!m.ok()) return m.status();
+      info.op = s.pattern;
+      info.note = m->Describe();
     } else {
       info.op = s.nodes[0]->op();
     }
@@ -397,6 +433,34 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
       absl::Status st = parts_->module->Launch(kernel, args);
       if (!st.ok()) return st;
       ++kernel;
+      continue;
+    }
+    if (!s.pattern.empty()) {  // A fused library step (checked by Create).
+      absl::StatusOr<passes::MatmulEpilogueMatch> m = LibraryPattern(s);
+      if (!m.ok()) return m.status();
+      auto borrow = [&](const ir::Node* v) -> absl::StatusOr<Tensor> {
+        absl::StatusOr<void*> p = lookup(v);
+        if (!p.ok()) return p.status();
+        return Tensor::Borrow(v->dtype(), v->shape(), *p);
+      };
+      absl::StatusOr<Tensor> a = borrow(m->a);
+      if (!a.ok()) return a.status();
+      absl::StatusOr<Tensor> b = borrow(m->b);
+      if (!b.ok()) return b.status();
+      absl::StatusOr<Tensor> out = borrow(m->root());
+      if (!out.ok()) return out.status();
+      absl::StatusOr<Tensor> bias;
+      if (m->bias != nullptr) {
+        bias = borrow(m->bias);
+        if (!bias.ok()) return bias.status();
+      }
+      absl::Status st = device.RunMatmulEpilogue(*m->matmul, *a, *b,
+                                                 m->bias != nullptr ? &*bias : nullptr,
+                                                 ToMatmulActivation(m->act), *out);
+      if (!st.ok()) {
+        return absl::Status(st.code(), absl::StrCat("step ", s.id, " (library ", s.pattern, " %",
+                                                    m->root()->name(), "): ", st.message()));
+      }
       continue;
     }
     const ir::Node& n = *s.nodes[0];

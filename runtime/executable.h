@@ -1,9 +1,10 @@
 // A compiled graph, ready to run: the ordered steps (generated-kernel
 // launches, fallback calls through the Eigen kernel registry, library
-// calls), the buffers they read and write (graph inputs used in place,
-// fresh output tensors, intermediates in one arena laid out by the memory
-// plan), the lowering plan and the generated source. Built by
-// sluice::Compile (sluice/compile.h).
+// calls, a matmul with its fused bias/activation epilogue among them), the
+// buffers they read and write (graph inputs used in place, fresh output
+// tensors, intermediates in one arena laid out by the memory plan), the
+// lowering plan and the generated source. Built by sluice::Compile
+// (sluice/compile.h).
 //
 // Host tensors in and out (Run, RunInto) work on every device: on a device
 // whose memory is not host memory (CUDA) the inputs are copied to device
@@ -45,15 +46,18 @@ struct StepInfo {
   passes::StepKind kind = passes::StepKind::kKernel;
   std::vector<std::string> nodes;  // node names it computes
   std::string kernel;              // kernel name (kernel steps)
-  std::string op;                  // the op (fallback/library steps)
+  // The op (fallback/library steps), or the pattern of a fused library step
+  // ("matmul_epilogue").
+  std::string op;
   // How a fallback step runs where that is worth saying, e.g. "host copy"
-  // (Device::FallbackNote).
+  // (Device::FallbackNote); what a fused library step's epilogue computes,
+  // e.g. "bias+gelu_tanh".
   std::string note;
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
 
   // "kernel k1 [mul]", "fallback add [a]", "fallback add (host copy) [a]",
-  // "library matmul [h]".
+  // "library matmul [h]", "library matmul_epilogue (bias+gelu_tanh) [h, hb, g]".
   std::string ToString() const;
 };
 

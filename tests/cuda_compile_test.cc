@@ -1,7 +1,8 @@
 // --device=cuda without a GPU: sluice::CompileCudaKernels generates and
 // NVRTC-compiles (for sm_90) every kernel of every benchmark graph, exported
 // model, example and the seed, with and without the fallback marks; rule 6
-// works from NVRTC's errors; Compile itself is Unavailable with the reason.
+// works from NVRTC's errors; the MLP's matmul epilogue plan (and the marks
+// that split it); Compile itself is Unavailable with the reason.
 // Skips only where NVRTC cannot be loaded. (That a fused chain is one
 // kernel, softmax one kernel reading its input once, and that a fallback
 // splits kernels is checked on the emitted text by
@@ -21,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "passes/lowering_plan.h"
+#include "passes/memory_plan.h"
 #include "runtime/cuda/symbols.h"
 #include "sluice/compile.h"
 
@@ -278,6 +280,64 @@ graph mm(%a: f16[4, 8], %b: f16[8, 2], %i: i32[3, 3]) {
   EXPECT_EQ(k->plan.Find("j")->decision, passes::Decision::kFallback);
   EXPECT_EQ(k->plan.Find("j")->rule, passes::Rule::kNoLowering);
   EXPECT_EQ(k->plan.Find("d")->decision, passes::Decision::kLower);
+}
+
+// The MLP block (benchmarks/graphs/mlp.graph): matmul + bias + gelu(tanh) is
+// one cuBLASLt call with the GELU_BIAS epilogue (passes/matmul_epilogue.h),
+// the second matmul a plain cuBLAS call: no generated kernel at all. The
+// selective-lowering contract: a marked add is never swallowed (the matmul
+// stays a plain call, the gelu a kernel); a marked gelu leaves matmul + bias.
+TEST(CudaCompileTest, MlpIsTwoLibraryCallsAndMarksSplitTheEpilogue) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile("benchmarks/graphs/mlp.graph");
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  const ir::Graph& g = graphs->front();
+  absl::StatusOr<CudaKernels> k = CompileCudaKernels(g, Sm90());
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(k->schedule.steps.size(), 2u) << k->schedule.ToString();
+  const passes::Step& fused = k->schedule.steps[0];
+  EXPECT_EQ(fused.kind, passes::StepKind::kLibrary);
+  EXPECT_EQ(fused.pattern, "matmul_epilogue");
+  ASSERT_EQ(fused.nodes.size(), 3u);
+  EXPECT_EQ(fused.nodes[2]->name(), "g");
+  EXPECT_EQ(fused.nodes[2]->op(), "gelu");  // not decomposed
+  EXPECT_EQ(k->schedule.steps[1].kind, passes::StepKind::kLibrary);
+  EXPECT_TRUE(k->schedule.steps[1].pattern.empty());
+  EXPECT_TRUE(k->kernels.empty());
+  EXPECT_TRUE(k->cubin.empty());
+  for (const char* n : {"h", "hb", "g"}) {
+    EXPECT_EQ(k->plan.Find(n)->fused_pattern, "matmul_epilogue") << n;
+    EXPECT_EQ(k->plan.Find(n)->kernel, 0) << n;
+  }
+  EXPECT_EQ(k->plan.Find("out")->kernel, 1);
+  EXPECT_THAT(k->plan.ToTable(), HasSubstr("0 (matmul_epilogue)"));
+  // h never goes to memory: the arena holds g alone (256 MiB), not h and g.
+  const int64_t g_bytes = int64_t{4096} * 16384 * 4;
+  EXPECT_EQ(passes::PlanMemory(k->schedule).arena_bytes, g_bytes);
+
+  CompileOptions marked_add = Sm90();
+  marked_add.lowering.fallback_nodes = {"hb"};
+  absl::StatusOr<CudaKernels> a = CompileCudaKernels(g, marked_add);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->plan.Find("hb")->decision, passes::Decision::kFallback);
+  EXPECT_EQ(a->plan.Find("hb")->rule, passes::Rule::kFallbackNode);
+  for (const passes::Step& s : a->schedule.steps) EXPECT_TRUE(s.pattern.empty());
+  for (const passes::NodeDecision& d : a->plan.entries) EXPECT_TRUE(d.fused_pattern.empty());
+  ASSERT_EQ(a->kernels.size(), 1u);  // the gelu, decomposed
+  EXPECT_THAT(a->kernels[0].args, ::testing::ElementsAre("hb", "g"));
+  EXPECT_EQ(a->plan.Find("h")->decision, passes::Decision::kLibrary);
+  // Unfused, two such values are alive at once (h and hb, then hb and g).
+  EXPECT_EQ(passes::PlanMemory(a->schedule).arena_bytes, 2 * g_bytes);
+
+  CompileOptions marked_gelu = Sm90();
+  marked_gelu.lowering.fallback_nodes = {"g"};
+  absl::StatusOr<CudaKernels> m = CompileCudaKernels(g, marked_gelu);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_EQ(m->schedule.steps.size(), 3u) << m->schedule.ToString();
+  EXPECT_EQ(m->schedule.steps[0].pattern, "matmul_epilogue");
+  EXPECT_EQ(m->schedule.steps[0].nodes.size(), 2u);  // h, hb
+  EXPECT_EQ(m->schedule.steps[1].kind, passes::StepKind::kFallback);
+  EXPECT_TRUE(m->kernels.empty());
 }
 
 // DESIGN §3 rule 6 from NVRTC: a kernel that does not compile falls back

@@ -2,9 +2,10 @@
 // ops and differential tests cover: matmul through cuBLAS with torch.matmul
 // semantics in every float dtype, fallback steps as GPU Eigen kernels and
 // through the host (and the plan and steps saying which), f16/bf16 row
-// reductions, the fused attention kernel, and bad inputs (device tensors:
-// device_tensor_test.cc; the exported models: models_test.cc, parameterized
-// by device). Every test skips, with the reason, without a GPU.
+// reductions, the fused attention kernel, matmul + bias + relu/gelu as one
+// cuBLASLt call (and the marks that keep it apart), and bad inputs (device
+// tensors: device_tensor_test.cc; the exported models: models_test.cc,
+// parameterized by device). Every test skips, with the reason, without a GPU.
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -171,6 +172,120 @@ graph self(%x: f16[200, 64]) {
 })");
   ASSERT_TRUE(self.ok()) << self.status();
   EXPECT_EQ(self->steps().size(), 1u) << self->StepsToString();
+}
+
+// matmul + bias add + relu/gelu(tanh) as one cuBLASLt call with an epilogue
+// (passes/matmul_epilogue.h) against the reference interpreter's unfused
+// ops: f32, f16, bf16; with and without the bias and each activation; odd
+// shapes, a batched left operand, the bias first; the MLP block; and the
+// selective-lowering cases: a marked add keeps the matmul a plain cuBLAS
+// call, a value also returned ends the fused chain there.
+TEST_F(CudaTest, MatmulEpiloguesMatchTheReference) {
+  struct Case {
+    std::string text;
+    std::vector<std::string> steps;  // StepInfo::ToString, prefixes
+  };
+  const auto mm = [](const std::string& dtype, const std::string& body,
+                     const std::string& extra_inputs = "") {
+    return absl::StrCat("graph e(%x: ", dtype, "[3, 5], %w: ", dtype, "[5, 7]", extra_inputs,
+                        ") {\n  %h = matmul(%x, %w)\n", body, "}\n");
+  };
+  const std::vector<Case> cases = {
+      {mm("f32",
+          "  %hb = add(%h, %b)\n  %g = gelu(%hb, approximate = \"tanh\")\n  return %g\n",
+          ", %b: f32[7]"),
+       {"library matmul_epilogue (bias+gelu_tanh) [h, hb, g]"}},
+      {mm("f32", "  %hb = add(%h, %b)\n  %r = relu(%hb)\n  return %r\n", ", %b: f32[7]"),
+       {"library matmul_epilogue (bias+relu) [h, hb, r]"}},
+      {mm("f32", "  %hb = add(%h, %b)\n  return %hb\n", ", %b: f32[7]"),
+       {"library matmul_epilogue (bias) [h, hb]"}},
+      {mm("f32", "  %r = relu(%h)\n  return %r\n"), {"library matmul_epilogue (relu) [h, r]"}},
+      {mm("f32", "  %g = gelu(%h, approximate = \"tanh\")\n  return %g\n"),
+       {"library matmul_epilogue (gelu_tanh) [h, g]"}},
+      {mm("f16",
+          "  %hb = add(%h, %b)\n  %g = gelu(%hb, approximate = \"tanh\")\n  return %g\n",
+          ", %b: f16[7]"),
+       {"library matmul_epilogue (bias+gelu_tanh) [h, hb, g]"}},
+      {mm("bf16", "  %hb = add(%h, %b)\n  %r = relu(%hb)\n  return %r\n", ", %b: bf16[7]"),
+       {"library matmul_epilogue (bias+relu) [h, hb, r]"}},
+      // Tile-sized and odd, f16/bf16 with f32 accumulation.
+      {R"(graph e(%x: bf16[64, 96], %w: bf16[96, 130], %b: bf16[130]) {
+  %h = matmul(%x, %w)
+  %hb = add(%h, %b)
+  %g = gelu(%hb, approximate = "tanh")
+  return %g
+})",
+       {"library matmul_epilogue (bias+gelu_tanh) [h, hb, g]"}},
+      // A batched left operand (its batch is more rows), the bias first.
+      {R"(graph e(%x: f32[2, 3, 5], %w: f32[5, 7], %b: f32[1, 7]) {
+  %h = matmul(%x, %w)
+  %hb = add(%b, %h)
+  %r = relu(%hb)
+  return %r
+})",
+       {"library matmul_epilogue (bias+relu) [h, hb, r]"}},
+      // The MLP block, small.
+      {R"(graph mlp(%x: f32[128, 64], %w1: f32[64, 256], %b1: f32[256], %w2: f32[256, 64]) {
+  %h = matmul(%x, %w1)
+  %hb = add(%h, %b1)
+  %g = gelu(%hb, approximate = "tanh")
+  %out = matmul(%g, %w2)
+  return %out
+})",
+       {"library matmul_epilogue (bias+gelu_tanh) [h, hb, g]", "library matmul [out]"}},
+      // A marked add: nothing fused across it.
+      {mm("f32",
+          "  %hb = add(%h, %b) {should_fallback = true}\n"
+          "  %g = gelu(%hb, approximate = \"tanh\")\n  return %g\n",
+          ", %b: f32[7]"),
+       {"library matmul [h]", "fallback add", "kernel k2 ["}},
+      // hb is also returned: matmul + bias fused, the gelu a kernel.
+      {mm("f32",
+          "  %hb = add(%h, %b)\n  %g = gelu(%hb, approximate = \"tanh\")\n"
+          "  return %g, %hb\n",
+          ", %b: f32[7]"),
+       {"library matmul_epilogue (bias) [h, hb]", "kernel k1 ["}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    absl::StatusOr<ir::Graph> g = ir::ParseGraph(c.text);
+    ASSERT_TRUE(g.ok()) << g.status();
+    absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+    ASSERT_TRUE(exe.ok()) << exe.status();
+    const std::vector<std::string> steps = StepStrings(*exe);
+    ASSERT_EQ(steps.size(), c.steps.size()) << exe->StepsToString();
+    for (size_t i = 0; i < steps.size(); ++i) {
+      EXPECT_TRUE(absl::StartsWith(steps[i], c.steps[i])) << exe->StepsToString();
+    }
+    // Inputs in [-1, 1]: pre-activations of a few units, where a hardware
+    // tanh in the GELU epilogue stays within the tolerance below.
+    std::vector<runtime::Tensor> in;
+    for (size_t i = 0; i < g->inputs().size(); ++i) {
+      in.push_back(sluice::testing::RandomUniform(g->inputs()[i]->type(), 100 + i, -1.0, 1.0));
+    }
+    absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(in);
+    ASSERT_TRUE(out.ok()) << out.status();
+    absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+    ASSERT_TRUE(ref.ok()) << ref.status();
+    ASSERT_EQ(out->size(), ref->size());
+    const bool gelu = absl::StrContains(c.text, "gelu");
+    for (size_t i = 0; i < out->size(); ++i) {
+      sluice::testing::Tolerance tol;  // {rtol, atol}
+      switch ((*ref)[i].dtype()) {
+        case ir::DType::kF16:
+          tol = {1e-2, 1e-2};
+          break;
+        case ir::DType::kBF16:
+          tol = {6e-2, 6e-2};
+          break;
+        default:
+          tol = gelu ? sluice::testing::Tolerance{1e-3, 3e-3}
+                     : sluice::testing::Tolerance{1e-4, 1e-4};
+      }
+      EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], tol) << "output " << i << "\n"
+                                                     << exe->StepsToString();
+    }
+  }
 }
 
 TEST_F(CudaTest, WrongHostInputsAreErrors) {

@@ -20,6 +20,10 @@ graph g(%x: f16[4, 8], %w: f16[8, 8]) {
   ASSERT_TRUE(g.ok()) << g.status();
   passes::BackendCapabilities caps = CpuCapabilities();
   EXPECT_EQ(caps.backend, "cpu");
+  // No fused patterns on the CPU: matmul + bias + gelu stays a library
+  // matmul and a kernel (passes/matmul_epilogue.h), attention is decomposed.
+  EXPECT_FALSE(caps.fused_matmul_epilogue);
+  EXPECT_FALSE(caps.fused_attention);
   for (const ir::Node* n : g->calls()) {
     std::string why;
     const passes::Decision d = caps.classify(*n, &why);

@@ -15,6 +15,9 @@ passes::BackendCapabilities CudaCapabilities() {
   // softmax(Q Kᵀ · scale) V in f16/bf16 as one flash-attention kernel
   // (passes/attention.h, codegen/cuda/attention_emitter.h).
   caps.fused_attention = true;
+  // matmul + bias add + relu/gelu(tanh) in f32/f16/bf16 as one cuBLASLt call
+  // with an epilogue (passes/matmul_epilogue.h, runtime/cuda/cublaslt.h).
+  caps.fused_matmul_epilogue = true;
   caps.classify = [](const ir::Node& node, std::string* why) {
     if (node.schema() == nullptr) {
       if (why != nullptr) *why = "not a call node";

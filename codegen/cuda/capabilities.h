@@ -4,7 +4,10 @@
 // log_softmax, layer_norm, rms_norm) are lowered through decomposition;
 // matmul is a cuBLAS call (Decision::kLibrary) for f32, f16, bf16 and f64,
 // and falls back to the reference kernel, with the reason, for integer and
-// bool operands (cuBLAS has no such GEMM).
+// bool operands (cuBLAS has no such GEMM). Two patterns may become one step:
+// softmax(Q Kᵀ) V in f16/bf16 one flash-attention kernel (fused_attention),
+// and matmul + bias add + relu/gelu(tanh) in f32/f16/bf16 one cuBLASLt call
+// with an epilogue (fused_matmul_epilogue).
 #ifndef SLUICE_CODEGEN_CUDA_CAPABILITIES_H_
 #define SLUICE_CODEGEN_CUDA_CAPABILITIES_H_
 

@@ -62,6 +62,12 @@ graph g(%i: i32[4, 8], %j: i32[8, 2]) {
   EXPECT_FALSE(plan.ok());
 }
 
+TEST(CudaCapabilitiesTest, FusesAttentionAndMatmulEpilogues) {
+  const passes::BackendCapabilities caps = CudaCapabilities();
+  EXPECT_TRUE(caps.fused_attention);
+  EXPECT_TRUE(caps.fused_matmul_epilogue);
+}
+
 TEST(CudaCapabilitiesTest, EverythingElseIsLoweredInEveryDtype) {
   absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
 graph g(%x: f32[4, 8], %h: bf16[4, 8], %i: i64[4, 8], %b: bool[4, 8]) {

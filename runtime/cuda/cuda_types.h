@@ -1,6 +1,7 @@
-// Handle types of the CUDA driver API and cuBLAS, declared without the CUDA
-// headers so that sluice's public CUDA headers don't pull in cuda.h (and its
-// `#define cuMemAlloc cuMemAlloc_v2`-style macros) into every includer.
+// Handle types of the CUDA driver API, cuBLAS and cuBLASLt, declared without
+// the CUDA headers so that sluice's public CUDA headers don't pull in cuda.h
+// (and its `#define cuMemAlloc cuMemAlloc_v2`-style macros) into every
+// includer.
 //
 // Each type is exactly the toolkit's: `CUstream_st*` is `CUstream` and
 // `cudaStream_t` (so it can be handed to Eigen::GpuDevice or cuBLAS),
@@ -14,6 +15,7 @@ struct CUmod_st;
 struct CUfunc_st;
 struct CUevent_st;
 struct cublasContext;
+struct cublasLtContext;
 
 namespace sluice::runtime::cuda {
 

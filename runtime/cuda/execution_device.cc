@@ -97,6 +97,7 @@ CudaExecutionDevice::~CudaExecutionDevice() {
   absl::MutexLock lock(&mu_);
   gpu_.reset();
   cublas_.reset();
+  cublaslt_.reset();
   buffers_.clear();
 }
 
@@ -274,6 +275,67 @@ absl::Status CudaExecutionDevice::RunLibrary(const ir::Node& node,
     one.c = p.c + static_cast<DevicePtr>(bi * m * n * elem);
     SLUICE_CUDA_RETURN_IF_ERROR(GemmStridedBatched(handle, one));
   }
+  return absl::OkStatus();
+}
+
+absl::Status CudaExecutionDevice::RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a,
+                                                    const Tensor& b, const Tensor* bias,
+                                                    MatmulActivation activation,
+                                                    Tensor& output) {
+  const ir::DType dtype = output.dtype();
+  if (a.dtype() != dtype || b.dtype() != dtype || (bias != nullptr && bias->dtype() != dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "matmul epilogue of %", matmul.name(), ": operands and bias must have the output's dtype"));
+  }
+  const ir::Shape& sa = a.shape();
+  const ir::Shape& sb = b.shape();
+  if (sa.rank() < 2 || sb.rank() != 2 || sa[sa.rank() - 1] != sb[0]) {
+    return absl::InvalidArgumentError(absl::StrCat("matmul epilogue of %", matmul.name(), ": ",
+                                                   sa.ToString(), " and ", sb.ToString(),
+                                                   " are not [..., m, k] and [k, n]"));
+  }
+  const int64_t k = sb[0], n = sb[1];
+  const int64_t rows = k == 0 ? 0 : a.num_elements() / k;  // a's batch dims are more rows
+  if (output.num_elements() != rows * n || (bias != nullptr && bias->num_elements() != n)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "matmul epilogue of %", matmul.name(), ": output ", output.shape().ToString(),
+        bias != nullptr ? absl::StrCat(" and bias ", bias->shape().ToString()) : "",
+        " do not fit ", sa.ToString(), " x ", sb.ToString()));
+  }
+  if (output.num_elements() == 0) return absl::OkStatus();
+  ScopedActivateContext activate(device_);
+  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  CublasLtHandle* handle = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cublaslt_ == nullptr) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(cublaslt_, CublasLtHandle::Create(stream_.get()));
+    }
+    handle = cublaslt_.get();
+  }
+  GemmEpilogueParams p;
+  p.dtype = dtype;
+  p.m = rows;
+  p.n = n;
+  p.k = k;
+  p.a = Ptr(a.data());
+  p.b = Ptr(b.data());
+  p.d = Ptr(output.data());
+  p.bias = bias != nullptr ? Ptr(bias->data()) : 0;
+  switch (activation) {
+    case MatmulActivation::kNone:
+      p.activation = GemmActivation::kNone;
+      break;
+    case MatmulActivation::kRelu:
+      p.activation = GemmActivation::kRelu;
+      break;
+    case MatmulActivation::kGeluTanh:
+      p.activation = GemmActivation::kGeluTanh;
+      break;
+  }
+  p.allow_tf32 = options_.allow_tf32;
+  SLUICE_CUDA_RETURN_IF_ERROR(GemmEpilogue(handle, p));
+  if (stream_->sync_after_launch()) return stream_->Synchronize();
   return absl::OkStatus();
 }
 

@@ -3,7 +3,9 @@
 // CudaStream per executable that every copy, launch, fallback and library
 // call of a run is issued on, generated kernels from one NVRTC cubin
 // (CudaKernelModule), matmul through cuBLAS (GemmStridedBatched, torch.matmul
-// semantics), and fallback steps as Eigen kernels on the GPU
+// semantics), a matmul with a fused bias/ReLU/GELU epilogue through cuBLASLt
+// (GemmEpilogue, the matmul_epilogue steps of passes/matmul_epilogue.h), and
+// fallback steps as Eigen kernels on the GPU
 // (fallback/cuda/gpu_kernels.h) on the same stream.
 //
 // A fallback node whose (op, dtype) has no GPU kernel (matmul: an integer
@@ -33,6 +35,7 @@
 #include "absl/types/span.h"
 #include "ir/graph.h"
 #include "runtime/cuda/cublas.h"
+#include "runtime/cuda/cublaslt.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/memory.h"
 #include "runtime/cuda/module.h"
@@ -52,7 +55,8 @@ class CudaExecutionDevice : public runtime::Device {
     int ordinal = 0;
     // Every fallback step through the host (also SLUICE_CUDA_FALLBACK=host).
     bool host_fallback_only = false;
-    // f32 matmul on TF32 tensor cores (10-bit mantissa inputs).
+    // f32 matmul (cuBLAS and cuBLASLt) on TF32 tensor cores (10-bit
+    // mantissa inputs).
     bool allow_tf32 = false;
   };
 
@@ -77,6 +81,11 @@ class CudaExecutionDevice : public runtime::Device {
   // matmul through cuBLAS (f32, f16, bf16, f64).
   absl::Status RunLibrary(const ir::Node& node, absl::Span<const Tensor> inputs,
                           Tensor& output) override;
+  // One cuBLASLt matmul with a bias/ReLU/GELU(tanh) epilogue (f32, f16,
+  // bf16): a [..., m, k] (its batch dims are more rows), b [k, n], bias n.
+  absl::Status RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a, const Tensor& b,
+                                 const Tensor* bias, MatmulActivation activation,
+                                 Tensor& output) override;
   std::string FallbackNote(const ir::Node& node) const override;
 
   // Whether a fallback step of `node` runs as a GPU kernel (not through the
@@ -99,6 +108,7 @@ class CudaExecutionDevice : public runtime::Device {
   absl::flat_hash_map<void*, DeviceBuffer> buffers_ ABSL_GUARDED_BY(mu_);
   // Created on first use.
   std::unique_ptr<CublasHandle> cublas_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<CublasLtHandle> cublaslt_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<fallback::cuda::GpuStream> gpu_ ABSL_GUARDED_BY(mu_);
 };
 

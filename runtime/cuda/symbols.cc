@@ -209,6 +209,30 @@ absl::StatusOr<std::unique_ptr<CublasSymbols>> LoadCublasFrom(
   return syms;
 }
 
+absl::StatusOr<std::unique_ptr<CublasLtSymbols>> LoadCublasLtFrom(
+    const std::vector<std::string>& candidates) {
+  auto opened = OpenFirst(candidates);
+  if (!opened.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cuBLASLt unavailable: ", opened.status().message(),
+        " (install the CUDA toolkit's cuBLAS or set CUDA_PATH to the toolkit)"));
+  }
+  auto syms = std::make_unique<CublasLtSymbols>();
+  syms->library = opened->name;
+  std::vector<std::string> missing;
+#define SLUICE_CUDA_RESOLVE_(name) \
+  Resolve(opened->handle, SLUICE_CUDA_STR_(name), &syms->name, &missing);
+  SLUICE_CUDA_CUBLASLT_SYMBOLS(SLUICE_CUDA_RESOLVE_)
+#undef SLUICE_CUDA_RESOLVE_
+  if (!missing.empty()) {
+    absl::Status status = MissingSymbols(*opened, missing, "cuBLASLt older than 11.4?");
+    dlclose(opened->handle);
+    return absl::UnavailableError(absl::StrCat("cuBLASLt unavailable: ", status.message()));
+  }
+  syms->version = syms->cublasLtGetVersion();
+  return syms;
+}
+
 }  // namespace internal
 
 namespace {
@@ -216,6 +240,7 @@ namespace {
 std::atomic<const CudaSymbols*> g_cuda{nullptr};
 std::atomic<const NvrtcSymbols*> g_nvrtc{nullptr};
 std::atomic<const CublasSymbols*> g_cublas{nullptr};
+std::atomic<const CublasLtSymbols*> g_cublaslt{nullptr};
 
 // Publishes a successful load for the *OrNull accessors; leaks on purpose
 // (the libraries stay loaded for the life of the process).
@@ -252,10 +277,20 @@ absl::StatusOr<const CublasSymbols*> LoadCublas() {
   return Publish(*loaded, &g_cublas);
 }
 
+absl::StatusOr<const CublasLtSymbols*> LoadCublasLt() {
+  static const auto* const loaded = new absl::StatusOr<std::unique_ptr<CublasLtSymbols>>(
+      internal::LoadCublasLtFrom(internal::ToolkitLibraryCandidates(
+          "cublasLt", absl::StrCat(CUBLAS_VER_MAJOR))));
+  return Publish(*loaded, &g_cublaslt);
+}
+
 namespace internal {
 const CudaSymbols* LoadedCudaOrNull() { return g_cuda.load(std::memory_order_acquire); }
 const NvrtcSymbols* LoadedNvrtcOrNull() { return g_nvrtc.load(std::memory_order_acquire); }
 const CublasSymbols* LoadedCublasOrNull() { return g_cublas.load(std::memory_order_acquire); }
+const CublasLtSymbols* LoadedCublasLtOrNull() {
+  return g_cublaslt.load(std::memory_order_acquire);
+}
 }  // namespace internal
 
 #else  // !SLUICE_HAVE_CUDA_HEADERS
@@ -271,6 +306,7 @@ absl::Status NoHeaders(absl::string_view what) {
 absl::StatusOr<const CudaSymbols*> LoadCuda() { return NoHeaders("CUDA driver"); }
 absl::StatusOr<const NvrtcSymbols*> LoadNvrtc() { return NoHeaders("NVRTC"); }
 absl::StatusOr<const CublasSymbols*> LoadCublas() { return NoHeaders("cuBLAS"); }
+absl::StatusOr<const CublasLtSymbols*> LoadCublasLt() { return NoHeaders("cuBLASLt"); }
 
 namespace internal {
 absl::StatusOr<std::unique_ptr<CudaSymbols>> LoadCudaFrom(const std::vector<std::string>&) {
@@ -283,9 +319,14 @@ absl::StatusOr<std::unique_ptr<CublasSymbols>> LoadCublasFrom(
     const std::vector<std::string>&) {
   return NoHeaders("cuBLAS");
 }
+absl::StatusOr<std::unique_ptr<CublasLtSymbols>> LoadCublasLtFrom(
+    const std::vector<std::string>&) {
+  return NoHeaders("cuBLASLt");
+}
 const CudaSymbols* LoadedCudaOrNull() { return nullptr; }
 const NvrtcSymbols* LoadedNvrtcOrNull() { return nullptr; }
 const CublasSymbols* LoadedCublasOrNull() { return nullptr; }
+const CublasLtSymbols* LoadedCublasLtOrNull() { return nullptr; }
 }  // namespace internal
 
 #endif  // SLUICE_HAVE_CUDA_HEADERS

@@ -1,5 +1,6 @@
 // The one table of CUDA symbols sluice uses: the driver API (libcuda.so.1),
-// NVRTC (libnvrtc) and cuBLAS (libcublas), each loaded with dlopen/dlsym on
+// NVRTC (libnvrtc), cuBLAS (libcublas) and cuBLASLt (libcublasLt, for
+// matmuls with a fused epilogue), each loaded with dlopen/dlsym on
 // first use (IREE's cuda_dynamic_symbol_table.h pattern). sluice binaries
 // never link these libraries, so they build and run on machines without a
 // GPU or driver; there, CUDA is reported unavailable with the reason.
@@ -14,6 +15,8 @@
 //           $CUDA_PATH/lib64, $CUDA_PATH/lib, /usr/local/cuda/lib64.
 //   cuBLAS: libcublas.so.13, libcublas.so likewise (libcublasLt comes with it
 //           through libcublas's own RUNPATH).
+//   cuBLASLt: libcublasLt.so.13, libcublasLt.so likewise (its own table: the
+//           epilogue matmuls call it directly).
 // Each result, success or failure, is computed once per process and cached.
 //
 // The members are the toolkit's own declarations (`decltype(&::cuMemAlloc)`),
@@ -34,6 +37,7 @@
 #include "absl/status/statusor.h"
 
 #if SLUICE_HAVE_CUDA_HEADERS
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda.h>
 #include <nvrtc.h>
@@ -111,6 +115,21 @@ namespace sluice::runtime::cuda {
   X(cublasGetStatusName)              \
   X(cublasGetStatusString)
 
+#define SLUICE_CUDA_CUBLASLT_SYMBOLS(X) \
+  X(cublasLtCreate)                     \
+  X(cublasLtDestroy)                    \
+  X(cublasLtGetVersion)                 \
+  X(cublasLtMatmulDescCreate)           \
+  X(cublasLtMatmulDescDestroy)          \
+  X(cublasLtMatmulDescSetAttribute)     \
+  X(cublasLtMatrixLayoutCreate)         \
+  X(cublasLtMatrixLayoutDestroy)        \
+  X(cublasLtMatmulPreferenceCreate)     \
+  X(cublasLtMatmulPreferenceDestroy)    \
+  X(cublasLtMatmulPreferenceSetAttribute) \
+  X(cublasLtMatmulAlgoGetHeuristic)     \
+  X(cublasLtMatmul)
+
 #define SLUICE_CUDA_DECLARE_SYMBOL_(name) decltype(&::name) name = nullptr;
 
 struct CudaSymbols {
@@ -140,6 +159,12 @@ struct CublasSymbols {
   std::string library;
 };
 
+struct CublasLtSymbols {
+  SLUICE_CUDA_CUBLASLT_SYMBOLS(SLUICE_CUDA_DECLARE_SYMBOL_)
+  size_t version = 0;       // cublasLtGetVersion: major*10000 + minor*100 + patch
+  std::string library;
+};
+
 #undef SLUICE_CUDA_DECLARE_SYMBOL_
 
 #else  // !SLUICE_HAVE_CUDA_HEADERS
@@ -149,6 +174,7 @@ struct CublasSymbols {
 struct CudaSymbols {};
 struct NvrtcSymbols {};
 struct CublasSymbols {};
+struct CublasLtSymbols {};
 
 #endif  // SLUICE_HAVE_CUDA_HEADERS
 
@@ -162,6 +188,8 @@ absl::StatusOr<const CudaSymbols*> LoadCuda();
 absl::StatusOr<const NvrtcSymbols*> LoadNvrtc();
 // cuBLAS (running it needs the driver as well).
 absl::StatusOr<const CublasSymbols*> LoadCublas();
+// cuBLASLt, likewise.
+absl::StatusOr<const CublasLtSymbols*> LoadCublasLt();
 
 // Whether the driver loaded and found a device; when not and `reason` is
 // given, sets it to the message of LoadCuda()'s error.
@@ -181,8 +209,10 @@ absl::StatusOr<std::unique_ptr<NvrtcSymbols>> LoadNvrtcFrom(
     const std::vector<std::string>& candidates);
 absl::StatusOr<std::unique_ptr<CublasSymbols>> LoadCublasFrom(
     const std::vector<std::string>& candidates);
+absl::StatusOr<std::unique_ptr<CublasLtSymbols>> LoadCublasLtFrom(
+    const std::vector<std::string>& candidates);
 
-// The candidates Load* tries for "nvrtc"/"cublas" ("libnvrtc.so.13",
+// The candidates Load* tries for "nvrtc"/"cublas"/"cublasLt" ("libnvrtc.so.13",
 // "libnvrtc.so", then "<dir>/libnvrtc.so.13", ... for each toolkit dir).
 std::vector<std::string> ToolkitLibraryCandidates(const std::string& stem,
                                                   const std::string& major_version);
@@ -191,6 +221,7 @@ std::vector<std::string> ToolkitLibraryCandidates(const std::string& stem,
 const CudaSymbols* LoadedCudaOrNull();
 const NvrtcSymbols* LoadedNvrtcOrNull();
 const CublasSymbols* LoadedCublasOrNull();
+const CublasLtSymbols* LoadedCublasLtOrNull();
 
 }  // namespace internal
 }  // namespace sluice::runtime::cuda

@@ -130,5 +130,26 @@ TEST(CudaSymbols, NvrtcAndCublasLoadFromTheToolkit) {
 #endif
 }
 
+// cuBLASLt (the matmul epilogues) loads from the toolkit without a GPU too,
+// and a library without its symbols is rejected naming the first missing.
+TEST(CudaSymbols, CublasLtLoadsFromTheToolkit) {
+  if (!BuiltWithCudaHeaders()) {
+    EXPECT_THAT(LoadCublasLt().status().message(), HasSubstr("built without CUDA headers"));
+    return;
+  }
+#if SLUICE_HAVE_CUDA_HEADERS
+  auto wrong = internal::LoadCublasLtFrom({"libm.so.6"});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_THAT(wrong.status().message(),
+              HasSubstr("cuBLASLt unavailable: libm.so.6 lacks cublasLtCreate"));
+  absl::StatusOr<const CublasLtSymbols*> lt = LoadCublasLt();
+  if (!lt.ok()) GTEST_SKIP() << lt.status();
+  EXPECT_GE((*lt)->version, 120000u);
+  EXPECT_NE((*lt)->cublasLtMatmul, nullptr);
+  EXPECT_NE((*lt)->cublasLtMatmulAlgoGetHeuristic, nullptr);
+  EXPECT_EQ(internal::LoadedCublasLtOrNull(), *lt);
+#endif
+}
+
 }  // namespace
 }  // namespace sluice::runtime::cuda
