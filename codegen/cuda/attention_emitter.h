@@ -1,22 +1,36 @@
 // The CUDA kernel of an attention-pattern step (codegen::AttentionSpec,
-// passes/attention.h): flash attention, FlashAttention-2 style, on the
-// tensor cores through mma.sync m16n8k16 (f16 or bf16 in, f32 accumulate).
+// passes/attention.h): flash attention (the scores never reach memory: q, k
+// and v are read once per query block and the output written once), in one
+// of two templates.
 //
-// A block of 4 warps, one (batch) index per grid row; each warp owns 32
-// query rows (two m16 tiles, so every K/V fragment read from shared memory
-// feeds two mma) for d <= 64 and Sq > 64, else 16; it keeps its Q fragments
-// and the f32 output accumulators in registers and walks the keys in tiles
-// of BN (64 keys for d <= 64, else 32): K and V tiles go to shared memory
-// through cp.async, double-buffered (the next tile loads while this one is
-// used); K's B fragments come through ldmatrix; S = Q Kᵀ for the tile in
-// registers, the online softmax
-// (running row max and sum, exp2 with the scale folded in, rows reduced
-// across the 4 threads that share them), P converted to f16/bf16 in
-// registers as the A operand of O += P V (V's B fragments through
-// ldmatrix.trans). The scores never reach memory: q, k and v are read once
-// per query block and the output written once.
+// Hopper (CudaEmitOptions::hopper, i.e. the target is sm_90; the module is
+// then compiled for sm_90a) with d a multiple of 64 (up to 128): warpgroup
+// MMA. Each warpgroup (4 warps) owns 64 query rows; Q, K and V tiles sit in
+// shared memory (dynamic, opted in past 48 KB) in the 128-byte-swizzled
+// layout wgmma reads, loaded by cp.async, double-buffered. S = Q Kᵀ is a
+// chain of wgmma m64nNk16 (both operands from shared memory), the online
+// softmax (exp2 with the scale folded in) runs in the accumulator
+// registers, and O += P V is wgmma m64n64k16 per 64 output columns with P
+// from registers (the S accumulator layout is the A fragment layout) and V
+// as an N-major B operand. Defaults: two warpgroups per block, 128-key tiles
+// for d = 64 (64 for d = 128), registers capped so that two blocks share an
+// SM, so one block's softmax overlaps the other's MMAs (benchmarks/NOTES.md
+// §12 has the variants measured: attention_warpgroups, attention_block_n,
+// attention_stages, attention_overlap).
 //
-// Sq and Sk need not be multiples of the tiles (rows past Sq are not
+// Otherwise: FlashAttention-2 style on mma.sync m16n8k16 (f16 or bf16 in,
+// f32 accumulate). A block of 4 warps, one (batch) index per grid row; each
+// warp owns 32 query rows (two m16 tiles, so every K/V fragment read from
+// shared memory feeds two mma) for d <= 64 and Sq > 64, else 16; it keeps
+// its Q fragments and the f32 output accumulators in registers and walks
+// the keys in tiles of BN (64 keys for d <= 64, else 32): K and V tiles go
+// to shared memory through cp.async, double-buffered; K's B fragments come
+// through ldmatrix; S = Q Kᵀ for the tile in registers, the online softmax
+// (running row max and sum, rows reduced across the 4 threads that share
+// them), P converted to f16/bf16 in registers as the A operand of
+// O += P V (V's B fragments through ldmatrix.trans).
+//
+// Both: Sq and Sk need not be multiples of the tiles (rows past Sq are not
 // stored; keys past Sk are masked to -inf and their V rows zero-filled).
 // Buffers not 16-byte aligned take element loads and stores instead.
 #ifndef SLUICE_CODEGEN_CUDA_ATTENTION_EMITTER_H_
@@ -33,7 +47,8 @@ namespace sluice::codegen::cuda {
 
 // The kernel's source (no preamble; it needs the preamble's includes) and
 // launch. InvalidArgument when `kernel` has no AttentionSpec or one this
-// template cannot run (d not a multiple of 32 or above 128, not f16/bf16).
+// template cannot run (d not a multiple of 32 or above 128, not f16/bf16),
+// or a wgmma variant needing more shared memory than an SM has.
 absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
     const Kernel& kernel, const CudaEmitOptions& options);
 

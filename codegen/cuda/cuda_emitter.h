@@ -56,7 +56,8 @@
 //    are unrolled and cached in registers as above.
 //
 //  * Attention (a kernel with an AttentionSpec, made from the attention
-//    pattern): flash attention on the tensor cores; see attention_emitter.h.
+//    pattern): flash attention on the tensor cores, warpgroup MMA (wgmma,
+//    sm_90a) on Hopper, mma.sync elsewhere; see attention_emitter.h.
 //
 // Indices are 32-bit when every index and extent of the kernel stays below
 // 2^30, else 64-bit. Vector accesses check once per kernel that the pointers
