@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -599,6 +600,54 @@ __device__ __forceinline__ void sl_cp_async_wait() {
 using namespace sl_$NAME;
 )";
 
+// Fills a kernel template's placeholders common to both templates (the
+// kernel's name and parameters, the shapes, the tile sizes, the scale, the
+// operands, the f16/bf16 pair type) and `extra`.
+std::string FillTemplate(const char* tmpl, const Kernel& kernel, const AttentionSpec& a, int bm,
+                         int bn, int nt, int min_blocks,
+                         std::vector<std::pair<std::string, std::string>> extra) {
+  const bool f16 = a.dtype == ir::DType::kF16;
+  std::string params;
+  for (size_t i = 0; i < kernel.args.size(); ++i) {
+    absl::StrAppend(&params, i ? ", " : "", kernel.args[i].is_output ? "" : "const ",
+                    f16 ? "__half" : "__nv_bfloat16", "* __restrict__ p", i);
+  }
+  std::vector<std::pair<std::string, std::string>> r = {
+      {"$NAME", kernel.name},
+      {"$PARAMS", params},
+      {"$ELEM", std::string(ir::DTypeName(a.dtype))},
+      {"$BATCH", absl::StrCat(a.batch)},
+      {"$SQ", absl::StrCat(a.sq)},
+      {"$SK", absl::StrCat(a.sk)},
+      {"$D", absl::StrCat(a.d)},
+      {"$BM", absl::StrCat(bm)},
+      {"$BN", absl::StrCat(bn)},
+      {"$NT", absl::StrCat(nt)},
+      {"$MINBLOCKS", min_blocks > 0 ? absl::StrCat(", ", min_blocks) : ""},
+      {"$LOG2SCALE", absl::StrFormat("%.9g", a.scale * 1.4426950408889634)},
+      {"$SCALE", absl::StrFormat("%g", a.scale)},
+      {"$Q", absl::StrCat("p", a.q)},
+      {"$K", absl::StrCat("p", a.k)},
+      {"$V", absl::StrCat("p", a.v)},
+      {"$OUT", absl::StrCat("p", a.out)},
+      {"$PAIR", f16 ? "__half2" : "__nv_bfloat162"},
+      {"$CVT2", f16 ? "__floats2half2_rn" : "__floats2bfloat162_rn"}};
+  for (auto& e : extra) r.push_back(std::move(e));
+  return absl::StrReplaceAll(tmpl, r);
+}
+
+// The launch fields common to both templates: a (query block, batch) grid.
+CudaKernelLaunch AttentionLaunch(const Kernel& kernel, const AttentionSpec& a, int bm, int nt) {
+  CudaKernelLaunch launch;
+  launch.name = kernel.name;
+  launch.symbol = "sluice_" + kernel.name;
+  launch.kind = CudaTemplate::kAttention;
+  launch.grid = {static_cast<uint32_t>((a.sq + bm - 1) / bm), static_cast<uint32_t>(a.batch), 1};
+  launch.block = {static_cast<uint32_t>(nt), 1, 1};
+  launch.args = kernel.args;
+  return launch;
+}
+
 // A wgmma wrapper: m64nNk16, f32 accumulators d (N / 2 per thread), A from a
 // descriptor (a_regs false: K-major, no transpose) or four registers, B from
 // a descriptor, K-major (trans_b 0) or N-major (1). `accumulate` false
@@ -662,49 +711,16 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                      " warpgroups, ", bn, "-key tiles and ", stages, " stages needs ", shared,
                      " bytes of shared memory (at most 232448)"));
   }
-  const char* type = f16 ? "__half" : "__nv_bfloat16";
-  std::string params;
-  for (size_t i = 0; i < kernel.args.size(); ++i) {
-    absl::StrAppend(&params, i ? ", " : "", kernel.args[i].is_output ? "" : "const ", type,
-                    "* __restrict__ p", i);
-  }
   const std::string mma = f16 ? "f16" : "bf16";
-  const std::string body = absl::StrReplaceAll(
-      kWgmmaTemplate,
-      {{"$NAME", kernel.name},
-       {"$PARAMS", params},
-       {"$ELEM", ir::DTypeName(a.dtype)},
-       {"$BATCH", absl::StrCat(a.batch)},
-       {"$SQ", absl::StrCat(a.sq)},
-       {"$SK", absl::StrCat(a.sk)},
-       {"$D", absl::StrCat(a.d)},
-       {"$BM", absl::StrCat(bm)},
-       {"$BN", absl::StrCat(bn)},
-       {"$NT", absl::StrCat(nt)},
-       {"$STAGES", absl::StrCat(stages)},
-       {"$OVERLAP", absl::StrCat(overlap)},
-       {"$MINBLOCKS", min_blocks > 0 ? absl::StrCat(", ", min_blocks) : ""},
-       {"$LOG2SCALE", absl::StrFormat("%.9g", a.scale * 1.4426950408889634)},
-       {"$SCALE", absl::StrFormat("%g", a.scale)},
-       {"$Q", absl::StrCat("p", a.q)},
-       {"$K", absl::StrCat("p", a.k)},
-       {"$V", absl::StrCat("p", a.v)},
-       {"$OUT", absl::StrCat("p", a.out)}});
-  const std::string helpers = absl::StrReplaceAll(
-      kWgmmaHelpersTemplate,
-      {{"$NAME", kernel.name},
-       {"$WGMMA_QK", WgmmaWrapper("sl_wgmma_qk", bn, /*a_regs=*/false, /*trans_b=*/0, mma)},
-       {"$WGMMA_PV", WgmmaWrapper("sl_wgmma_pv", 64, /*a_regs=*/true, /*trans_b=*/1, mma)},
-       {"$PAIR", f16 ? "__half2" : "__nv_bfloat162"},
-       {"$CVT2", f16 ? "__floats2half2_rn" : "__floats2bfloat162_rn"}});
-  CudaKernelLaunch launch;
-  launch.name = kernel.name;
-  launch.symbol = "sluice_" + kernel.name;
-  launch.kind = CudaTemplate::kAttention;
-  launch.grid = {static_cast<uint32_t>((a.sq + bm - 1) / bm), static_cast<uint32_t>(a.batch), 1};
-  launch.block = {static_cast<uint32_t>(nt), 1, 1};
+  const std::string body = FillTemplate(kWgmmaTemplate, kernel, a, bm, bn, nt, min_blocks,
+                                        {{"$STAGES", absl::StrCat(stages)},
+                                         {"$OVERLAP", absl::StrCat(overlap)}});
+  const std::string helpers = FillTemplate(
+      kWgmmaHelpersTemplate, kernel, a, bm, bn, nt, min_blocks,
+      {{"$WGMMA_QK", WgmmaWrapper("sl_wgmma_qk", bn, /*a_regs=*/false, /*trans_b=*/0, mma)},
+       {"$WGMMA_PV", WgmmaWrapper("sl_wgmma_pv", 64, /*a_regs=*/true, /*trans_b=*/1, mma)}});
+  CudaKernelLaunch launch = AttentionLaunch(kernel, a, bm, nt);
   launch.shared_bytes = shared;
-  launch.args = kernel.args;
   launch.needs_sm90a = true;
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ",
                                warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
@@ -743,47 +759,13 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
                  : a.d <= 64                  ? 64
                                               : 32;
   const int nt = warps * 32;
-  const char* type = f16 ? "__half" : "__nv_bfloat16";
-  std::string params;
-  for (size_t i = 0; i < kernel.args.size(); ++i) {
-    absl::StrAppend(&params, i ? ", " : "", kernel.args[i].is_output ? "" : "const ", type,
-                    "* __restrict__ p", i);
-  }
-  const double scale_log2 = a.scale * 1.4426950408889634;
-  const std::string body = absl::StrReplaceAll(
-      kAttentionTemplate,
-      {{"$NAME", kernel.name},
-       {"$PARAMS", params},
-       {"$ELEM", ir::DTypeName(a.dtype)},
-       {"$BATCH", absl::StrCat(a.batch)},
-       {"$SQ", absl::StrCat(a.sq)},
-       {"$SK", absl::StrCat(a.sk)},
-       {"$D", absl::StrCat(a.d)},
-       {"$BM", absl::StrCat(bm)},
-       {"$BN", absl::StrCat(bn)},
-       {"$NT", absl::StrCat(nt)},
-       {"$MT", absl::StrCat(mt)},
-       {"$MINBLOCKS", options.min_blocks_per_sm > 0 ? absl::StrCat(", ", options.min_blocks_per_sm) : ""},
-       {"$LOG2SCALE", absl::StrFormat("%.9g", scale_log2)},
-       {"$SCALE", absl::StrFormat("%g", a.scale)},
-       {"$Q", absl::StrCat("p", a.q)},
-       {"$K", absl::StrCat("p", a.k)},
-       {"$V", absl::StrCat("p", a.v)},
-       {"$OUT", absl::StrCat("p", a.out)}});
-  const std::string helpers = absl::StrReplaceAll(
-      kHelpersTemplate,
-      {{"$NAME", kernel.name},
-       {"$MMA", f16 ? "f16" : "bf16"},
-       {"$PAIR", f16 ? "__half2" : "__nv_bfloat162"},
-       {"$CVT2", f16 ? "__floats2half2_rn" : "__floats2bfloat162_rn"}});
-  CudaKernelLaunch launch;
-  launch.name = kernel.name;
-  launch.symbol = "sluice_" + kernel.name;
-  launch.kind = CudaTemplate::kAttention;
-  launch.grid = {static_cast<uint32_t>((a.sq + bm - 1) / bm), static_cast<uint32_t>(a.batch), 1};
-  launch.block = {static_cast<uint32_t>(nt), 1, 1};
+  const std::string body = FillTemplate(kAttentionTemplate, kernel, a, bm, bn, nt,
+                                        options.min_blocks_per_sm, {{"$MT", absl::StrCat(mt)}});
+  const std::string helpers = FillTemplate(kHelpersTemplate, kernel, a, bm, bn, nt,
+                                           options.min_blocks_per_sm,
+                                           {{"$MMA", f16 ? "f16" : "bf16"}});
+  CudaKernelLaunch launch = AttentionLaunch(kernel, a, bm, nt);
   launch.static_shared_bytes = static_cast<uint32_t>(2 * 2 * bn * (a.d + 8) * 2);
-  launch.args = kernel.args;
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ", warps,
                                " warps of ", 16 * mt, " rows, mma.sync m16n8k16 ",
                                f16 ? "f16" : "bf16", ", cp.async double-buffered");
