@@ -117,6 +117,26 @@ ConstMap<T, 1> Flat(const T* data, Index n) {
   return ConstMap<T, 1>(data, n);
 }
 
+// 1-D maps declared 16-byte aligned (Eigen::Aligned16) or not: Eigen's GPU
+// packet loads and stores of unaligned maps are scalar accesses (ploadu of a
+// float4 is four loads), aligned ones one 16-byte access.
+template <int Align, typename T>
+Eigen::TensorMap<Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align> FlatAs(T* data, Index n) {
+  return Eigen::TensorMap<Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align>(data, n);
+}
+template <int Align, typename T>
+Eigen::TensorMap<const Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align> FlatAs(const T* data,
+                                                                                  Index n) {
+  return Eigen::TensorMap<const Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align>(data, n);
+}
+inline bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// Whether a device's kernels take the aligned maps above when the buffers
+// allow: the GPU's (fallback/cuda/eigen_gpu.h specializes it); on the CPU
+// unaligned vector loads cost the same, so one instantiation is kept.
+template <typename Device>
+inline constexpr bool kAlignedMapsPay = false;
+
 // `x` as an expression of type To; no conversion node when it already is.
 template <typename To, typename Expr>
 auto CastTo(const Expr& x) {

@@ -203,19 +203,20 @@ void Materialize(const Device& d, Operand<Device, T>& op, int64_t n) {
 
 // Calls f(x, y) with Eigen expressions of type OpMath<T> over n elements,
 // one of which may be a constant.
-template <typename Device, typename T, typename F>
+// Align: the maps' Eigen alignment (Eigen::Unaligned or Eigen::Aligned16).
+template <int Align = Eigen::Unaligned, typename Device, typename T, typename F>
 void WithOperandExprs(const Operand<Device, T>& a, const Operand<Device, T>& b, Index n,
                       F&& f) {
   using Op = OpMath<T>;
   if (a.data != nullptr && b.data != nullptr) {
-    auto x = CastTo<Op>(Flat(a.data, n));
-    auto y = CastTo<Op>(Flat(b.data, n));
+    auto x = CastTo<Op>(FlatAs<Align>(a.data, n));
+    auto y = CastTo<Op>(FlatAs<Align>(b.data, n));
     f(x, y);
   } else if (a.data != nullptr) {
-    auto x = CastTo<Op>(Flat(a.data, n));
+    auto x = CastTo<Op>(FlatAs<Align>(a.data, n));
     f(x, x.constant(b.scalar));
   } else {
-    auto y = CastTo<Op>(Flat(b.data, n));
+    auto y = CastTo<Op>(FlatAs<Align>(b.data, n));
     f(y.constant(a.scalar), y);
   }
 }
@@ -269,13 +270,13 @@ void UnaryTyped(const Device& d, UnaryOp op, const T* src, T* dst, Index n) {
   }
 }
 
-// Arithmetic ops (output dtype T == compute dtype).
-template <typename Device, typename T>
-void ArithmeticTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
-                     const Operand<Device, T>& b, T* dst, Index n) {
+// Arithmetic ops (output dtype T == compute dtype), over maps of alignment Align.
+template <int Align, typename Device, typename T>
+void ArithmeticTypedAs(const Device& d, BinaryOp op, const Operand<Device, T>& a,
+                       const Operand<Device, T>& b, T* dst, Index n) {
   using Op = OpMath<T>;
-  auto out = Flat(dst, n);
-  WithOperandExprs(a, b, n, [&](const auto& x, const auto& y) {
+  auto out = FlatAs<Align>(dst, n);
+  WithOperandExprs<Align>(a, b, n, [&](const auto& x, const auto& y) {
     auto store = [&](const auto& e) { out.device(d) = CastTo<T>(e); };
     switch (op) {
       case BinaryOp::kAdd: store(x + y); return;
@@ -312,6 +313,20 @@ void ArithmeticTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
       if (op == BinaryOp::kDiv) store(x / y);
     }
   });
+}
+
+// Arithmetic ops; on devices where it pays (the GPU), 16-byte-aligned
+// buffers take 16-byte packet accesses.
+template <typename Device, typename T>
+void ArithmeticTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
+                     const Operand<Device, T>& b, T* dst, Index n) {
+  if constexpr (kAlignedMapsPay<Device>) {
+    if (Aligned16(dst) && Aligned16(a.data) && Aligned16(b.data)) {
+      ArithmeticTypedAs<Eigen::Aligned16>(d, op, a, b, dst, n);
+      return;
+    }
+  }
+  ArithmeticTypedAs<Eigen::Unaligned>(d, op, a, b, dst, n);
 }
 
 // One functor for all comparisons (and the logical ops on bools), switching

@@ -41,6 +41,12 @@ namespace sluice::fallback {
 SLUICE_FALLBACK_DECLARE_PRIMITIVES(extern, Eigen::GpuDevice)
 }  // namespace sluice::fallback
 
+namespace sluice::fallback {
+// Elementwise kernels on 16-byte-aligned buffers use 16-byte loads and stores.
+template <>
+inline constexpr bool kAlignedMapsPay<Eigen::GpuDevice> = true;
+}  // namespace sluice::fallback
+
 namespace sluice::fallback::cuda {
 
 // Eigen's stream interface over a caller's stream: temporaries (and Eigen's
