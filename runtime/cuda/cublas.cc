@@ -126,6 +126,17 @@ absl::Status GemmStridedBatched(CublasHandle* handle, const GemmParams& p) {
   // Column-major view: Cᵀ (n×m) = op(B)ᵀ (n×k) · op(A)ᵀ (k×m). A row-major
   // matrix with leading dimension ld is its column-major transpose with the
   // same ld, so B goes first with its own transpose flag, then A.
+  if (p.batch == 1 && p.dtype == ir::DType::kF32 && !p.allow_tf32) {
+    // One f32 product through cublasSgemm, the entry point torch.mm uses
+    // (cuBLAS's heuristics are per entry point; benchmarks/NOTES.md §15).
+    SLUICE_CUBLAS_RETURN_IF_ERROR(blas->cublasSgemm_v2(
+        handle->handle(), p.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+        p.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(p.n), static_cast<int>(p.m),
+        static_cast<int>(p.k), &alpha32, reinterpret_cast<const float*>(ptr(p.b)),
+        static_cast<int>(ldb), reinterpret_cast<const float*>(ptr(p.a)), static_cast<int>(lda),
+        &beta32, reinterpret_cast<float*>(ptr(p.c)), static_cast<int>(ldc)));
+    return absl::OkStatus();
+  }
   SLUICE_CUBLAS_RETURN_IF_ERROR(blas->cublasGemmStridedBatchedEx(
       handle->handle(), p.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
       p.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(p.n), static_cast<int>(p.m),

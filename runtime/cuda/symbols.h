@@ -113,7 +113,8 @@ namespace sluice::runtime::cuda {
   X(cublasSetMathMode)                \
   X(cublasGetProperty)                \
   X(cublasGetStatusName)              \
-  X(cublasGetStatusString)
+  X(cublasGetStatusString)            \
+  X(cublasSgemm_v2)
 
 #define SLUICE_CUDA_CUBLASLT_SYMBOLS(X) \
   X(cublasLtCreate)                     \
