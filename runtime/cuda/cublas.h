@@ -84,8 +84,8 @@ struct GemmParams {
   bool allow_tf32 = false;
 };
 
-// The batched product (cublasGemmStridedBatchedEx) on the handle's stream;
-// asynchronous. InvalidArgument for inconsistent parameters, naming them.
+// The batched product (cublasGemmStridedBatchedEx; cublasSgemm_v2 for one
+// f32 product without TF32) on the handle's stream; asynchronous. InvalidArgument for inconsistent parameters, naming them.
 absl::Status GemmStridedBatched(CublasHandle* handle, const GemmParams& params);
 
 // One packed row-major product C = A·B (A m×k, B k×n, C m×n).
