@@ -212,18 +212,8 @@ sluice_$NAME($PARAMS) {
 }
 )";
 
-// Helpers the kernel uses, specialized for the dtype (one copy per kernel, in
-// a namespace named after it, so modules with several kernels compile).
-constexpr const char* kHelpersTemplate = R"(namespace sl_$NAME {
-__device__ __forceinline__ void sl_mma16816(float (&c)[4], const unsigned (&a)[4], unsigned b0,
-                                            unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.$MMA.$MMA.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
-      "{%8, %9}, {%0, %1, %2, %3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-// Two floats rounded to one packed pair (one cvt.rn.{f16,bf16}x2.f32).
+// Helpers both templates use (filled in before the other placeholders).
+constexpr const char* kSharedHelpers = R"(// Two floats rounded to one packed pair (one cvt.rn.{f16,bf16}x2.f32).
 __device__ __forceinline__ unsigned sl_pack2(float lo, float hi) {
   $PAIR h = $CVT2(lo, hi);
   return *reinterpret_cast<unsigned*>(&h);
@@ -235,6 +225,24 @@ __device__ __forceinline__ float sl_exp2(float x) {
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
+__device__ __forceinline__ void sl_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void sl_cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+})";
+
+// Helpers the kernel uses, specialized for the dtype (one copy per kernel, in
+// a namespace named after it, so modules with several kernels compile).
+constexpr const char* kHelpersTemplate = R"(namespace sl_$NAME {
+__device__ __forceinline__ void sl_mma16816(float (&c)[4], const unsigned (&a)[4], unsigned b0,
+                                            unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.$MMA.$MMA.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, "
+      "{%8, %9}, {%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+$SHARED_HELPERS
 __device__ __forceinline__ void sl_ldmatrix_x4(unsigned (&r)[4], const unsigned short* p) {
   const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(p));
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
@@ -252,11 +260,6 @@ __device__ __forceinline__ void sl_cp_async16(unsigned short* dst, const unsigne
   const unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(dst));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(a), "l"(src),
                "r"(ok ? 16 : 0));
-}
-__device__ __forceinline__ void sl_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void sl_cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 }  // namespace sl_$NAME
 using namespace sl_$NAME;
@@ -575,26 +578,13 @@ __device__ __forceinline__ void sl_fence_proxy_async() {
 }
 $WGMMA_QK
 $WGMMA_PV
-__device__ __forceinline__ unsigned sl_pack2(float lo, float hi) {
-  $PAIR h = $CVT2(lo, hi);
-  return *reinterpret_cast<unsigned*>(&h);
-}
-__device__ __forceinline__ float sl_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
+$SHARED_HELPERS
 __device__ __forceinline__ void sl_cp_async16(unsigned dst, const unsigned short* src, bool ok) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
                "r"(ok ? 16 : 0));
 }
 __device__ __forceinline__ void sl_st_shared_u16(unsigned dst, unsigned short v) {
   asm volatile("st.shared.u16 [%0], %1;\n" ::"r"(dst), "h"(v));
-}
-__device__ __forceinline__ void sl_cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void sl_cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
 }  // namespace sl_$NAME
 using namespace sl_$NAME;
@@ -633,7 +623,7 @@ std::string FillTemplate(const char* tmpl, const Kernel& kernel, const Attention
       {"$PAIR", f16 ? "__half2" : "__nv_bfloat162"},
       {"$CVT2", f16 ? "__floats2half2_rn" : "__floats2bfloat162_rn"}};
   for (auto& e : extra) r.push_back(std::move(e));
-  return absl::StrReplaceAll(tmpl, r);
+  return absl::StrReplaceAll(absl::StrReplaceAll(tmpl, {{"$SHARED_HELPERS", kSharedHelpers}}), r);
 }
 
 // The launch fields common to both templates: a (query block, batch) grid.
