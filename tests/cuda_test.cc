@@ -7,6 +7,7 @@
 // tensors: device_tensor_test.cc; the exported models: models_test.cc,
 // parameterized by device). Every test skips, with the reason, without a GPU.
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -285,6 +286,57 @@ TEST_F(CudaTest, MatmulEpiloguesMatchTheReference) {
       EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], tol) << "output " << i << "\n"
                                                      << exe->StepsToString();
     }
+  }
+}
+
+// Device buffers that are not 16-byte aligned (views two bytes into larger
+// allocations) take the attention kernels' element-copy instantiation: the
+// wgmma kernel (d = 64, 128) and the mma.sync one (d = 32), against the
+// reference interpreter on the same values.
+TEST_F(CudaTest, FusedAttentionOnUnalignedDeviceBuffers) {
+  for (int d : {32, 64, 128}) {
+    const std::string text = absl::StrCat(
+        "graph un(%q: f16[2, 70, ", d, "], %k: f16[2, 90, ", d, "], %v: f16[2, 90, ", d,
+        "]) {\n  %kt = transpose(%k, dim0 = 1, dim1 = 2)\n  %s = matmul(%q, %kt)\n",
+        "  %x = mul(%s, 0.125)\n  %p = softmax(%x, dim = -1)\n  %o = matmul(%p, %v)\n",
+        "  return %o\n}\n");
+    SCOPED_TRACE(text);
+    absl::StatusOr<ir::Graph> g = ir::ParseGraph(text);
+    ASSERT_TRUE(g.ok()) << g.status();
+    absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+    ASSERT_TRUE(exe.ok()) << exe.status();
+    ASSERT_EQ(exe->plan().Find("p")->fused_pattern, "attention");
+    const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 11);
+    // Each value one element (2 bytes) into a buffer one element longer.
+    auto shifted = [](const runtime::Tensor& t) {
+      runtime::Tensor big = runtime::Tensor::Zeros({t.dtype(), {t.num_elements() + 1}});
+      std::memcpy(static_cast<char*>(big.data()) + 2, t.data(), static_cast<size_t>(t.nbytes()));
+      return big;
+    };
+    std::vector<runtime::DeviceTensor> keep, views;
+    for (const runtime::Tensor& t : in) {
+      absl::StatusOr<runtime::DeviceTensor> dev = exe->ToDevice(shifted(t));
+      ASSERT_TRUE(dev.ok()) << dev.status();
+      keep.push_back(*dev);
+      views.push_back(runtime::DeviceTensor::Borrow(
+          t.dtype(), t.shape(), static_cast<char*>(dev->data()) + 2));
+    }
+    const ir::TensorType out_type = g->outputs()[0]->type();
+    absl::StatusOr<runtime::DeviceTensor> out_big = exe->AllocateDeviceTensor(
+        {out_type.dtype, ir::Shape({out_type.shape.num_elements() + 1})});
+    ASSERT_TRUE(out_big.ok()) << out_big.status();
+    std::vector<runtime::DeviceTensor> out = {runtime::DeviceTensor::Borrow(
+        out_type.dtype, out_type.shape, static_cast<char*>(out_big->data()) + 2)};
+    ASSERT_TRUE(exe->RunDeviceInto(views, absl::MakeSpan(out)).ok());
+    absl::StatusOr<runtime::Tensor> got_big = exe->ToHost(*out_big);
+    ASSERT_TRUE(got_big.ok()) << got_big.status();
+    runtime::Tensor got = runtime::Tensor::Zeros(out_type);
+    std::memcpy(got.data(), static_cast<const char*>(got_big->data()) + 2,
+                static_cast<size_t>(got.nbytes()));
+    absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+    ASSERT_TRUE(ref.ok()) << ref.status();
+    sluice::testing::Tolerance tol{1e-2, 1e-2};
+    EXPECT_ALLCLOSE_TOL(got, (*ref)[0], tol);
   }
 }
 
