@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -192,6 +193,38 @@ absl::Status HandleFailures(
   return absl::OkStatus();
 }
 
+// DESIGN §3 rule 6's loop, shared by the backends: lowers `graph` and lets
+// `build(attempt, &kept_source)` emit and compile the attempt's kernels and
+// make the result; when it records failures instead (Attempt::failures, and
+// where the generated source was kept) and returns nullopt, the failed
+// kernels' nodes are recompiled as fallbacks (or, with on_lowering_error =
+// kError, Compile fails naming them). `build` may move the attempt out.
+template <typename Result, typename Build>
+absl::StatusOr<Result> WithRule6Retries(const ir::Graph& graph, const CompileOptions& options,
+                                        const passes::BackendCapabilities& caps,
+                                        runtime::CompilePhases* phases, Build&& build) {
+  LoweringErrors lowering_errors;
+  const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
+  for (int attempt = 0; attempt < max_attempts; ++attempt) {
+    absl::StatusOr<std::unique_ptr<Attempt>> lowered =
+        Lower(graph, options, caps, lowering_errors, phases);
+    if (!lowered.ok()) return lowered.status();
+    std::unique_ptr<Attempt> a = *std::move(lowered);
+    std::string kept_source;
+    if (a->failures.empty()) {
+      absl::StatusOr<std::optional<Result>> built = build(a, &kept_source);
+      if (!built.ok()) return built.status();
+      if (built->has_value()) return **std::move(built);
+      if (a->failures.empty()) {
+        return absl::InternalError("sluice::Compile: a backend gave no result and no failure");
+      }
+    }
+    absl::Status s = HandleFailures(a->failures, options, kept_source, &lowering_errors);
+    if (!s.ok()) return s;
+  }
+  return absl::InternalError("sluice::Compile: too many rule-6 recompilations");
+}
+
 // The executable's parts every backend shares (the memory plan and kernel IR
 // text counted in `phases`).
 runtime::Executable::Parts PartsOf(Attempt& a, runtime::CompilePhases* phases) {
@@ -219,73 +252,65 @@ absl::StatusOr<runtime::Executable> CompileForCpu(const ir::Graph& graph,
                                                   const CompileOptions& options) {
   Stopwatch total;
   runtime::CompilePhases phases;
-  const passes::BackendCapabilities caps = codegen::cpu::CpuCapabilities();
-  LoweringErrors lowering_errors;
-  const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
-  for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    absl::StatusOr<std::unique_ptr<Attempt>> lowered =
-        Lower(graph, options, caps, lowering_errors, &phases);
-    if (!lowered.ok()) return lowered.status();
-    Attempt& a = **lowered;
-    codegen::cpu::EmitOptions eo;
-    eo.poison_kernels = KernelsToPoison(a, options);
-    codegen::cpu::EmittedModule module;
-    std::shared_ptr<runtime::LoadedLibrary> library;
-    runtime::HostCompileReport report;
-    std::string kept_source;
-    if (a.failures.empty() && !a.kernels.empty()) {
-      Stopwatch watch;
-      module = codegen::cpu::EmitModule(a.kernels, eo);
-      phases.emit_ms += watch.Lap();
-      std::vector<std::string> symbols;
-      for (const auto& k : module.kernels) symbols.push_back(k.symbol);
-      runtime::HostCompileOptions ho;
-      ho.cache_dir = options.cache_dir;
-      ho.compiler = options.compiler;
-      runtime::HostCompileError error;
-      absl::StatusOr<std::shared_ptr<runtime::LoadedLibrary>> lib =
-          runtime::CompileAndLoad(module.source, symbols, ho, &report, &error);
-      phases.kernel_cache_ms += watch.Lap();
-      if (!lib.ok()) {
-        if (error.log.empty()) return lib.status();
-        kept_source = error.source_path;
-        const size_t before = a.failures.size();
-        BlameKernels(a, module, error.error_lines, "host compile", error.log, &a.failures);
-        if (a.failures.size() == before) {
-          return absl::InternalError(absl::StrCat(
-              "compiling the generated code failed outside any kernel; source kept at ",
-              error.source_path, ":\n", error.log));
+  using Result = runtime::Executable;
+  return WithRule6Retries<Result>(
+      graph, options, codegen::cpu::CpuCapabilities(), &phases,
+      [&](std::unique_ptr<Attempt>& attempt,
+          std::string* kept_source) -> absl::StatusOr<std::optional<Result>> {
+        Attempt& a = *attempt;
+        codegen::cpu::EmitOptions eo;
+        eo.poison_kernels = KernelsToPoison(a, options);
+        codegen::cpu::EmittedModule module;
+        std::shared_ptr<runtime::LoadedLibrary> library;
+        runtime::HostCompileReport report;
+        if (!a.kernels.empty()) {
+          Stopwatch watch;
+          module = codegen::cpu::EmitModule(a.kernels, eo);
+          phases.emit_ms += watch.Lap();
+          std::vector<std::string> symbols;
+          for (const auto& k : module.kernels) symbols.push_back(k.symbol);
+          runtime::HostCompileOptions ho;
+          ho.cache_dir = options.cache_dir;
+          ho.compiler = options.compiler;
+          runtime::HostCompileError error;
+          absl::StatusOr<std::shared_ptr<runtime::LoadedLibrary>> lib =
+              runtime::CompileAndLoad(module.source, symbols, ho, &report, &error);
+          phases.kernel_cache_ms += watch.Lap();
+          if (!lib.ok()) {
+            if (error.log.empty()) return lib.status();
+            *kept_source = error.source_path;
+            BlameKernels(a, module, error.error_lines, "host compile", error.log, &a.failures);
+            if (a.failures.empty()) {
+              return absl::InternalError(absl::StrCat(
+                  "compiling the generated code failed outside any kernel; source kept at ",
+                  error.source_path, ":\n", error.log));
+            }
+            return std::optional<Result>();
+          }
+          library = *std::move(lib);
         }
-      } else {
-        library = *std::move(lib);
-      }
-    }
-    if (!a.failures.empty()) {
-      absl::Status s = HandleFailures(a.failures, options, kept_source, &lowering_errors);
-      if (!s.ok()) return s;
-      continue;
-    }
 
-    runtime::Executable::Parts parts = PartsOf(a, &phases);
-    Stopwatch watch;
-    parts.device = std::make_shared<runtime::CpuDevice>();
-    phases.device_ms += watch.Lap();
-    if (library != nullptr) {
-      std::vector<std::string> symbols;
-      for (const auto& k : module.kernels) symbols.push_back(k.symbol);
-      absl::StatusOr<std::unique_ptr<runtime::CpuModule>> m =
-          runtime::CpuModule::Create(library, symbols);
-      if (!m.ok()) return m.status();
-      parts.module = *std::move(m);
-      phases.load_ms += watch.Lap();
-    }
-    parts.source = std::move(module.source);
-    parts.compile_report = std::move(report);
-    phases.total_ms = total.Total();
-    parts.compile_report.phases = phases;
-    return runtime::Executable::Create(std::move(parts));
-  }
-  return absl::InternalError("sluice::Compile: too many rule-6 recompilations");
+        runtime::Executable::Parts parts = PartsOf(a, &phases);
+        Stopwatch watch;
+        parts.device = std::make_shared<runtime::CpuDevice>();
+        phases.device_ms += watch.Lap();
+        if (library != nullptr) {
+          std::vector<std::string> symbols;
+          for (const auto& k : module.kernels) symbols.push_back(k.symbol);
+          absl::StatusOr<std::unique_ptr<runtime::CpuModule>> m =
+              runtime::CpuModule::Create(library, symbols);
+          if (!m.ok()) return m.status();
+          parts.module = *std::move(m);
+          phases.load_ms += watch.Lap();
+        }
+        parts.source = std::move(module.source);
+        parts.compile_report = std::move(report);
+        phases.total_ms = total.Total();
+        parts.compile_report.phases = phases;
+        absl::StatusOr<Result> exe = runtime::Executable::Create(std::move(parts));
+        if (!exe.ok()) return exe.status();
+        return std::optional<Result>(*std::move(exe));
+      });
 }
 
 #if SLUICE_HAVE_CUDA
@@ -327,96 +352,87 @@ struct CudaResult {
 absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOptions& options,
                                         const std::string& arch, int num_sms,
                                         runtime::CompilePhases* phases) {
-  const passes::BackendCapabilities caps = codegen::cuda::CudaCapabilities();
-  LoweringErrors lowering_errors;
-  const int max_attempts = static_cast<int>(graph.nodes().size()) + 2;
-  for (int attempt = 0; attempt < max_attempts; ++attempt) {
-    absl::StatusOr<std::unique_ptr<Attempt>> lowered =
-        Lower(graph, options, caps, lowering_errors, phases);
-    if (!lowered.ok()) return lowered.status();
-    Attempt& a = **lowered;
-    codegen::cuda::CudaEmitOptions eo;
-    eo.num_sms = num_sms;
-    eo.fast_math = options.cuda.fast_math;
-    eo.hopper = arch == "sm_90" || arch == "sm_90a";
-    if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {
-      if (absl::Status s = codegen::cuda::ApplyCudaEmitOverrides(spec, &eo); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("SLUICE_CUDA_EMIT: ", s.message()));
-      }
+  codegen::cuda::CudaEmitOptions eo;
+  eo.num_sms = num_sms;
+  eo.fast_math = options.cuda.fast_math;
+  eo.hopper = arch == "sm_90" || arch == "sm_90a";
+  if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {
+    if (absl::Status s = codegen::cuda::ApplyCudaEmitOverrides(spec, &eo); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("SLUICE_CUDA_EMIT: ", s.message()));
     }
-    eo.poison_kernels = KernelsToPoison(a, options);
-    codegen::cuda::CudaModuleSource module;
-    runtime::cuda::CompiledCuda compiled;
-    std::string kept_source;
-    if (a.failures.empty() && !a.kernels.empty()) {
-      Stopwatch watch;
-      absl::StatusOr<codegen::cuda::CudaModuleSource> emitted = codegen::cuda::EmitCuda(a.kernels, eo);
-      phases->emit_ms += watch.Lap();
-      if (!emitted.ok()) {
-        // IR the emitter does not know: find the kernels, one by one.
-        for (size_t i = 0; i < a.kernels.size(); ++i) {
-          absl::StatusOr<codegen::cuda::CudaModuleSource> one =
-              codegen::cuda::EmitCudaKernel(a.kernels[i], eo);
-          if (!one.ok()) {
-            a.failures.push_back({a.kernel_steps[i], std::string(one.status().message())});
+  }
+  return WithRule6Retries<CudaResult>(
+      graph, options, codegen::cuda::CudaCapabilities(), phases,
+      [&](std::unique_ptr<Attempt>& attempt,
+          std::string* kept_source) -> absl::StatusOr<std::optional<CudaResult>> {
+        Attempt& a = *attempt;
+        eo.poison_kernels = KernelsToPoison(a, options);
+        codegen::cuda::CudaModuleSource module;
+        runtime::cuda::CompiledCuda compiled;
+        if (!a.kernels.empty()) {
+          Stopwatch watch;
+          absl::StatusOr<codegen::cuda::CudaModuleSource> emitted =
+              codegen::cuda::EmitCuda(a.kernels, eo);
+          phases->emit_ms += watch.Lap();
+          if (!emitted.ok()) {
+            // IR the emitter does not know: find the kernels, one by one.
+            for (size_t i = 0; i < a.kernels.size(); ++i) {
+              absl::StatusOr<codegen::cuda::CudaModuleSource> one =
+                  codegen::cuda::EmitCudaKernel(a.kernels[i], eo);
+              if (!one.ok()) {
+                a.failures.push_back({a.kernel_steps[i], std::string(one.status().message())});
+              }
+            }
+            phases->emit_ms += watch.Lap();
+            if (a.failures.empty()) return emitted.status();
+            return std::optional<CudaResult>();
           }
-        }
-        phases->emit_ms += watch.Lap();
-        if (a.failures.empty()) return emitted.status();
-      } else {
-        module = *std::move(emitted);
-        runtime::cuda::NvrtcOptions no;
-        // wgmma (the Hopper attention kernel) exists only in sm_90a code.
-        no.arch = module.needs_sm90a && arch == "sm_90" ? "sm_90a" : arch;
-        no.fast_math = false;  // the emitter applies fast_math where it is safe
-        no.line_info = options.cuda.line_info;
-        if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";
-        absl::StatusOr<runtime::cuda::CompiledCuda> c =
-            runtime::cuda::CompileCuda(module.source, graph.name(), no);
-        phases->kernel_cache_ms += watch.Lap();
-        if (!c.ok()) {
-          if (!absl::IsInvalidArgument(c.status())) return c.status();
-          const std::string message(c.status().message());
-          kept_source = KeptSourcePath(message);
-          BlameKernels(a, module, NvrtcErrorLines(message), "NVRTC compile", message,
-                       &a.failures);
-          if (a.failures.empty()) {
-            return absl::InternalError(absl::StrCat(
-                "NVRTC failed to compile the generated CUDA outside any kernel: ", message));
+          module = *std::move(emitted);
+          runtime::cuda::NvrtcOptions no;
+          // wgmma (the Hopper attention kernel) exists only in sm_90a code.
+          no.arch = module.needs_sm90a && arch == "sm_90" ? "sm_90a" : arch;
+          no.fast_math = false;  // the emitter applies fast_math where it is safe
+          no.line_info = options.cuda.line_info;
+          if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";
+          absl::StatusOr<runtime::cuda::CompiledCuda> c =
+              runtime::cuda::CompileCuda(module.source, graph.name(), no);
+          phases->kernel_cache_ms += watch.Lap();
+          if (!c.ok()) {
+            if (!absl::IsInvalidArgument(c.status())) return c.status();
+            const std::string message(c.status().message());
+            *kept_source = KeptSourcePath(message);
+            BlameKernels(a, module, NvrtcErrorLines(message), "NVRTC compile", message,
+                         &a.failures);
+            if (a.failures.empty()) {
+              return absl::InternalError(absl::StrCat(
+                  "NVRTC failed to compile the generated CUDA outside any kernel: ", message));
+            }
+            return std::optional<CudaResult>();
           }
-        } else {
           compiled = *std::move(c);
         }
-      }
-    }
-    if (!a.failures.empty()) {
-      absl::Status s = HandleFailures(a.failures, options, kept_source, &lowering_errors);
-      if (!s.ok()) return s;
-      continue;
-    }
-    CudaResult r;
-    r.kernels.source = std::move(module.source);  // module keeps its launches
-    r.kernels.arch = compiled.arch.empty() ? arch : compiled.arch;
-    r.kernels.cubin = std::move(compiled.cubin);
-    r.kernels.nvrtc_log = std::move(compiled.log);
-    r.kernels.cache_hit = compiled.cache_hit;
-    r.kernels.nvrtc_seconds = compiled.compile_seconds;
-    for (const codegen::cuda::CudaKernelLaunch& k : module.kernels) {
-      CudaKernels::Kernel out;
-      out.name = k.name;
-      out.symbol = k.symbol;
-      out.grid = k.grid;
-      out.block = k.block;
-      out.shared_bytes = k.shared_bytes;
-      out.config = k.config;
-      for (const codegen::KernelArg& arg : k.args) out.args.push_back(arg.value);
-      r.kernels.kernels.push_back(std::move(out));
-    }
-    r.module = std::move(module);
-    r.attempt = *std::move(lowered);
-    return r;
-  }
-  return absl::InternalError("sluice::Compile: too many rule-6 recompilations");
+        CudaResult r;
+        r.kernels.source = std::move(module.source);  // module keeps its launches
+        r.kernels.arch = compiled.arch.empty() ? arch : compiled.arch;
+        r.kernels.cubin = std::move(compiled.cubin);
+        r.kernels.nvrtc_log = std::move(compiled.log);
+        r.kernels.cache_hit = compiled.cache_hit;
+        r.kernels.nvrtc_seconds = compiled.compile_seconds;
+        for (const codegen::cuda::CudaKernelLaunch& k : module.kernels) {
+          CudaKernels::Kernel out;
+          out.name = k.name;
+          out.symbol = k.symbol;
+          out.grid = k.grid;
+          out.block = k.block;
+          out.shared_bytes = k.shared_bytes;
+          out.config = k.config;
+          for (const codegen::KernelArg& arg : k.args) out.args.push_back(arg.value);
+          r.kernels.kernels.push_back(std::move(out));
+        }
+        r.module = std::move(module);
+        r.attempt = std::move(attempt);
+        return std::optional<CudaResult>(std::move(r));
+      });
 }
 
 absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
