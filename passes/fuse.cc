@@ -429,34 +429,28 @@ class Fuser {
         // matmul epilogue.
         const NodeDecision* d = PlanEntryFor(*plan_, *n);
         if (n->name() != d->fused_root) continue;
-        if (d->fused_pattern == kMatmulEpiloguePattern) {
-          Step step;
-          step.id = static_cast<int>(s.steps.size());
-          step.kind = StepKind::kLibrary;
-          step.pattern = d->fused_pattern;
-          step.nodes = pattern_members_.at(d->fused_root);
-          std::sort(step.nodes.begin(), step.nodes.end(),
-                    [](const Node* a, const Node* b) { return a->index() < b->index(); });
-          for (const Node* member : step.nodes) s.producer[member] = step.id;
-          s.steps.push_back(std::move(step));
-          continue;
-        }
+        const std::vector<const Node*>& members = pattern_members_.at(d->fused_root);
+        const bool library = d->fused_pattern == kMatmulEpiloguePattern;
         Step step;
         step.id = static_cast<int>(s.steps.size());
-        step.kind = StepKind::kKernel;
+        step.kind = library ? StepKind::kLibrary : StepKind::kKernel;
         step.pattern = d->fused_pattern;
-        s.steps.push_back(std::move(step));
-        Group g;
-        g.step = s.steps.back().id;
-        g.pattern = true;
-        g.sig = SigOf(*n);
-        g.roots.push_back(n);
-        for (const Node* member : pattern_members_.at(d->fused_root)) {
-          g.nodes.insert(member);
-          s.producer[member] = g.step;
+        for (const Node* member : members) s.producer[member] = step.id;
+        if (library) {  // its nodes, in order; a kernel's come from its group
+          step.nodes = members;
+          std::sort(step.nodes.begin(), step.nodes.end(),
+                    [](const Node* a, const Node* b) { return a->index() < b->index(); });
+        } else {
+          Group g;
+          g.step = step.id;
+          g.pattern = true;
+          g.sig = SigOf(*n);
+          g.roots.push_back(n);
+          g.nodes.insert(members.begin(), members.end());
+          group_of_step[g.step] = static_cast<int>(groups.size());
+          groups.push_back(std::move(g));
         }
-        group_of_step[g.step] = static_cast<int>(groups.size());
-        groups.push_back(std::move(g));
+        s.steps.push_back(std::move(step));
         continue;
       }
       if (c != Cls::kLowered) {
