@@ -28,18 +28,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "glog/logging.h"
+#include "runtime/cache_key.h"
 
 namespace sluice::runtime {
 namespace {
-
-uint64_t Fnv1a(const std::string& s, uint64_t seed) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 std::string ShellQuote(const std::string& s) {
   std::string out = "'";
@@ -258,9 +250,11 @@ absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
   }
   const std::string flag_text = absl::StrJoin(flags, " ");
   const std::string ident = CompilerIdentity(compiler);
-  const std::string material =
-      absl::StrCat(source, "\n--\n", compiler, "\n", ident, "\n", CpuModel(), "\n", flag_text);
-  report->key = absl::StrFormat("%016x%016x", Fnv1a(material, 0), Fnv1a(material, 0x5bd1e995));
+  // The "-v2" key (CacheKey, MurmurHash3) replaced two FNV-1a passes over the
+  // source; entries under older keys are never looked up again.
+  report->key =
+      CacheKey::Of({"sluice-host-kernels-v2", source, compiler, ident, CpuModel(), flag_text})
+          .ToString();
   const std::string full_source =
       absl::StrCat(source, "\nextern \"C\" const char* sluice_module_key() { return \"",
                    report->key, "\"; }\n");
