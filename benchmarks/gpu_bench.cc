@@ -181,15 +181,7 @@ runtime::CompilePhases MedianPhases(const std::vector<runtime::CompilePhases>& a
     for (const runtime::CompilePhases& p : all) v.push_back(p.*field);
     m.*field = MedianOf(std::move(v));
   };
-  for (double runtime::CompilePhases::*field :
-       {&runtime::CompilePhases::device_ms, &runtime::CompilePhases::lower_ms,
-        &runtime::CompilePhases::passes_ms, &runtime::CompilePhases::fuse_ms,
-        &runtime::CompilePhases::kernel_ir_ms, &runtime::CompilePhases::memory_plan_ms,
-        &runtime::CompilePhases::emit_ms, &runtime::CompilePhases::kernel_cache_ms,
-        &runtime::CompilePhases::load_ms, &runtime::CompilePhases::executable_ms,
-        &runtime::CompilePhases::total_ms}) {
-    median(field);
-  }
+  for (const auto& [name, field] : runtime::CompilePhases::Fields()) median(field);
   m.attempts = all.empty() ? 0 : all[0].attempts;
   return m;
 }
@@ -589,13 +581,12 @@ void RegisterAll() {
 
 // {"device_ms": .., "lower_ms": .., ...} of `p`.
 std::string PhasesJson(const runtime::CompilePhases& p) {
-  return absl::StrFormat(
-      "{\"device_ms\": %.4f, \"lower_ms\": %.4f, \"passes_ms\": %.4f, \"fuse_ms\": %.4f, "
-      "\"kernel_ir_ms\": %.4f, \"memory_plan_ms\": %.4f, \"emit_ms\": %.4f, "
-      "\"kernel_cache_ms\": %.4f, \"load_ms\": %.4f, \"executable_ms\": %.4f, "
-      "\"total_ms\": %.4f, \"attempts\": %d}",
-      p.device_ms, p.lower_ms, p.passes_ms, p.fuse_ms, p.kernel_ir_ms, p.memory_plan_ms,
-      p.emit_ms, p.kernel_cache_ms, p.load_ms, p.executable_ms, p.total_ms, p.attempts);
+  std::string out = "{";
+  for (const auto& [name, field] : runtime::CompilePhases::Fields()) {
+    absl::StrAppendFormat(&out, "\"%s\": %.4f, ", name, p.*field);
+  }
+  absl::StrAppendFormat(&out, "\"attempts\": %d}", p.attempts);
+  return out;
 }
 
 // {"graph": {"us": .., "compile_cold_ms": .., "compile_warm_ms": .., ...,

@@ -179,6 +179,23 @@ std::string CompilePhases::ToString() const {
       kernel_cache_ms, load_ms, executable_ms, total_ms, attempts, attempts == 1 ? "" : "s");
 }
 
+absl::Span<const CompilePhases::Field> CompilePhases::Fields() {
+  static constexpr Field kFields[] = {
+      {"device_ms", &CompilePhases::device_ms},
+      {"lower_ms", &CompilePhases::lower_ms},
+      {"passes_ms", &CompilePhases::passes_ms},
+      {"fuse_ms", &CompilePhases::fuse_ms},
+      {"kernel_ir_ms", &CompilePhases::kernel_ir_ms},
+      {"memory_plan_ms", &CompilePhases::memory_plan_ms},
+      {"emit_ms", &CompilePhases::emit_ms},
+      {"kernel_cache_ms", &CompilePhases::kernel_cache_ms},
+      {"load_ms", &CompilePhases::load_ms},
+      {"executable_ms", &CompilePhases::executable_ms},
+      {"total_ms", &CompilePhases::total_ms},
+  };
+  return kFields;
+}
+
 LoadedLibrary::~LoadedLibrary() {
   if (handle_ != nullptr) dlclose(handle_);
 }

@@ -15,9 +15,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 namespace sluice::runtime {
 
@@ -61,6 +64,12 @@ struct CompilePhases {
 
   // "lower 0.210 (passes 0.120, fuse 0.030, ...) emit ... total 0.480 ms".
   std::string ToString() const;
+
+  // The timed fields in the order above, with their names ("device_ms",
+  // ..., "total_ms"): what JSON writers and statistics over compiles go
+  // through, so that a new phase reaches all of them.
+  using Field = std::pair<absl::string_view, double CompilePhases::*>;
+  static absl::Span<const Field> Fields();
 };
 
 struct HostCompileReport {

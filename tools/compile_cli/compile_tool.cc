@@ -619,17 +619,9 @@ std::optional<ToolError> Tool::Run(const std::vector<std::string>& args) {
     // Where compile_ms went (runtime::CompilePhases).
     const runtime::CompilePhases& phases = exe->compile_report().phases;
     j.Key("compile_phases").BeginObject();
-    j.Key("device_ms").Number(phases.device_ms);
-    j.Key("lower_ms").Number(phases.lower_ms);
-    j.Key("passes_ms").Number(phases.passes_ms);
-    j.Key("fuse_ms").Number(phases.fuse_ms);
-    j.Key("kernel_ir_ms").Number(phases.kernel_ir_ms);
-    j.Key("memory_plan_ms").Number(phases.memory_plan_ms);
-    j.Key("emit_ms").Number(phases.emit_ms);
-    j.Key("kernel_cache_ms").Number(phases.kernel_cache_ms);
-    j.Key("load_ms").Number(phases.load_ms);
-    j.Key("executable_ms").Number(phases.executable_ms);
-    j.Key("total_ms").Number(phases.total_ms);
+    for (const auto& [name, field] : runtime::CompilePhases::Fields()) {
+      j.Key(name).Number(phases.*field);
+    }
     j.Key("attempts").Int(phases.attempts);
     j.EndObject();
     if (run_ms) j.Key("run_ms").Number(*run_ms);
