@@ -117,25 +117,26 @@ ConstMap<T, 1> Flat(const T* data, Index n) {
   return ConstMap<T, 1>(data, n);
 }
 
-// 1-D maps declared 16-byte aligned (Eigen::Aligned16) or not: Eigen's GPU
-// packet loads and stores of unaligned maps are scalar accesses (ploadu of a
-// float4 is four loads), aligned ones one 16-byte access.
-template <int Align, typename T>
-Eigen::TensorMap<Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align> FlatAs(T* data, Index n) {
-  return Eigen::TensorMap<Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align>(data, n);
-}
-template <int Align, typename T>
-Eigen::TensorMap<const Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align> FlatAs(const T* data,
-                                                                                  Index n) {
-  return Eigen::TensorMap<const Eigen::Tensor<T, 1, Eigen::RowMajor, Index>, Align>(data, n);
-}
 inline bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
-// Whether a device's kernels take the aligned maps above when the buffers
-// allow: the GPU's (fallback/cuda/eigen_gpu.h specializes it); on the CPU
-// unaligned vector loads cost the same, so one instantiation is kept.
+// Evaluates the elementwise expression `expr` (n elements, flat, of the
+// scalar type T) into dst. `aligned`: dst and every array `expr` reads
+// element for element are 16-byte aligned (broadcasts and constants may read
+// anything; Eigen's evaluators load those unaligned whatever they are told).
+// The default is Eigen's executor for the device; the GPU has its own
+// (fallback/cuda/eigen_gpu.h): Eigen's GPU executor is scalar on unaligned
+// maps and one 16-byte packet per thread and grid-stride step on aligned ones.
 template <typename Device>
-inline constexpr bool kAlignedMapsPay = false;
+struct ElementwiseAssign {
+  template <typename T, typename Expr>
+  static void Run(const Device& d, const Expr& expr, T* dst, Index n, bool /*aligned*/) {
+    Flat(dst, n).device(d) = expr;
+  }
+};
+template <typename Device, typename T, typename Expr>
+void AssignFlat(const Device& d, const Expr& expr, T* dst, Index n, bool aligned) {
+  ElementwiseAssign<Device>::Run(d, expr, dst, n, aligned);
+}
 
 // `x` as an expression of type To; no conversion node when it already is.
 template <typename To, typename Expr>

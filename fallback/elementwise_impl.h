@@ -203,22 +203,29 @@ void Materialize(const Device& d, Operand<Device, T>& op, int64_t n) {
 
 // Calls f(x, y) with Eigen expressions of type OpMath<T> over n elements,
 // one of which may be a constant.
-// Align: the maps' Eigen alignment (Eigen::Unaligned or Eigen::Aligned16).
-template <int Align = Eigen::Unaligned, typename Device, typename T, typename F>
+template <typename Device, typename T, typename F>
 void WithOperandExprs(const Operand<Device, T>& a, const Operand<Device, T>& b, Index n,
                       F&& f) {
   using Op = OpMath<T>;
   if (a.data != nullptr && b.data != nullptr) {
-    auto x = CastTo<Op>(FlatAs<Align>(a.data, n));
-    auto y = CastTo<Op>(FlatAs<Align>(b.data, n));
+    auto x = CastTo<Op>(Flat(a.data, n));
+    auto y = CastTo<Op>(Flat(b.data, n));
     f(x, y);
   } else if (a.data != nullptr) {
-    auto x = CastTo<Op>(FlatAs<Align>(a.data, n));
+    auto x = CastTo<Op>(Flat(a.data, n));
     f(x, x.constant(b.scalar));
   } else {
-    auto y = CastTo<Op>(FlatAs<Align>(b.data, n));
+    auto y = CastTo<Op>(Flat(b.data, n));
     f(y.constant(a.scalar), y);
   }
+}
+
+// Whether the arrays of a and b (constants count as aligned) and dst are
+// 16-byte aligned, for AssignFlat.
+template <typename Device, typename T>
+bool AllAligned16(const Operand<Device, T>& a, const Operand<Device, T>& b, const void* dst) {
+  return Aligned16(dst) && (a.data == nullptr || Aligned16(a.data)) &&
+         (b.data == nullptr || Aligned16(b.data));
 }
 
 // ---- typed kernels -----------------------------------------------------------
@@ -228,8 +235,8 @@ void UnaryTyped(const Device& d, UnaryOp op, const T* src, T* dst, Index n) {
   using Op = OpMath<T>;
   auto in_map = Flat(src, n);
   auto x = CastTo<Op>(in_map);
-  auto out = Flat(dst, n);
-  auto store = [&](const auto& e) { out.device(d) = CastTo<T>(e); };
+  const bool aligned = Aligned16(src) && Aligned16(dst);
+  auto store = [&](const auto& e) { AssignFlat(d, CastTo<T>(e), dst, n, aligned); };
   switch (op) {
     case UnaryOp::kNeg: store(-x); return;
     case UnaryOp::kAbs: store(x.abs()); return;
@@ -270,14 +277,14 @@ void UnaryTyped(const Device& d, UnaryOp op, const T* src, T* dst, Index n) {
   }
 }
 
-// Arithmetic ops (output dtype T == compute dtype), over maps of alignment Align.
-template <int Align, typename Device, typename T>
-void ArithmeticTypedAs(const Device& d, BinaryOp op, const Operand<Device, T>& a,
-                       const Operand<Device, T>& b, T* dst, Index n) {
+// Arithmetic ops (output dtype T == compute dtype).
+template <typename Device, typename T>
+void ArithmeticTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
+                     const Operand<Device, T>& b, T* dst, Index n) {
   using Op = OpMath<T>;
-  auto out = FlatAs<Align>(dst, n);
-  WithOperandExprs<Align>(a, b, n, [&](const auto& x, const auto& y) {
-    auto store = [&](const auto& e) { out.device(d) = CastTo<T>(e); };
+  const bool aligned = AllAligned16(a, b, dst);
+  WithOperandExprs(a, b, n, [&](const auto& x, const auto& y) {
+    auto store = [&](const auto& e) { AssignFlat(d, CastTo<T>(e), dst, n, aligned); };
     switch (op) {
       case BinaryOp::kAdd: store(x + y); return;
       case BinaryOp::kMul: store(x * y); return;
@@ -315,20 +322,6 @@ void ArithmeticTypedAs(const Device& d, BinaryOp op, const Operand<Device, T>& a
   });
 }
 
-// Arithmetic ops; on devices where it pays (the GPU), 16-byte-aligned
-// buffers take 16-byte packet accesses.
-template <typename Device, typename T>
-void ArithmeticTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
-                     const Operand<Device, T>& b, T* dst, Index n) {
-  if constexpr (kAlignedMapsPay<Device>) {
-    if (Aligned16(dst) && Aligned16(a.data) && Aligned16(b.data)) {
-      ArithmeticTypedAs<Eigen::Aligned16>(d, op, a, b, dst, n);
-      return;
-    }
-  }
-  ArithmeticTypedAs<Eigen::Unaligned>(d, op, a, b, dst, n);
-}
-
 // One functor for all comparisons (and the logical ops on bools), switching
 // on the op at run time: Eigen does not vectorize comparisons anyway, and
 // one instantiation per dtype instead of eight keeps compile time down.
@@ -353,9 +346,9 @@ struct CompareOp {
 template <typename Device, typename T>
 void CompareTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
                   const Operand<Device, T>& b, bool* dst, Index n) {
-  auto out = Flat(dst, n);
+  const bool aligned = AllAligned16(a, b, dst);
   WithOperandExprs(a, b, n, [&](const auto& x, const auto& y) {
-    out.device(d) = x.binaryExpr(y, CompareOp<OpMath<T>>{op});
+    AssignFlat(d, x.binaryExpr(y, CompareOp<OpMath<T>>{op}), dst, n, aligned);
   });
 }
 
@@ -396,8 +389,8 @@ absl::Status LogicalNotKernel(const Device& d, const ir::Node& node,
   if (n == 0) return absl::OkStatus();
   bool* dst = output.data_as<bool>();
   CastElements(d, inputs[0].dtype(), inputs[0].data(), ir::DType::kBool, dst, n);
-  auto out = Flat(dst, n);
-  out.device(d) = out.unaryExpr(elementwise_internal::LogicalNotOp());
+  AssignFlat(d, Flat(dst, n).unaryExpr(elementwise_internal::LogicalNotOp()), dst, n,
+             Aligned16(dst));
   return absl::OkStatus();
 }
 
@@ -452,8 +445,9 @@ absl::Status WhereKernel(const Device& d, const ir::Node& node,
                                                      LiteralMode::kComputeDType);
     Materialize(d, a, n);
     Materialize(d, b, n);
-    auto out = Flat(output.data_as<T>(), n);
-    out.device(d) = Flat(cond.data, n).select(Flat(a.data, n), Flat(b.data, n));
+    T* dst = output.data_as<T>();
+    AssignFlat(d, Flat(cond.data, n).select(Flat(a.data, n), Flat(b.data, n)), dst, n,
+               Aligned16(cond.data) && Aligned16(a.data) && Aligned16(b.data) && Aligned16(dst));
   });
   return absl::OkStatus();
 }

@@ -35,14 +35,14 @@ struct FloatToIntOp {
 
 template <typename Device, typename From, typename To>
 void CastTyped(const Device& d, const From* src, To* dst, Index n) {
-  auto out = Flat(dst, n);
   auto in = Flat(src, n);
+  const bool aligned = Aligned16(src) && Aligned16(dst);
   if constexpr (std::is_same_v<From, To>) {
     d.memcpy(dst, src, n * sizeof(To));
   } else if constexpr (kIsFloat<From> && std::is_integral_v<To> && !std::is_same_v<To, bool>) {
-    out.device(d) = in.unaryExpr(FloatToIntOp<From, To>());
+    AssignFlat(d, in.unaryExpr(FloatToIntOp<From, To>()), dst, n, aligned);
   } else {
-    out.device(d) = in.template cast<To>();
+    AssignFlat(d, in.template cast<To>(), dst, n, aligned);
   }
 }
 
@@ -203,8 +203,7 @@ void InsertSlice(const Device& d, int elem_size, const void* src, const Split3& 
 template <typename Device, typename T>
 void Fill(const Device& d, T* dst, int64_t n, T value) {
   if (n == 0) return;
-  auto out = Flat(dst, n);
-  out.device(d) = out.constant(value);
+  AssignFlat(d, Flat(dst, n).constant(value), dst, n, Aligned16(dst));
 }
 
 }  // namespace sluice::fallback

@@ -10,6 +10,8 @@
 #endif
 
 #include <cassert>
+#include <limits>
+#include <type_traits>
 
 #include "fallback/cuda/registry.h"
 
@@ -42,9 +44,62 @@ SLUICE_FALLBACK_DECLARE_PRIMITIVES(extern, Eigen::GpuDevice)
 }  // namespace sluice::fallback
 
 namespace sluice::fallback {
-// Elementwise kernels on 16-byte-aligned buffers use 16-byte loads and stores.
+namespace internal {
+
+// The GPU's elementwise executor (ElementwiseAssign): Eigen's evaluator of
+// the expression, one packet (a 16-byte access when the buffers are
+// aligned) or, for unaligned buffers and packetless expressions (bf16,
+// integers, comparisons), one element per thread, without a grid-stride
+// loop. Eigen's own executor (1024-thread blocks, two per SM, grid-stride)
+// moved 93% of the copy rate on an aligned f32 add where this moves 100%;
+// more packets per thread were slower (benchmarks/NOTES.md §16).
+inline constexpr int kAssignThreads = 256;
+
+template <typename Eval, typename T>
+__global__ void __launch_bounds__(kAssignThreads)
+    ElementwiseAssignKernel(Eval eval, T* __restrict__ dst, Index n, bool aligned) {
+  using Packet = typename Eval::PacketReturnType;
+  constexpr int kPacket = Eigen::internal::unpacket_traits<Packet>::size;
+  const Index i = (static_cast<Index>(blockIdx.x) * kAssignThreads + threadIdx.x) * kPacket;
+  if constexpr (Eval::PacketAccess && kPacket > 1) {
+    if (aligned && i + kPacket <= n) {
+      Eigen::internal::pstoret<T, Packet, Eigen::Aligned>(dst + i,
+                                                          eval.template packet<Eigen::Aligned>(i));
+      return;
+    }
+  }
+  for (Index j = i; j < i + kPacket && j < n; ++j) dst[j] = eval.coeff(j);
+}
+
+}  // namespace internal
+
 template <>
-inline constexpr bool kAlignedMapsPay<Eigen::GpuDevice> = true;
+struct ElementwiseAssign<Eigen::GpuDevice> {
+  template <typename T, typename Expr>
+  static void Run(const Eigen::GpuDevice& d, const Expr& expr, T* dst, Index n, bool aligned) {
+    using Eval = Eigen::TensorEvaluator<const Expr, Eigen::GpuDevice>;
+    static_assert(std::is_same_v<std::remove_const_t<typename Eval::CoeffReturnType>, T>,
+                  "the expression's scalar type is the destination's");
+    if (n == 0) return;
+    Eval eval(expr, d);
+    eval.evalSubExprsIfNeeded(nullptr);
+    constexpr int kPacket =
+        Eigen::internal::unpacket_traits<typename Eval::PacketReturnType>::size;
+    constexpr Index kPerBlock = Index{internal::kAssignThreads} * kPacket;
+    const Index blocks = (n + kPerBlock - 1) / kPerBlock;
+    if (blocks > std::numeric_limits<int>::max()) {  // Beyond one grid: Eigen's grid-stride loop.
+      eval.cleanup();
+      Flat(dst, n).device(d) = expr;
+      return;
+    }
+    internal::ElementwiseAssignKernel<Eval, T>
+        <<<static_cast<unsigned>(blocks), internal::kAssignThreads, 0, d.stream()>>>(
+            eval, dst, n, aligned);
+    gpu_assert(cudaGetLastError() == cudaSuccess);
+    eval.cleanup();
+  }
+};
+
 }  // namespace sluice::fallback
 
 namespace sluice::fallback::cuda {

@@ -23,6 +23,7 @@
 #include "runtime/cuda/test_util.h"
 #include "runtime/npy.h"
 #include "testing/allclose.h"
+#include "testing/random.h"
 
 namespace sluice::fallback::cuda {
 namespace {
@@ -157,6 +158,143 @@ TEST_F(GpuKernelsTest, EveryCaseMatchesNumPy) {
   for (const auto& [name, why] : failures) names.push_back(name);
   std::cout << "GPU fallback cases run: " << ran << ", failed: " << failures.size()
             << (names.empty() ? "" : absl::StrCat(" (", absl::StrJoin(names, " "), ")")) << "\n";
+}
+
+// The elementwise kernels at sizes with whole blocks and a ragged tail
+// (cases.graph's tensors are smaller than one block of the GPU executor,
+// 1024 packets), on 16-byte-aligned buffers (the packet path) and on views one
+// element into their allocations (the element path), against the CPU kernels.
+TEST_F(GpuKernelsTest, ElementwiseOnWholeBlocksAndUnalignedViewsMatchesTheCpu) {
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseModule(R"(
+graph exp_f32(%x: f32[12295]) {
+  %o = exp(%x)
+  return %o
+}
+graph gelu_f32(%x: f32[12295]) {
+  %o = gelu(%x)
+  return %o
+}
+graph add_f32(%x: f32[12295], %y: f32[12295]) {
+  %o = add(%x, %y)
+  return %o
+}
+graph mul_scalar_f32(%x: f32[12295]) {
+  %o = mul(%x, 2.0)
+  return %o
+}
+graph sub_bcast_f32(%x: f32[3, 4099], %y: f32[4099]) {
+  %o = sub(%x, %y)
+  return %o
+}
+graph max_f32(%x: f32[12295], %y: f32[12295]) {
+  %o = maximum(%x, %y)
+  return %o
+}
+graph lt_f32(%x: f32[12295], %y: f32[12295]) {
+  %o = lt(%x, %y)
+  return %o
+}
+graph where_f32(%c: bool[12295], %x: f32[12295], %y: f32[12295]) {
+  %o = where(%c, %x, %y)
+  return %o
+}
+graph cast_f32_bf16(%x: f32[12295]) {
+  %o = cast(%x, dtype = bf16)
+  return %o
+}
+graph cast_f32_i32(%x: f32[12295]) {
+  %o = cast(%x, dtype = i32)
+  return %o
+}
+graph add_f16(%x: f16[12295], %y: f16[12295]) {
+  %o = add(%x, %y)
+  return %o
+}
+graph sigmoid_f16(%x: f16[12295]) {
+  %o = sigmoid(%x)
+  return %o
+}
+graph add_bf16(%x: bf16[12295], %y: bf16[12295]) {
+  %o = add(%x, %y)
+  return %o
+}
+graph tanh_bf16(%x: bf16[12295]) {
+  %o = tanh(%x)
+  return %o
+}
+graph add_f64(%x: f64[12295], %y: f64[12295]) {
+  %o = add(%x, %y)
+  return %o
+}
+graph neg_f64(%x: f64[12295]) {
+  %o = neg(%x)
+  return %o
+}
+graph mul_i32(%x: i32[12295], %y: i32[12295]) {
+  %o = mul(%x, %y)
+  return %o
+}
+graph not_bool(%x: bool[12295]) {
+  %o = logical_not(%x)
+  return %o
+}
+graph and_bool(%x: bool[12295], %y: bool[12295]) {
+  %o = logical_and(%x, %y)
+  return %o
+}
+graph full_f32() {
+  %o = full(shape = [12295], value = 1.5, dtype = f32)
+  return %o
+}
+)");
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  ASSERT_EQ(graphs->size(), 20u);
+  for (const ir::Graph& g : *graphs) {
+    const ir::Node& node = *g.calls().front();
+    SCOPED_TRACE(g.name());
+    const std::vector<runtime::Tensor> graph_inputs = sluice::testing::RandomInputs(g, /*seed=*/7);
+    std::vector<runtime::Tensor> inputs(node.num_operands());  // Literals stay empty.
+    for (int i = 0; i < node.num_operands(); ++i) {
+      if (!node.operand(i).is_literal()) inputs[i] = graph_inputs[node.operand_node(i)->index()];
+    }
+    runtime::Tensor expected = runtime::Tensor::Zeros(node.type());
+    const absl::Status cpu = RunNode(node, inputs, expected);
+    ASSERT_TRUE(cpu.ok()) << cpu;
+    for (const int offset : {0, 1}) {  // elements into the allocation
+      SCOPED_TRACE(offset == 0 ? "aligned" : "unaligned");
+      auto on_device = [&](const runtime::Tensor& t) {
+        const int64_t skip = offset * ir::DTypeSize(t.dtype());
+        absl::StatusOr<cu::DeviceBuffer> b = cu::DeviceBuffer::Allocate(device_, t.nbytes() + skip);
+        EXPECT_TRUE(b.ok()) << b.status();
+        if (!b.ok()) return runtime::Tensor();
+        char* p = b->as<char>() + skip;
+        EXPECT_TRUE(stream_->CopyHostToDevice(reinterpret_cast<cu::DevicePtr>(p), t.data(),
+                                              t.nbytes())
+                        .ok());
+        buffers_.push_back(*std::move(b));
+        return runtime::Tensor::Borrow(t.dtype(), t.shape(), p);
+      };
+      std::vector<runtime::Tensor> args;
+      for (const runtime::Tensor& t : inputs) {
+        args.push_back(t.data() == nullptr ? runtime::Tensor() : on_device(t));
+      }
+      runtime::Tensor out_host = runtime::Tensor::Zeros(node.type());
+      runtime::Tensor out = on_device(out_host);
+      const absl::Status gpu = RunNodeOnGpu(*gpu_, node, args, out);
+      ASSERT_TRUE(gpu.ok()) << gpu;
+      ASSERT_TRUE(stream_->CopyDeviceToHost(out_host.data(),
+                                            reinterpret_cast<cu::DevicePtr>(out.data()),
+                                            out_host.nbytes())
+                      .ok());
+      ASSERT_TRUE(stream_->Synchronize().ok());
+      sluice::testing::Tolerance tol = ToleranceFor(node.dtype());
+      tol.rtol *= 2;
+      tol.atol *= 2;
+      const sluice::testing::AllCloseResult r = sluice::testing::AllClose(out_host, expected, tol);
+      EXPECT_TRUE(r.ok) << r.message;
+      buffers_.clear();
+    }
+  }
 }
 
 TEST_F(GpuKernelsTest, MissingKernelIsNotFound) {
