@@ -474,6 +474,7 @@ class KernelEmitter {
       const int slot = static_cast<int>(cache_first_stage_.size());
       cache_slot_[key] = slot;
       cache_first_stage_.push_back(*stages.begin());
+      cache_last_stage_.push_back(*stages.rbegin());
     }
     // fast_math: an f32 division in a loop by a value of the row (softmax's
     // sum) multiplies by its reciprocal, computed once per row.
@@ -887,6 +888,19 @@ class KernelEmitter {
     return std::vector<int>(ids.begin(), ids.end());
   }
 
+  // The cache hint of a vectorized load in loop stage `s` of a rolled row
+  // loop (reread_cache_hints): "_keep" where a later loop reads the same
+  // elements again or every row reads them (a buffer smaller than the
+  // kernel's rows), "_last" at the last of several reads, else none.
+  std::string HintSuffix(const Expr& e, int s) const {
+    if (!o_.reread_cache_hints || unrolled_ || kind_ != CudaTemplate::kRowReduction) return "";
+    auto cache = cache_slot_.find(LoadKey(e));
+    if (cache != cache_slot_.end()) {
+      return cache_last_stage_[cache->second] == s ? "_last" : "_keep";
+    }
+    return k_.args[e.arg].numel < k_.outer_extent * k_.inner_extent ? "_keep" : "";
+  }
+
   // One chunk of V elements of loop stage `s`, starting at r0 = rb. `k` is
   // the chunk's index in unrolled loops (register arrays), else empty.
   void EmitChunk(int s, const std::string& k) {
@@ -920,8 +934,9 @@ class KernelEmitter {
         overrides[id] = absl::StrCat("sl_cvt(", c, ".v[j])");
       } else if (Vectorized(e.index)) {
         const std::string l = absl::StrCat("l", id);
-        Line(absl::StrCat("const SlVec<", S, ", ", vec_, "> ", l, " = sl_ldv<", vec_, ">(",
-                          Arg(e.arg), " + (", IndexText(e.index, "rb"), "), vec_ok);"));
+        Line(absl::StrCat("const SlVec<", S, ", ", vec_, "> ", l, " = sl_ldv", HintSuffix(e, s),
+                          "<", vec_, ">(", Arg(e.arg), " + (", IndexText(e.index, "rb"),
+                          "), vec_ok);"));
         overrides[id] = absl::StrCat("sl_cvt(", l, ".v[j])");
       }
     }
@@ -1230,6 +1245,7 @@ class KernelEmitter {
   absl::flat_hash_map<int, int> scratch_value_;  // slot -> expr id
   std::map<std::string, int> cache_slot_;  // load key -> cache array
   std::vector<int> cache_first_stage_;     // cache array -> stage that fills it
+  std::vector<int> cache_last_stage_;      // cache array -> last stage reading it
   std::map<int, std::string> cache_decls_;
   absl::flat_hash_set<int> rcp_;  // row values loops divide by (fast_math)
   std::set<int> recomputed_;      // scratch slots recomputed instead of kept
@@ -1288,6 +1304,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "assume_aligned"           ? &o.assume_aligned
                        : key == "recompute_narrow_scratch" ? &o.recompute_narrow_scratch
                        : key == "attention_wgmma"          ? &o.attention_wgmma
+                       : key == "reread_cache_hints"       ? &o.reread_cache_hints
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1308,7 +1325,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
           "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, fast_math, assume_aligned, "
-          "recompute_narrow_scratch, attention_wgmma)");
+          "recompute_narrow_scratch, attention_wgmma, reread_cache_hints)");
     }
   }
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||

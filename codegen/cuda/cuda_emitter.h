@@ -112,6 +112,11 @@ struct CudaEmitOptions {
   // re-reads the row (from L2) instead of keeping it in registers, as
   // Triton's looped reductions do.
   int row_reread_threads = 0;
+  // Rolled (re-reading) row loops give the GPU's caches Triton's hints: a
+  // load that a later loop of the row reads again, and a load every row
+  // reads (a weight), evict-last in L1 and L2; a load's last read
+  // evict-first (sm_80+; plain loads elsewhere).
+  bool reread_cache_hints = false;
   // When > 0, the second __launch_bounds__ argument (caps registers so that
   // this many blocks fit on an SM).
   int min_blocks_per_sm = 0;

@@ -431,6 +431,40 @@ graph g(%x: bf16[64, 1024]) {
   EXPECT_EQ(CountOccurrences(b, "(a0 + "), 1) << b;
 }
 
+TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
+  const std::string text = R"(
+graph g(%x: f32[64, 4096], %w: f32[4096]) {
+  %r = rms_norm(%x, %w, normalized_shape = [4096])
+  return %r
+})";
+  CudaEmitOptions reread;
+  reread.row_reread_threads = 512;
+  CudaEmitOptions hinted = reread;
+  hinted.reread_cache_hints = true;
+  CudaEmitOptions registers;  // rows kept in registers: nothing is re-read
+  registers.reread_cache_hints = true;
+  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text, {}, reread);
+  absl::StatusOr<EmittedGraph> hints = EmitGraphText(text, {}, hinted);
+  absl::StatusOr<EmittedGraph> regs = EmitGraphText(text, {}, registers);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(hints.ok()) << hints.status();
+  ASSERT_TRUE(regs.ok()) << regs.status();
+  const std::string a = plain->KernelSource("k0"), b = hints->KernelSource("k0");
+  const std::string c = regs->KernelSource("k0");
+  EXPECT_EQ(CountOccurrences(a, "sl_ldv_"), 0) << a;
+  EXPECT_EQ(CountOccurrences(c, "sl_ldv_"), 0) << c;
+  // x: kept by the first loop's read, evict-first at the second; the weight,
+  // which every row reads, kept.
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<4>(a0 + "), 1) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv_last<4>(a0 + "), 1) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<4>(a1 + "), 1) << b;
+  EXPECT_EQ(CountOccurrences(b, "= sl_ldv<"), 0) << b;
+  NvrtcResult r = CompileForSm90(hints->module.source, "hints");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+}
+
 }  // namespace
 }  // namespace sluice::codegen::cuda
 
@@ -458,12 +492,14 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
   EXPECT_EQ(o.attention_overlap, 2);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1", &o).ok());
+  EXPECT_TRUE(o.reread_cache_hints);
 
   const CudaEmitOptions before = o;
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
                           "row_block_threads=100", "row_reread_threads=48", "pointwise_unroll=0", "max_elements_per_thread",
                           "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
-                          "attention_overlap=3"}) {
+                          "attention_overlap=3", "reread_cache_hints=2"}) {
     absl::Status s = ApplyCudaEmitOverrides(absl::StrCat("min_blocks_per_sm=4,", bad), &o);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(o.min_blocks_per_sm, before.min_blocks_per_sm) << bad;

@@ -64,6 +64,58 @@ __device__ __forceinline__ SlVec<T, N> sl_ldv(const T* __restrict__ p, bool vec)
   return r;
 }
 
+// The same with an L1/L2 eviction-priority hint (Triton's evict_last /
+// evict_first, as PTX's createpolicy + L2::cache_hint): sl_ldv_keep for data
+// read again soon (a row a later loop re-reads, a weight every row reads),
+// sl_ldv_last for its last read. Plain loads before sm_80 and for accesses
+// that are not one 4-, 8- or 16-byte access.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define SL_LD_HINT(L1, L2POLICY)                                                              \
+  SlVec<T, N> r;                                                                               \
+  if (!vec) {                                                                                  \
+    _Pragma("unroll") for (int i = 0; i < N; ++i) r.v[i] = p[i];                               \
+    return r;                                                                                  \
+  }                                                                                            \
+  sl_u64 policy;                                                                               \
+  asm("createpolicy.fractional.L2::" L2POLICY ".b64 %0, 1.0;" : "=l"(policy));                 \
+  if constexpr (sizeof(r) == 16) {                                                             \
+    unsigned* u = reinterpret_cast<unsigned*>(&r);                                             \
+    asm("ld.global.L1::" L1 ".L2::cache_hint.v4.u32 {%0, %1, %2, %3}, [%4], %5;"              \
+        : "=r"(u[0]), "=r"(u[1]), "=r"(u[2]), "=r"(u[3])                                       \
+        : "l"(p), "l"(policy));                                                                \
+  } else if constexpr (sizeof(r) == 8) {                                                       \
+    unsigned* u = reinterpret_cast<unsigned*>(&r);                                             \
+    asm("ld.global.L1::" L1 ".L2::cache_hint.v2.u32 {%0, %1}, [%2], %3;"                      \
+        : "=r"(u[0]), "=r"(u[1])                                                               \
+        : "l"(p), "l"(policy));                                                                \
+  } else if constexpr (sizeof(r) == 4) {                                                       \
+    unsigned* u = reinterpret_cast<unsigned*>(&r);                                             \
+    asm("ld.global.L1::" L1 ".L2::cache_hint.u32 %0, [%1], %2;" : "=r"(u[0]) : "l"(p),         \
+        "l"(policy));                                                                          \
+  } else {                                                                                     \
+    r = *reinterpret_cast<const SlVec<T, N>*>(p);                                              \
+  }                                                                                            \
+  return r;
+template <int N, typename T>
+__device__ __forceinline__ SlVec<T, N> sl_ldv_keep(const T* __restrict__ p, bool vec) {
+  SL_LD_HINT("evict_last", "evict_last")
+}
+template <int N, typename T>
+__device__ __forceinline__ SlVec<T, N> sl_ldv_last(const T* __restrict__ p, bool vec) {
+  SL_LD_HINT("evict_first", "evict_first")
+}
+#undef SL_LD_HINT
+#else
+template <int N, typename T>
+__device__ __forceinline__ SlVec<T, N> sl_ldv_keep(const T* __restrict__ p, bool vec) {
+  return sl_ldv<N>(p, vec);
+}
+template <int N, typename T>
+__device__ __forceinline__ SlVec<T, N> sl_ldv_last(const T* __restrict__ p, bool vec) {
+  return sl_ldv<N>(p, vec);
+}
+#endif
+
 template <int N, typename T>
 __device__ __forceinline__ void sl_stv(T* __restrict__ p, const SlVec<T, N>& r, bool vec) {
   if (vec) {
