@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -67,6 +69,10 @@ struct Executable::State {
   // device without host memory (allocated on first use).
   std::vector<void*> staged_inputs;
   std::vector<void*> staged_outputs;
+  // Per schedule step (by position), the matmul epilogue a fused library
+  // step stands for; nullopt for every other step. Derived once by Create
+  // (which rejects a fused step it cannot derive), read by every run.
+  std::vector<std::optional<passes::MatmulEpilogueMatch>> epilogues;
 };
 
 Executable::Executable(std::unique_ptr<Parts> parts)
@@ -121,7 +127,9 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
   Executable e(std::make_unique<Parts>(std::move(parts)));
   e.device_name_ = e.parts_->device->name();
   int k = 0;
-  for (const passes::Step& s : e.parts_->schedule.steps) {
+  e.state_->epilogues.resize(e.parts_->schedule.steps.size());
+  for (size_t i = 0; i < e.parts_->schedule.steps.size(); ++i) {
+    const passes::Step& s = e.parts_->schedule.steps[i];
     StepInfo info;
     info.id = s.id;
     info.kind = s.kind;
@@ -135,6 +143,7 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
       if (!m.ok()) return m.status();
       info.op = s.pattern;
       info.note = m->Describe();
+      e.state_->epilogues[i] = *std::move(m);
     } else {
       info.op = s.nodes[0]->op();
     }
@@ -422,7 +431,8 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
     return it->second;
   };
   int kernel = 0;
-  for (const passes::Step& s : parts_->schedule.steps) {
+  for (size_t i = 0; i < parts_->schedule.steps.size(); ++i) {
+    const passes::Step& s = parts_->schedule.steps[i];
     if (s.kind == passes::StepKind::kKernel) {
       std::vector<void*> args;
       for (const ir::Node* n : parts_->kernel_args[kernel]) {
@@ -435,9 +445,8 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
       ++kernel;
       continue;
     }
-    if (!s.pattern.empty()) {  // A fused library step (checked by Create).
-      absl::StatusOr<passes::MatmulEpilogueMatch> m = LibraryPattern(s);
-      if (!m.ok()) return m.status();
+    if (const std::optional<passes::MatmulEpilogueMatch>& m = state_->epilogues[i];
+        m.has_value()) {  // A fused library step.
       auto borrow = [&](const ir::Node* v) -> absl::StatusOr<Tensor> {
         absl::StatusOr<void*> p = lookup(v);
         if (!p.ok()) return p.status();
