@@ -19,18 +19,6 @@
 namespace sluice::runtime {
 namespace {
 
-MatmulActivation ToMatmulActivation(passes::EpilogueActivation a) {
-  switch (a) {
-    case passes::EpilogueActivation::kRelu:
-      return MatmulActivation::kRelu;
-    case passes::EpilogueActivation::kGeluTanh:
-      return MatmulActivation::kGeluTanh;
-    case passes::EpilogueActivation::kNone:
-      break;
-  }
-  return MatmulActivation::kNone;
-}
-
 // The fused library step `s` as a matmul epilogue; an error for a pattern
 // no device runs as a library call.
 absl::StatusOr<passes::MatmulEpilogueMatch> LibraryPattern(const passes::Step& s) {
@@ -465,7 +453,7 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
       }
       absl::Status st = device.RunMatmulEpilogue(*m->matmul, *a, *b,
                                                  m->bias != nullptr ? &*bias : nullptr,
-                                                 ToMatmulActivation(m->act), *out);
+                                                 m->act, *out);
       if (!st.ok()) {
         return absl::Status(st.code(), absl::StrCat("step ", s.id, " (library ", s.pattern, " %",
                                                     m->root()->name(), "): ", st.message()));

@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/dtype.h"
+#include "passes/matmul_epilogue.h"
 #include "runtime/cuda/cublaslt.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/memory.h"
@@ -33,6 +34,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ir::DType;
+using passes::EpilogueActivation;
 
 // Host values stored in `dtype`'s bytes, and read back as double.
 struct HostMatrix {
@@ -340,7 +342,7 @@ class CublasLtTest : public ::testing::Test {
   // dtype) against a double reference of the same values. Every buffer
   // starts `offset` elements into its allocation.
   void RunAndCompare(DType dtype, int64_t m, int64_t n, int64_t k, bool bias,
-                     GemmActivation act, int64_t offset = 0) {
+                     EpilogueActivation act, int64_t offset = 0) {
     SCOPED_TRACE(absl::StrCat(ir::DTypeName(dtype), " ", m, "x", k, " @ ", k, "x", n,
                               bias ? " + bias" : "", " act=", static_cast<int>(act),
                               " offset=", offset));
@@ -363,7 +365,7 @@ class CublasLtTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status;
     const HostMatrix out = Download(p.d, dtype, m * n);
     Tolerance tol = ToleranceFor(dtype, false);
-    if (act == GemmActivation::kGeluTanh) {
+    if (act == EpilogueActivation::kGeluTanh) {
       // The epilogue may use a hardware tanh (relative error ~2^-11): up to
       // ~0.5·|x|·5e-4 off, x up to ~sqrt(k) here.
       tol.atol = std::max(tol.atol, 2e-4 * std::sqrt(static_cast<double>(k)) + 1e-3);
@@ -375,8 +377,8 @@ class CublasLtTest : public ::testing::Test {
       for (int64_t j = 0; j < n; ++j) {
         double x = bias ? c.Get(j) : 0.0;
         for (int64_t l = 0; l < k; ++l) x += a.Get(i * k + l) * b.Get(l * n + j);
-        const double expected = act == GemmActivation::kRelu       ? std::max(x, 0.0)
-                                : act == GemmActivation::kGeluTanh ? GeluTanh(x)
+        const double expected = act == EpilogueActivation::kRelu       ? std::max(x, 0.0)
+                                : act == EpilogueActivation::kGeluTanh ? GeluTanh(x)
                                                                    : x;
         const double got = out.Get(i * n + j);
         max_err = std::max(max_err, std::abs(got - expected));
@@ -409,8 +411,8 @@ TEST_P(CublasLtDTypeTest, EveryEpilogueMatchesTheReference) {
   for (const Shape& s : {Shape{3, 7, 5}, Shape{2, 2, 2}, Shape{64, 128, 32}, Shape{100, 130, 77},
                          Shape{257, 33, 64}}) {
     for (bool bias : {true, false}) {
-      for (GemmActivation act :
-           {GemmActivation::kNone, GemmActivation::kRelu, GemmActivation::kGeluTanh}) {
+      for (EpilogueActivation act :
+           {EpilogueActivation::kNone, EpilogueActivation::kRelu, EpilogueActivation::kGeluTanh}) {
         RunAndCompare(GetParam(), s.m, s.n, s.k, bias, act);
       }
     }
@@ -420,8 +422,8 @@ TEST_P(CublasLtDTypeTest, EveryEpilogueMatchesTheReference) {
 // Buffers 1 element off 256-byte alignment (graph inputs need not be
 // aligned): the heuristic must be told, or it picks kernels that fault.
 TEST_P(CublasLtDTypeTest, UnalignedBuffers) {
-  RunAndCompare(GetParam(), 33, 65, 17, /*bias=*/true, GemmActivation::kGeluTanh, /*offset=*/1);
-  RunAndCompare(GetParam(), 16, 16, 16, /*bias=*/true, GemmActivation::kRelu, /*offset=*/3);
+  RunAndCompare(GetParam(), 33, 65, 17, /*bias=*/true, EpilogueActivation::kGeluTanh, /*offset=*/1);
+  RunAndCompare(GetParam(), 16, 16, 16, /*bias=*/true, EpilogueActivation::kRelu, /*offset=*/3);
 }
 
 INSTANTIATE_TEST_SUITE_P(EpilogueDTypes, CublasLtDTypeTest,
@@ -476,7 +478,7 @@ TEST_F(CublasLtTest, GeluEpilogueIsTheTanhApproximation) {
   p.a = Upload(a);
   p.b = Upload(b);
   p.d = Upload(HostMatrix(DType::kF32, m * n));
-  p.activation = GemmActivation::kGeluTanh;
+  p.activation = EpilogueActivation::kGeluTanh;
   absl::Status status = GemmEpilogue(handle_.get(), p);
   ASSERT_TRUE(status.ok()) << status;
   const HostMatrix out = Download(p.d, DType::kF32, m * n);
@@ -512,7 +514,7 @@ TEST_F(CublasLtTest, Tf32IsOptInAndTheAlgorithmIsCached) {
   p.b = Upload(b);
   p.bias = Upload(c);
   p.d = Upload(HostMatrix(DType::kF32, 64 * 64));
-  p.activation = GemmActivation::kRelu;
+  p.activation = EpilogueActivation::kRelu;
   p.allow_tf32 = true;
   for (int run = 0; run < 2; ++run) {  // the second run takes the cached algorithm
     ASSERT_TRUE(GemmEpilogue(handle_.get(), p).ok());
@@ -552,9 +554,9 @@ TEST(CublasLtParams, InvalidParametersAreInvalidArgument) {
   EXPECT_TRUE(GemmEpilogue(nullptr, no_rows).ok());
   GemmEpilogueParams gelu_bias = p;
   gelu_bias.bias = 512;
-  gelu_bias.activation = GemmActivation::kGeluTanh;
+  gelu_bias.activation = EpilogueActivation::kGeluTanh;
   EXPECT_EQ(EpilogueName(gelu_bias), "CUBLASLT_EPILOGUE_GELU_BIAS");
-  gelu_bias.activation = GemmActivation::kRelu;
+  gelu_bias.activation = EpilogueActivation::kRelu;
   gelu_bias.bias = 0;
   EXPECT_EQ(EpilogueName(gelu_bias), "CUBLASLT_EPILOGUE_RELU");
 }

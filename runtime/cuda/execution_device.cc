@@ -280,7 +280,7 @@ absl::Status CudaExecutionDevice::RunLibrary(const ir::Node& node,
 
 absl::Status CudaExecutionDevice::RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a,
                                                     const Tensor& b, const Tensor* bias,
-                                                    MatmulActivation activation,
+                                                    passes::EpilogueActivation activation,
                                                     Tensor& output) {
   const ir::DType dtype = output.dtype();
   if (a.dtype() != dtype || b.dtype() != dtype || (bias != nullptr && bias->dtype() != dtype)) {
@@ -322,17 +322,7 @@ absl::Status CudaExecutionDevice::RunMatmulEpilogue(const ir::Node& matmul, cons
   p.b = Ptr(b.data());
   p.d = Ptr(output.data());
   p.bias = bias != nullptr ? Ptr(bias->data()) : 0;
-  switch (activation) {
-    case MatmulActivation::kNone:
-      p.activation = GemmActivation::kNone;
-      break;
-    case MatmulActivation::kRelu:
-      p.activation = GemmActivation::kRelu;
-      break;
-    case MatmulActivation::kGeluTanh:
-      p.activation = GemmActivation::kGeluTanh;
-      break;
-  }
+  p.activation = activation;
   p.allow_tf32 = options_.allow_tf32;
   SLUICE_CUDA_RETURN_IF_ERROR(GemmEpilogue(handle, p));
   if (stream_->sync_after_launch()) return stream_->Synchronize();

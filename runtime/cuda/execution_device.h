@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "ir/graph.h"
+#include "passes/matmul_epilogue.h"
 #include "runtime/cuda/cublas.h"
 #include "runtime/cuda/cublaslt.h"
 #include "runtime/cuda/device.h"
@@ -84,7 +85,7 @@ class CudaExecutionDevice : public runtime::Device {
   // One cuBLASLt matmul with a bias/ReLU/GELU(tanh) epilogue (f32, f16,
   // bf16): a [..., m, k] (its batch dims are more rows), b [k, n], bias n.
   absl::Status RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a, const Tensor& b,
-                                 const Tensor* bias, MatmulActivation activation,
+                                 const Tensor* bias, passes::EpilogueActivation activation,
                                  Tensor& output) override;
   std::string FallbackNote(const ir::Node& node) const override;
 
