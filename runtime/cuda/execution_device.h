@@ -101,13 +101,18 @@ class CudaExecutionDevice : public runtime::Device {
                       const Options& options);
   absl::Status RunFallbackOnHost(const ir::Node& node, absl::Span<const Tensor> inputs,
                                  Tensor& output);
+  // The object in `slot` (cublas_, cublaslt_ or gpu_), made by `make()`
+  // (a StatusOr<std::unique_ptr<T>>) on first use.
+  template <typename T, typename Make>
+  absl::StatusOr<T*> CreatedOnFirstUse(std::unique_ptr<T> CudaExecutionDevice::*slot,
+                                       Make make) ABSL_LOCKS_EXCLUDED(mu_);
 
   CudaDevice* device_;
   std::unique_ptr<CudaStream> stream_;
   Options options_;
   absl::Mutex mu_;
   absl::flat_hash_map<void*, DeviceBuffer> buffers_ ABSL_GUARDED_BY(mu_);
-  // Created on first use.
+  // Created on first use (CreatedOnFirstUse).
   std::unique_ptr<CublasHandle> cublas_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<CublasLtHandle> cublaslt_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<fallback::cuda::GpuStream> gpu_ ABSL_GUARDED_BY(mu_);
