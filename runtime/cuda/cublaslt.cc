@@ -67,11 +67,7 @@ CublasLtHandle::~CublasLtHandle() {
   const CublasLtSymbols* lt = internal::LoadedCublasLtOrNull();
   if (lt == nullptr || handle_ == nullptr) return;
   ScopedActivateContext activate(stream_->device());
-  const int status = lt->cublasLtDestroy(handle_);
-  if (status != 0) {
-    internal::LogError(
-        CublasStatusToStatus(status, "cublasLtDestroy(handle_)", __FILE__, __LINE__));
-  }
+  SLUICE_CUBLAS_LOG_IF_ERROR(lt->cublasLtDestroy(handle_));
   // The workspace is freed after the handle that used it.
 }
 
