@@ -16,7 +16,6 @@
 // gpu_bench on a GPU host.
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -24,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/suite_graphs.h"
 #include "ir/parser.h"
 #include "runtime/cuda/symbols.h"
 #include "sluice/compile.h"
@@ -95,16 +95,11 @@ void BM_WarmCudaKernels(benchmark::State& state, const std::string& path) {
 }
 
 void RegisterAll() {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(GraphsDir(), ec)) {
-    if (e.path().extension() == ".graph") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
+  const std::vector<benchmarks::GraphFile> files = benchmarks::ListGraphFiles(GraphsDir());
   if (files.empty()) fprintf(stderr, "compile_bench: no .graph files in %s\n", GraphsDir().c_str());
-  for (const std::string& f : files) {
-    const std::string name = std::filesystem::path(f).stem().string();
-    benchmark::RegisterBenchmark(("BM_WarmCudaKernels/" + name).c_str(), BM_WarmCudaKernels, f)
+  for (const benchmarks::GraphFile& f : files) {
+    benchmark::RegisterBenchmark(("BM_WarmCudaKernels/" + f.name).c_str(), BM_WarmCudaKernels,
+                                 f.path)
         ->Unit(benchmark::kMicrosecond)
         ->UseRealTime();
   }

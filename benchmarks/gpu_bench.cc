@@ -56,6 +56,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/suite_graphs.h"
 #include "ir/parser.h"
 #include "runtime/cuda/symbols.h"
 #include "runtime/executable.h"
@@ -550,28 +551,22 @@ void RegisterAll() {
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond)
       ->Iterations(1);
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(GetFlags().graphs, ec)) {
-    if (e.path().extension() == ".graph") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
+  const std::vector<benchmarks::GraphFile> files = benchmarks::ListGraphFiles(GetFlags().graphs);
   if (files.empty()) {
     fprintf(stderr, "gpu_bench: no .graph files in %s\n", GetFlags().graphs.c_str());
   }
-  for (const std::string& f : files) {
-    const std::string name = std::filesystem::path(f).stem().string();
-    benchmark::RegisterBenchmark(("BM_Sluice/" + name).c_str(), BM_Graph, f)
+  for (const benchmarks::GraphFile& f : files) {
+    benchmark::RegisterBenchmark(("BM_Sluice/" + f.name).c_str(), BM_Graph, f.path)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond)
         ->Iterations(1);
-    absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(f);
+    absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(f.path);
     bool marked = false;
     if (graphs.ok() && !graphs->empty()) {
       for (const ir::Node* n : (*graphs)[0].calls()) marked = marked || MarkedFallback(*n);
     }
     if (marked) {
-      benchmark::RegisterBenchmark(("BM_SluiceParts/" + name).c_str(), BM_FallbackParts, f)
+      benchmark::RegisterBenchmark(("BM_SluiceParts/" + f.name).c_str(), BM_FallbackParts, f.path)
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond)
           ->Iterations(1);

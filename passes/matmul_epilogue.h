@@ -48,6 +48,10 @@ namespace sluice::passes {
 
 inline constexpr absl::string_view kMatmulEpiloguePattern = "matmul_epilogue";
 
+// The epilogue's activation. The one enum for it in sluice: the runtime's
+// device interface (runtime/device.h) and the cuBLASLt wrapper
+// (runtime/cuda/cublaslt.h) take it as it is, which the layering allows
+// (runtime may depend on passes; passes may not depend on runtime).
 enum class EpilogueActivation { kNone, kRelu, kGeluTanh };
 
 // "none", "relu", "gelu_tanh".

@@ -19,12 +19,10 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ir/graph.h"
+#include "passes/matmul_epilogue.h"
 #include "runtime/tensor.h"
 
 namespace sluice::runtime {
-
-// The activation of a fused matmul epilogue (passes/matmul_epilogue.h).
-enum class MatmulActivation { kNone, kRelu, kGeluTanh };
 
 // Compiled kernels of one graph, loaded on a device.
 class DeviceModule {
@@ -78,7 +76,8 @@ class Device {
   // BackendCapabilities::fused_matmul_epilogue get such steps.
   virtual absl::Status RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a,
                                          const Tensor& b, const Tensor* bias,
-                                         MatmulActivation activation, Tensor& output) {
+                                         passes::EpilogueActivation activation,
+                                         Tensor& output) {
     return absl::UnimplementedError("no fused matmul epilogue on " + name());
   }
 };

@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -16,18 +18,6 @@
 
 namespace sluice::runtime {
 namespace {
-
-MatmulActivation ToMatmulActivation(passes::EpilogueActivation a) {
-  switch (a) {
-    case passes::EpilogueActivation::kRelu:
-      return MatmulActivation::kRelu;
-    case passes::EpilogueActivation::kGeluTanh:
-      return MatmulActivation::kGeluTanh;
-    case passes::EpilogueActivation::kNone:
-      break;
-  }
-  return MatmulActivation::kNone;
-}
 
 // The fused library step `s` as a matmul epilogue; an error for a pattern
 // no device runs as a library call.
@@ -67,6 +57,10 @@ struct Executable::State {
   // device without host memory (allocated on first use).
   std::vector<void*> staged_inputs;
   std::vector<void*> staged_outputs;
+  // Per schedule step (by position), the matmul epilogue a fused library
+  // step stands for; nullopt for every other step. Derived once by Create
+  // (which rejects a fused step it cannot derive), read by every run.
+  std::vector<std::optional<passes::MatmulEpilogueMatch>> epilogues;
 };
 
 Executable::Executable(std::unique_ptr<Parts> parts)
@@ -121,7 +115,9 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
   Executable e(std::make_unique<Parts>(std::move(parts)));
   e.device_name_ = e.parts_->device->name();
   int k = 0;
-  for (const passes::Step& s : e.parts_->schedule.steps) {
+  e.state_->epilogues.resize(e.parts_->schedule.steps.size());
+  for (size_t i = 0; i < e.parts_->schedule.steps.size(); ++i) {
+    const passes::Step& s = e.parts_->schedule.steps[i];
     StepInfo info;
     info.id = s.id;
     info.kind = s.kind;
@@ -135,6 +131,7 @@ absl::StatusOr<Executable> Executable::Create(Parts parts) {
       if (!m.ok()) return m.status();
       info.op = s.pattern;
       info.note = m->Describe();
+      e.state_->epilogues[i] = *std::move(m);
     } else {
       info.op = s.nodes[0]->op();
     }
@@ -422,7 +419,8 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
     return it->second;
   };
   int kernel = 0;
-  for (const passes::Step& s : parts_->schedule.steps) {
+  for (size_t i = 0; i < parts_->schedule.steps.size(); ++i) {
+    const passes::Step& s = parts_->schedule.steps[i];
     if (s.kind == passes::StepKind::kKernel) {
       std::vector<void*> args;
       for (const ir::Node* n : parts_->kernel_args[kernel]) {
@@ -435,9 +433,8 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
       ++kernel;
       continue;
     }
-    if (!s.pattern.empty()) {  // A fused library step (checked by Create).
-      absl::StatusOr<passes::MatmulEpilogueMatch> m = LibraryPattern(s);
-      if (!m.ok()) return m.status();
+    if (const std::optional<passes::MatmulEpilogueMatch>& m = state_->epilogues[i];
+        m.has_value()) {  // A fused library step.
       auto borrow = [&](const ir::Node* v) -> absl::StatusOr<Tensor> {
         absl::StatusOr<void*> p = lookup(v);
         if (!p.ok()) return p.status();
@@ -456,7 +453,7 @@ absl::Status Executable::Execute(const std::vector<void*>& inputs,
       }
       absl::Status st = device.RunMatmulEpilogue(*m->matmul, *a, *b,
                                                  m->bias != nullptr ? &*bias : nullptr,
-                                                 ToMatmulActivation(m->act), *out);
+                                                 m->act, *out);
       if (!st.ok()) {
         return absl::Status(st.code(), absl::StrCat("step ", s.id, " (library ", s.pattern, " %",
                                                     m->root()->name(), "): ", st.message()));

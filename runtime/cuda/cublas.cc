@@ -51,10 +51,7 @@ CublasHandle::~CublasHandle() {
   const CublasSymbols* blas = internal::LoadedCublasOrNull();
   if (blas == nullptr || handle_ == nullptr) return;
   ScopedActivateContext activate(stream_->device());
-  const int status = blas->cublasDestroy(handle_);
-  if (status != 0) {
-    internal::LogError(CublasStatusToStatus(status, "cublasDestroy(handle_)", __FILE__, __LINE__));
-  }
+  SLUICE_CUBLAS_LOG_IF_ERROR(blas->cublasDestroy(handle_));
   // The workspace is freed after the handle that used it.
 }
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/dtype.h"
+#include "passes/matmul_epilogue.h"
 #include "runtime/cuda/cublaslt.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/memory.h"
@@ -33,6 +35,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ir::DType;
+using passes::EpilogueActivation;
 
 // Host values stored in `dtype`'s bytes, and read back as double.
 struct HostMatrix {
@@ -122,7 +125,10 @@ Tolerance ToleranceFor(DType dtype, bool tf32) {
   }
 }
 
-class CublasTest : public ::testing::Test {
+// Device 0, a stream on it and a `Handle` (CublasHandle or CublasLtHandle)
+// for the stream; skips without CUDA.
+template <typename Handle>
+class HandleTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SLUICE_SKIP_WITHOUT_CUDA();
@@ -130,11 +136,18 @@ class CublasTest : public ::testing::Test {
     auto stream = CudaStream::Create(device_);
     ASSERT_TRUE(stream.ok()) << stream.status();
     stream_ = std::move(*stream);
-    auto handle = CublasHandle::Create(stream_.get());
+    auto handle = Handle::Create(stream_.get());
     ASSERT_TRUE(handle.ok()) << handle.status();
     handle_ = std::move(*handle);
   }
 
+  CudaDevice* device_ = nullptr;
+  std::unique_ptr<CudaStream> stream_;
+  std::unique_ptr<Handle> handle_;
+};
+
+class CublasTest : public HandleTest<CublasHandle> {
+ protected:
   DeviceBuffer Upload(const HostMatrix& m) {
     DeviceBuffer buffer = *DeviceBuffer::Allocate(device_, m.bytes.size());
     EXPECT_TRUE(stream_->CopyHostToDevice(buffer.ptr(), m.bytes.data(), m.bytes.size()).ok());
@@ -196,10 +209,6 @@ class CublasTest : public ::testing::Test {
       EXPECT_EQ(out.Get(p.n), c.Get(p.n));
     }
   }
-
-  CudaDevice* device_ = nullptr;
-  std::unique_ptr<CudaStream> stream_;
-  std::unique_ptr<CublasHandle> handle_;
 };
 
 class CublasDTypeTest : public CublasTest, public ::testing::WithParamInterface<DType> {};
@@ -268,6 +277,31 @@ TEST_F(CublasTest, GemmConvenienceAndEmptyProducts) {
   EXPECT_TRUE(Gemm(handle_.get(), DType::kF32, 0, 2, 3, 0, 0, 0).ok());
 }
 
+// One parameter check: `change` applied to valid parameters makes the call
+// answer `code`, with `message` in its text.
+template <typename Params>
+struct ParamCase {
+  const char* what;
+  std::function<void(Params&)> change;
+  absl::StatusCode code;
+  const char* message;
+};
+
+// Runs `call` (GemmStridedBatched or GemmEpilogue, with no handle: the checks
+// come before the library is called) on `valid` changed by each case.
+template <typename Handle, typename Params>
+void ExpectParamChecks(absl::Status (*call)(Handle*, const Params&), const Params& valid,
+                       const std::vector<ParamCase<Params>>& cases) {
+  for (const ParamCase<Params>& c : cases) {
+    SCOPED_TRACE(c.what);
+    Params p = valid;
+    c.change(p);
+    const absl::Status status = call(nullptr, p);
+    EXPECT_EQ(status.code(), c.code) << status;
+    EXPECT_THAT(status.message(), HasSubstr(c.message));
+  }
+}
+
 // Parameter checks happen before cuBLAS is called: no GPU needed, only cuBLAS.
 TEST(CublasParams, InvalidParametersAreInvalidArgument) {
   if (!LoadCublas().ok()) GTEST_SKIP() << LoadCublas().status();
@@ -276,27 +310,17 @@ TEST(CublasParams, InvalidParametersAreInvalidArgument) {
   p.n = 4;
   p.k = 4;
   p.a = p.b = p.c = 256;
-
-  GemmParams bad_dtype = p;
-  bad_dtype.dtype = DType::kI32;
-  EXPECT_THAT(GemmStridedBatched(nullptr, bad_dtype).message(), HasSubstr("does not support i32"));
-
-  GemmParams negative = p;
-  negative.k = -1;
-  EXPECT_EQ(GemmStridedBatched(nullptr, negative).code(), absl::StatusCode::kInvalidArgument);
-
-  GemmParams small_ld = p;
-  small_ld.lda = 3;
-  EXPECT_THAT(GemmStridedBatched(nullptr, small_ld).message(),
-              HasSubstr("leading dimensions too small: lda=3"));
-
-  GemmParams huge = p;
-  huge.n = int64_t{1} << 33;
-  EXPECT_THAT(GemmStridedBatched(nullptr, huge).message(), HasSubstr("32-bit"));
-
-  GemmParams null_operand = p;
-  null_operand.b = 0;
-  EXPECT_THAT(GemmStridedBatched(nullptr, null_operand).message(), HasSubstr("null operand"));
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+  ExpectParamChecks<CublasHandle, GemmParams>(
+      &GemmStridedBatched, p,
+      {
+          {"i32", [](GemmParams& q) { q.dtype = DType::kI32; }, kInvalid, "does not support i32"},
+          {"k < 0", [](GemmParams& q) { q.k = -1; }, kInvalid, "k=-1"},
+          {"lda < k", [](GemmParams& q) { q.lda = 3; }, kInvalid,
+           "leading dimensions too small: lda=3"},
+          {"n >= 2^31", [](GemmParams& q) { q.n = int64_t{1} << 33; }, kInvalid, "32-bit"},
+          {"null b", [](GemmParams& q) { q.b = 0; }, kInvalid, "null operand"},
+      });
 }
 
 // ---- cuBLASLt with an epilogue ----------------------------------------------
@@ -306,19 +330,8 @@ double GeluTanh(double x) {
 }
 double GeluErf(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }
 
-class CublasLtTest : public ::testing::Test {
+class CublasLtTest : public HandleTest<CublasLtHandle> {
  protected:
-  void SetUp() override {
-    SLUICE_SKIP_WITHOUT_CUDA();
-    device_ = *CudaDevice::Get(0);
-    auto stream = CudaStream::Create(device_);
-    ASSERT_TRUE(stream.ok()) << stream.status();
-    stream_ = std::move(*stream);
-    auto handle = CublasLtHandle::Create(stream_.get());
-    ASSERT_TRUE(handle.ok()) << handle.status();
-    handle_ = std::move(*handle);
-  }
-
   // `m` copied to the device `offset` elements into a fresh buffer (so the
   // data can start off cuBLASLt's preferred 256-byte alignment).
   DevicePtr Upload(const HostMatrix& m, int64_t offset = 0) {
@@ -340,7 +353,7 @@ class CublasLtTest : public ::testing::Test {
   // dtype) against a double reference of the same values. Every buffer
   // starts `offset` elements into its allocation.
   void RunAndCompare(DType dtype, int64_t m, int64_t n, int64_t k, bool bias,
-                     GemmActivation act, int64_t offset = 0) {
+                     EpilogueActivation act, int64_t offset = 0) {
     SCOPED_TRACE(absl::StrCat(ir::DTypeName(dtype), " ", m, "x", k, " @ ", k, "x", n,
                               bias ? " + bias" : "", " act=", static_cast<int>(act),
                               " offset=", offset));
@@ -363,7 +376,7 @@ class CublasLtTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status;
     const HostMatrix out = Download(p.d, dtype, m * n);
     Tolerance tol = ToleranceFor(dtype, false);
-    if (act == GemmActivation::kGeluTanh) {
+    if (act == EpilogueActivation::kGeluTanh) {
       // The epilogue may use a hardware tanh (relative error ~2^-11): up to
       // ~0.5·|x|·5e-4 off, x up to ~sqrt(k) here.
       tol.atol = std::max(tol.atol, 2e-4 * std::sqrt(static_cast<double>(k)) + 1e-3);
@@ -375,8 +388,8 @@ class CublasLtTest : public ::testing::Test {
       for (int64_t j = 0; j < n; ++j) {
         double x = bias ? c.Get(j) : 0.0;
         for (int64_t l = 0; l < k; ++l) x += a.Get(i * k + l) * b.Get(l * n + j);
-        const double expected = act == GemmActivation::kRelu       ? std::max(x, 0.0)
-                                : act == GemmActivation::kGeluTanh ? GeluTanh(x)
+        const double expected = act == EpilogueActivation::kRelu       ? std::max(x, 0.0)
+                                : act == EpilogueActivation::kGeluTanh ? GeluTanh(x)
                                                                    : x;
         const double got = out.Get(i * n + j);
         max_err = std::max(max_err, std::abs(got - expected));
@@ -393,9 +406,6 @@ class CublasLtTest : public ::testing::Test {
                    absl::StrCat(max_err));
   }
 
-  CudaDevice* device_ = nullptr;
-  std::unique_ptr<CudaStream> stream_;
-  std::unique_ptr<CublasLtHandle> handle_;
   std::vector<DeviceBuffer> buffers_;
 };
 
@@ -409,8 +419,8 @@ TEST_P(CublasLtDTypeTest, EveryEpilogueMatchesTheReference) {
   for (const Shape& s : {Shape{3, 7, 5}, Shape{2, 2, 2}, Shape{64, 128, 32}, Shape{100, 130, 77},
                          Shape{257, 33, 64}}) {
     for (bool bias : {true, false}) {
-      for (GemmActivation act :
-           {GemmActivation::kNone, GemmActivation::kRelu, GemmActivation::kGeluTanh}) {
+      for (EpilogueActivation act :
+           {EpilogueActivation::kNone, EpilogueActivation::kRelu, EpilogueActivation::kGeluTanh}) {
         RunAndCompare(GetParam(), s.m, s.n, s.k, bias, act);
       }
     }
@@ -420,8 +430,8 @@ TEST_P(CublasLtDTypeTest, EveryEpilogueMatchesTheReference) {
 // Buffers 1 element off 256-byte alignment (graph inputs need not be
 // aligned): the heuristic must be told, or it picks kernels that fault.
 TEST_P(CublasLtDTypeTest, UnalignedBuffers) {
-  RunAndCompare(GetParam(), 33, 65, 17, /*bias=*/true, GemmActivation::kGeluTanh, /*offset=*/1);
-  RunAndCompare(GetParam(), 16, 16, 16, /*bias=*/true, GemmActivation::kRelu, /*offset=*/3);
+  RunAndCompare(GetParam(), 33, 65, 17, /*bias=*/true, EpilogueActivation::kGeluTanh, /*offset=*/1);
+  RunAndCompare(GetParam(), 16, 16, 16, /*bias=*/true, EpilogueActivation::kRelu, /*offset=*/3);
 }
 
 INSTANTIATE_TEST_SUITE_P(EpilogueDTypes, CublasLtDTypeTest,
@@ -476,7 +486,7 @@ TEST_F(CublasLtTest, GeluEpilogueIsTheTanhApproximation) {
   p.a = Upload(a);
   p.b = Upload(b);
   p.d = Upload(HostMatrix(DType::kF32, m * n));
-  p.activation = GemmActivation::kGeluTanh;
+  p.activation = EpilogueActivation::kGeluTanh;
   absl::Status status = GemmEpilogue(handle_.get(), p);
   ASSERT_TRUE(status.ok()) << status;
   const HostMatrix out = Download(p.d, DType::kF32, m * n);
@@ -512,7 +522,7 @@ TEST_F(CublasLtTest, Tf32IsOptInAndTheAlgorithmIsCached) {
   p.b = Upload(b);
   p.bias = Upload(c);
   p.d = Upload(HostMatrix(DType::kF32, 64 * 64));
-  p.activation = GemmActivation::kRelu;
+  p.activation = EpilogueActivation::kRelu;
   p.allow_tf32 = true;
   for (int run = 0; run < 2; ++run) {  // the second run takes the cached algorithm
     ASSERT_TRUE(GemmEpilogue(handle_.get(), p).ok());
@@ -537,26 +547,38 @@ TEST(CublasLtParams, InvalidParametersAreInvalidArgument) {
   p.n = 4;
   p.k = 4;
   p.a = p.b = p.d = 256;
-  GemmEpilogueParams f64 = p;
-  f64.dtype = DType::kF64;
-  EXPECT_THAT(GemmEpilogue(nullptr, f64).message(), HasSubstr("does not support f64"));
-  GemmEpilogueParams empty_k = p;
-  empty_k.k = 0;
-  EXPECT_EQ(GemmEpilogue(nullptr, empty_k).code(), absl::StatusCode::kInvalidArgument);
-  GemmEpilogueParams null_operand = p;
-  null_operand.a = 0;
-  EXPECT_THAT(GemmEpilogue(nullptr, null_operand).message(), HasSubstr("null operand"));
-  // m == 0: nothing to do.
-  GemmEpilogueParams no_rows = p;
-  no_rows.m = 0;
-  EXPECT_TRUE(GemmEpilogue(nullptr, no_rows).ok());
-  GemmEpilogueParams gelu_bias = p;
-  gelu_bias.bias = 512;
-  gelu_bias.activation = GemmActivation::kGeluTanh;
-  EXPECT_EQ(EpilogueName(gelu_bias), "CUBLASLT_EPILOGUE_GELU_BIAS");
-  gelu_bias.activation = GemmActivation::kRelu;
-  gelu_bias.bias = 0;
-  EXPECT_EQ(EpilogueName(gelu_bias), "CUBLASLT_EPILOGUE_RELU");
+  using P = GemmEpilogueParams;
+  constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
+  ExpectParamChecks<CublasLtHandle, P>(
+      &GemmEpilogue, p,
+      {
+          {"f64", [](P& q) { q.dtype = DType::kF64; }, kInvalid, "does not support f64"},
+          {"k == 0", [](P& q) { q.k = 0; }, kInvalid, "k must be >= 1"},
+          {"null a", [](P& q) { q.a = 0; }, kInvalid, "null operand"},
+          {"m == 0: nothing to do", [](P& q) { q.m = 0; }, absl::StatusCode::kOk, ""},
+      });
+}
+
+// The cuBLASLt epilogue for each bias and activation.
+TEST(CublasLtParams, EpilogueName) {
+  struct Case {
+    bool bias;
+    EpilogueActivation activation;
+    const char* name;
+  };
+  for (const Case& c : {
+           Case{false, EpilogueActivation::kNone, "CUBLASLT_EPILOGUE_DEFAULT"},
+           Case{true, EpilogueActivation::kNone, "CUBLASLT_EPILOGUE_BIAS"},
+           Case{false, EpilogueActivation::kRelu, "CUBLASLT_EPILOGUE_RELU"},
+           Case{true, EpilogueActivation::kRelu, "CUBLASLT_EPILOGUE_RELU_BIAS"},
+           Case{false, EpilogueActivation::kGeluTanh, "CUBLASLT_EPILOGUE_GELU"},
+           Case{true, EpilogueActivation::kGeluTanh, "CUBLASLT_EPILOGUE_GELU_BIAS"},
+       }) {
+    GemmEpilogueParams p;
+    p.bias = c.bias ? 512 : 0;
+    p.activation = c.activation;
+    EXPECT_EQ(EpilogueName(p), c.name);
+  }
 }
 
 }  // namespace

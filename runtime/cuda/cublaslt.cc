@@ -35,11 +35,11 @@ uint32_t AlignmentOf(DevicePtr p) {
 cublasLtEpilogue_t EpilogueOf(const GemmEpilogueParams& p) {
   const bool bias = p.bias != 0;
   switch (p.activation) {
-    case GemmActivation::kNone:
+    case passes::EpilogueActivation::kNone:
       return bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
-    case GemmActivation::kRelu:
+    case passes::EpilogueActivation::kRelu:
       return bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
-    case GemmActivation::kGeluTanh:
+    case passes::EpilogueActivation::kGeluTanh:
       return bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
   }
   return CUBLASLT_EPILOGUE_DEFAULT;
@@ -67,11 +67,7 @@ CublasLtHandle::~CublasLtHandle() {
   const CublasLtSymbols* lt = internal::LoadedCublasLtOrNull();
   if (lt == nullptr || handle_ == nullptr) return;
   ScopedActivateContext activate(stream_->device());
-  const int status = lt->cublasLtDestroy(handle_);
-  if (status != 0) {
-    internal::LogError(
-        CublasStatusToStatus(status, "cublasLtDestroy(handle_)", __FILE__, __LINE__));
-  }
+  SLUICE_CUBLAS_LOG_IF_ERROR(lt->cublasLtDestroy(handle_));
   // The workspace is freed after the handle that used it.
 }
 

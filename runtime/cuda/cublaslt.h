@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ir/dtype.h"
+#include "passes/matmul_epilogue.h"
 #include "runtime/cuda/cuda_types.h"
 #include "runtime/cuda/memory.h"
 #include "runtime/cuda/stream.h"
@@ -75,8 +76,6 @@ class CublasLtHandle {
   absl::flat_hash_map<std::string, CachedAlgo> algos_ ABSL_GUARDED_BY(mu_);
 };
 
-enum class GemmActivation { kNone, kRelu, kGeluTanh };
-
 // D = act(A·B + bias): A m×k, B k×n, D m×n, all packed row-major of `dtype`
 // (f32, f16 or bf16); bias n values of `dtype`, or 0 for none. At least one
 // of bias and act is usually given (neither: a plain product).
@@ -89,7 +88,9 @@ struct GemmEpilogueParams {
   DevicePtr b = 0;
   DevicePtr d = 0;
   DevicePtr bias = 0;
-  GemmActivation activation = GemmActivation::kNone;
+  // The matmul_epilogue pattern's own activation, so that a step's match
+  // reaches cuBLASLt without a conversion.
+  passes::EpilogueActivation activation = passes::EpilogueActivation::kNone;
   // f32 only: let cuBLASLt use TF32 tensor cores (10-bit mantissa inputs).
   bool allow_tf32 = false;
 };

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "fallback/cuda/gpu_kernels.h"
 #include "fallback/kernel_registry.h"
 #include "glog/logging.h"
@@ -85,6 +87,18 @@ absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> CudaExecutionDevice::Create
       new CudaExecutionDevice(device, std::move(stream), o));
 }
 
+template <typename T, typename Make>
+absl::StatusOr<T*> CudaExecutionDevice::CreatedOnFirstUse(
+    std::unique_ptr<T> CudaExecutionDevice::*slot, Make make) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<T>& object = this->*slot;
+  if (object == nullptr) {
+    SLUICE_CUDA_ASSIGN_OR_RETURN(object, make());
+  }
+  // It lives as long as the device, so the pointer outlives the lock.
+  return object.get();
+}
+
 CudaExecutionDevice::CudaExecutionDevice(CudaDevice* device, std::unique_ptr<CudaStream> stream,
                                          const Options& options)
     : device_(device), stream_(std::move(stream)), options_(options) {}
@@ -153,15 +167,10 @@ absl::Status CudaExecutionDevice::RunFallback(const ir::Node& node,
   if (!HasGpuFallback(node)) return RunFallbackOnHost(node, inputs, output);
   ScopedActivateContext activate(device_);
   SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
-  fallback::cuda::GpuStream* gpu = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    if (gpu_ == nullptr) {
-      SLUICE_CUDA_ASSIGN_OR_RETURN(gpu_, fallback::cuda::GpuStream::Create(stream_->handle(),
-                                                                           device_->ordinal()));
-    }
-    gpu = gpu_.get();
-  }
+  SLUICE_CUDA_ASSIGN_OR_RETURN(
+      fallback::cuda::GpuStream * gpu, CreatedOnFirstUse(&CudaExecutionDevice::gpu_, [&] {
+        return fallback::cuda::GpuStream::Create(stream_->handle(), device_->ordinal());
+      }));
   absl::Status s = fallback::cuda::RunNodeOnGpu(*gpu, node, inputs, output);
   if (!s.ok()) return s;
   if (stream_->sync_after_launch()) return stream_->Synchronize();
@@ -233,14 +242,10 @@ absl::Status CudaExecutionDevice::RunLibrary(const ir::Node& node,
   if (k == 0) {  // An empty sum.
     return stream_->Memset8(Ptr(output.data()), 0, static_cast<size_t>(output.nbytes()));
   }
-  CublasHandle* handle = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    if (cublas_ == nullptr) {
-      SLUICE_CUDA_ASSIGN_OR_RETURN(cublas_, CublasHandle::Create(stream_.get()));
-    }
-    handle = cublas_.get();
-  }
+  SLUICE_CUDA_ASSIGN_OR_RETURN(
+      CublasHandle * handle,
+      CreatedOnFirstUse(&CudaExecutionDevice::cublas_,
+                        [&] { return CublasHandle::Create(stream_.get()); }));
   GemmParams p;
   p.dtype = dtype;
   p.m = m;
@@ -280,7 +285,7 @@ absl::Status CudaExecutionDevice::RunLibrary(const ir::Node& node,
 
 absl::Status CudaExecutionDevice::RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a,
                                                     const Tensor& b, const Tensor* bias,
-                                                    MatmulActivation activation,
+                                                    passes::EpilogueActivation activation,
                                                     Tensor& output) {
   const ir::DType dtype = output.dtype();
   if (a.dtype() != dtype || b.dtype() != dtype || (bias != nullptr && bias->dtype() != dtype)) {
@@ -305,14 +310,10 @@ absl::Status CudaExecutionDevice::RunMatmulEpilogue(const ir::Node& matmul, cons
   if (output.num_elements() == 0) return absl::OkStatus();
   ScopedActivateContext activate(device_);
   SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
-  CublasLtHandle* handle = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    if (cublaslt_ == nullptr) {
-      SLUICE_CUDA_ASSIGN_OR_RETURN(cublaslt_, CublasLtHandle::Create(stream_.get()));
-    }
-    handle = cublaslt_.get();
-  }
+  SLUICE_CUDA_ASSIGN_OR_RETURN(
+      CublasLtHandle * handle,
+      CreatedOnFirstUse(&CudaExecutionDevice::cublaslt_,
+                        [&] { return CublasLtHandle::Create(stream_.get()); }));
   GemmEpilogueParams p;
   p.dtype = dtype;
   p.m = rows;
@@ -322,17 +323,7 @@ absl::Status CudaExecutionDevice::RunMatmulEpilogue(const ir::Node& matmul, cons
   p.b = Ptr(b.data());
   p.d = Ptr(output.data());
   p.bias = bias != nullptr ? Ptr(bias->data()) : 0;
-  switch (activation) {
-    case MatmulActivation::kNone:
-      p.activation = GemmActivation::kNone;
-      break;
-    case MatmulActivation::kRelu:
-      p.activation = GemmActivation::kRelu;
-      break;
-    case MatmulActivation::kGeluTanh:
-      p.activation = GemmActivation::kGeluTanh;
-      break;
-  }
+  p.activation = activation;
   p.allow_tf32 = options_.allow_tf32;
   SLUICE_CUDA_RETURN_IF_ERROR(GemmEpilogue(handle, p));
   if (stream_->sync_after_launch()) return stream_->Synchronize();

@@ -34,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "ir/graph.h"
+#include "passes/matmul_epilogue.h"
 #include "runtime/cuda/cublas.h"
 #include "runtime/cuda/cublaslt.h"
 #include "runtime/cuda/device.h"
@@ -84,7 +85,7 @@ class CudaExecutionDevice : public runtime::Device {
   // One cuBLASLt matmul with a bias/ReLU/GELU(tanh) epilogue (f32, f16,
   // bf16): a [..., m, k] (its batch dims are more rows), b [k, n], bias n.
   absl::Status RunMatmulEpilogue(const ir::Node& matmul, const Tensor& a, const Tensor& b,
-                                 const Tensor* bias, MatmulActivation activation,
+                                 const Tensor* bias, passes::EpilogueActivation activation,
                                  Tensor& output) override;
   std::string FallbackNote(const ir::Node& node) const override;
 
@@ -100,13 +101,18 @@ class CudaExecutionDevice : public runtime::Device {
                       const Options& options);
   absl::Status RunFallbackOnHost(const ir::Node& node, absl::Span<const Tensor> inputs,
                                  Tensor& output);
+  // The object in `slot` (cublas_, cublaslt_ or gpu_), made by `make()`
+  // (a StatusOr<std::unique_ptr<T>>) on first use.
+  template <typename T, typename Make>
+  absl::StatusOr<T*> CreatedOnFirstUse(std::unique_ptr<T> CudaExecutionDevice::*slot,
+                                       Make make) ABSL_LOCKS_EXCLUDED(mu_);
 
   CudaDevice* device_;
   std::unique_ptr<CudaStream> stream_;
   Options options_;
   absl::Mutex mu_;
   absl::flat_hash_map<void*, DeviceBuffer> buffers_ ABSL_GUARDED_BY(mu_);
-  // Created on first use.
+  // Created on first use (CreatedOnFirstUse).
   std::unique_ptr<CublasHandle> cublas_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<CublasLtHandle> cublaslt_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<fallback::cuda::GpuStream> gpu_ ABSL_GUARDED_BY(mu_);

@@ -86,14 +86,21 @@ std::string CallText(absl::string_view call);
   } while (false)
 
 // For destructors and other places that cannot return: logs a failed CUresult
-// as an error (glog) instead.
-#define SLUICE_CU_LOG_IF_ERROR(expr)                                                       \
-  do {                                                                                     \
-    const int sluice_cu_result_ = static_cast<int>(expr);                                  \
-    if (ABSL_PREDICT_FALSE(sluice_cu_result_ != 0)) {                                      \
-      ::sluice::runtime::cuda::internal::LogError(::sluice::runtime::cuda::CuResultToStatus( \
-          sluice_cu_result_, #expr, __FILE__, __LINE__));                                  \
-    }                                                                                      \
+// (cublasStatus_t) as an error (glog) instead.
+#define SLUICE_CU_LOG_IF_ERROR(expr) \
+  SLUICE_CUDA_LOG_IF_ERROR_(CuResultToStatus, expr, #expr)
+#define SLUICE_CUBLAS_LOG_IF_ERROR(expr) \
+  SLUICE_CUDA_LOG_IF_ERROR_(CublasStatusToStatus, expr, #expr)
+// `call` is stringized by the macros above, before `expr`'s own macros expand
+// (cublas_v2.h's `#define cublasDestroy cublasDestroy_v2`): the message shows
+// the call as written.
+#define SLUICE_CUDA_LOG_IF_ERROR_(to_status, expr, call)                              \
+  do {                                                                                \
+    const int sluice_log_result_ = static_cast<int>(expr);                            \
+    if (ABSL_PREDICT_FALSE(sluice_log_result_ != 0)) {                                \
+      ::sluice::runtime::cuda::internal::LogError(::sluice::runtime::cuda::to_status( \
+          sluice_log_result_, call, __FILE__, __LINE__));                             \
+    }                                                                                 \
   } while (false)
 
 // absl::Status plumbing used by runtime/cuda (sluice has no repo-wide macros).

@@ -4,11 +4,14 @@
 // without CUDA.
 #include "runtime/cuda/status.h"
 
+#include <ctime>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "glog/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -120,6 +123,39 @@ TEST(CudaStatus, CallTextDropsTheSymbolTableAndCollapsesWhitespace) {
   EXPECT_EQ(CallText("device_->symbols().cuMemFree(ptr)"), "cuMemFree(ptr)");
   EXPECT_EQ(CallText("cu.cuLaunchKernel(f,\n      1, 2)"), "cuLaunchKernel(f, 1, 2)");
   EXPECT_EQ(CallText("Plain(a.b, c->d)"), "Plain(a.b, c->d)");
+}
+
+// What glog's LOG(ERROR) printed while it was registered.
+class CapturedErrors : public google::LogSink {
+ public:
+  CapturedErrors() { google::AddLogSink(this); }
+  ~CapturedErrors() override { google::RemoveLogSink(this); }
+  void send(google::LogSeverity severity, const char* /*full_filename*/,
+            const char* /*base_filename*/, int /*line*/, const std::tm* /*time*/,
+            const char* message, size_t message_len) override {
+    if (severity == google::GLOG_ERROR) lines.emplace_back(message, message_len);
+  }
+  std::vector<std::string> lines;
+};
+
+int CublasDestroyV2(void*) { return 1; }
+// As cublas_v2.h does: the logged call must read as written, not as expanded.
+#define SluiceFakeCublasDestroy CublasDestroyV2
+
+void DestroyHandle(void* handle) { SLUICE_CUBLAS_LOG_IF_ERROR(SluiceFakeCublasDestroy(handle)); }
+
+TEST(CudaStatus, LogIfErrorMacrosLogAFailedCallAndGoOn) {
+  CapturedErrors errors;
+  SLUICE_CU_LOG_IF_ERROR(FailOutOfMemory(nullptr, 0));
+  DestroyHandle(nullptr);
+  SLUICE_CU_LOG_IF_ERROR(0);
+  SLUICE_CUBLAS_LOG_IF_ERROR(0);
+  ASSERT_EQ(errors.lines.size(), 2u);
+  EXPECT_THAT(errors.lines[0],
+              HasSubstr("FailOutOfMemory(nullptr, 0) failed: CUDA_ERROR_OUT_OF_MEMORY"));
+  EXPECT_THAT(errors.lines[0], HasSubstr("runtime/cuda/status_test.cc:"));
+  EXPECT_THAT(errors.lines[1], HasSubstr("SluiceFakeCublasDestroy(handle) failed: "
+                                         "CUBLAS_STATUS_NOT_INITIALIZED"));
 }
 
 absl::StatusOr<int> Half(int x) {
