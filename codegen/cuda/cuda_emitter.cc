@@ -558,6 +558,15 @@ class KernelEmitter {
     }
   }
 
+  // The widest element a loop of the kernel loads or stores, in bytes.
+  int64_t MaxLoopAccessSize() {
+    int64_t size = 1;
+    ForEachLoopAccess([&](const IndexExpr&, DType d, bool) {
+      size = std::max(size, ir::DTypeSize(d));
+    });
+    return size;
+  }
+
   void ChooseVectorWidth() {
     int64_t min_size = 16;
     bool any = false;
@@ -571,6 +580,7 @@ class KernelEmitter {
   }
 
   void ChooseLayout() {
+    hints_ = o_.reread_cache_hints;
     const int64_t outer = k_.outer_extent, inner = k_.inner_extent;
     const int num_arrays =
         static_cast<int>(cache_first_stage_.size() + k_.scratch.size() - recomputed_.size());
@@ -628,7 +638,19 @@ class KernelEmitter {
     const int64_t row_chunks = inner / vec_;
     const int64_t max_chunks = std::max(1, max_elems / vec_);
     const int64_t needed = Pow2Ceil(CeilDiv(row_chunks, max_chunks));
-    const int64_t reread = o_.row_reread_threads;
+    int64_t reread = o_.row_reread_threads;
+    int loops = 0;
+    for (const Stage& st : k_.stages) loops += st.kind == Stage::Kind::kLoop ? 1 : 0;
+    // Long rows that are reduced, then read again to write the output
+    // (rms_norm's 4096 f32): 512 threads per row re-reading it from L2 with
+    // cache hints beat keeping it in registers (128 threads x 32 values) on
+    // the H100 and H200 (benchmarks/NOTES.md §17). Rows up to 64 KB, so
+    // that the rows in flight stay well inside L2.
+    if (reread == 0 && o_.reread_long_rows && loops == 2 && row_chunks >= 1024 &&
+        inner * MaxLoopAccessSize() <= 64 * 1024) {
+      reread = 512;
+      hints_ = true;
+    }
     if (reread >= 32 && row_chunks > reread) {
       group_ = static_cast<int>(reread);
       unrolled_ = false;
@@ -893,7 +915,7 @@ class KernelEmitter {
   // elements again or every row reads them (a buffer smaller than the
   // kernel's rows), "_last" at the last of several reads, else none.
   std::string HintSuffix(const Expr& e, int s) const {
-    if (!o_.reread_cache_hints || unrolled_ || kind_ != CudaTemplate::kRowReduction) return "";
+    if (!hints_ || unrolled_ || kind_ != CudaTemplate::kRowReduction) return "";
     auto cache = cache_slot_.find(LoadKey(e));
     if (cache != cache_slot_.end()) {
       return cache_last_stage_[cache->second] == s ? "_last" : "_keep";
@@ -1253,6 +1275,7 @@ class KernelEmitter {
   bool wide_ = false;
 
   CudaTemplate kind_ = CudaTemplate::kPointwise;
+  bool hints_ = false;  // HintSuffix: reread_cache_hints, or chosen with the re-reading loop
   int vec_ = 1;
   int group_ = 1;  // row: threads per row; column: TY
   int tx_ = 1;     // column: rows per block
@@ -1305,6 +1328,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "recompute_narrow_scratch" ? &o.recompute_narrow_scratch
                        : key == "attention_wgmma"          ? &o.attention_wgmma
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
+                       : key == "reread_long_rows"         ? &o.reread_long_rows
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1325,7 +1349,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
           "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, fast_math, assume_aligned, "
-          "recompute_narrow_scratch, attention_wgmma, reread_cache_hints)");
+          "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows)");
     }
   }
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||

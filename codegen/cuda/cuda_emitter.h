@@ -117,6 +117,10 @@ struct CudaEmitOptions {
   // reads (a weight), evict-last in L1 and L2; a load's last read
   // evict-first (sm_80+; plain loads elsewhere).
   bool reread_cache_hints = false;
+  // With row_reread_threads = 0: a row reduction whose two loops read a row
+  // of at least 1024 vector chunks and at most 64 KB (rms_norm's 4096 f32)
+  // takes 512 threads per row, the re-reading loop and the cache hints.
+  bool reread_long_rows = true;
   // When > 0, the second __launch_bounds__ argument (caps registers so that
   // this many blocks fit on an SM).
   int min_blocks_per_sm = 0;

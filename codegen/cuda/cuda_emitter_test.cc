@@ -162,13 +162,17 @@ TEST(CudaEmitterTest, SoftmaxIsOneKernelThatLoadsItsInputInOneLoopOnly) {
 }
 
 TEST(CudaEmitterTest, NormsReadTheirInputOnce) {
+  // Rows kept in registers (4096-wide rms_norm rows would otherwise re-read:
+  // RereadingRowLoopsHintTheCachesWhenAsked).
+  CudaEmitOptions options;
+  options.reread_long_rows = false;
   absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
 graph g(%x: f32[256, 1024], %w: f32[1024], %b: f32[1024], %z: f32[256, 4096], %v: f32[4096]) {
   %ln = layer_norm(%x, %w, %b, normalized_shape = [1024])
   %rms = rms_norm(%z, %v, normalized_shape = [4096])
   %ls = log_softmax(%x, dim = 1)
   return %ln, %rms, %ls
-})");
+})", {}, options);
   ASSERT_TRUE(e.ok()) << e.status();
   ASSERT_EQ(e->module.kernels.size(), 3u);
   for (const CudaKernelLaunch& k : e->module.kernels) {
@@ -443,6 +447,7 @@ graph g(%x: f32[64, 4096], %w: f32[4096]) {
   hinted.reread_cache_hints = true;
   CudaEmitOptions registers;  // rows kept in registers: nothing is re-read
   registers.reread_cache_hints = true;
+  registers.reread_long_rows = false;
   absl::StatusOr<EmittedGraph> plain = EmitGraphText(text, {}, reread);
   absl::StatusOr<EmittedGraph> hints = EmitGraphText(text, {}, hinted);
   absl::StatusOr<EmittedGraph> regs = EmitGraphText(text, {}, registers);
@@ -459,6 +464,26 @@ graph g(%x: f32[64, 4096], %w: f32[4096]) {
   EXPECT_EQ(CountOccurrences(b, "sl_ldv_last<4>(a0 + "), 1) << b;
   EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<4>(a1 + "), 1) << b;
   EXPECT_EQ(CountOccurrences(b, "= sl_ldv<"), 0) << b;
+  // By default, this row (two loops, 1024 chunks, 16 KB) takes the hinted
+  // re-reading loop; a 1024-wide row, or softmax's three loops, do not.
+  absl::StatusOr<EmittedGraph> def = EmitGraphText(text);
+  ASSERT_TRUE(def.ok()) << def.status();
+  EXPECT_EQ(def->KernelSource("k0"), b);
+  EXPECT_NE(def->module.kernels[0].config.find("512 threads/row"), std::string::npos);
+  for (const char* other : {R"(
+graph g(%x: f32[64, 1024], %w: f32[1024]) {
+  %r = rms_norm(%x, %w, normalized_shape = [1024])
+  return %r
+})", R"(
+graph g(%x: f32[64, 4096]) {
+  %s = softmax(%x, dim = -1)
+  return %s
+})"}) {
+    absl::StatusOr<EmittedGraph> o = EmitGraphText(other);
+    ASSERT_TRUE(o.ok()) << o.status();
+    EXPECT_EQ(CountOccurrences(o->KernelSource("k0"), "sl_ldv_"), 0) << other;
+    EXPECT_NE(o->module.kernels[0].config.find("registers"), std::string::npos) << other;
+  }
   NvrtcResult r = CompileForSm90(hints->module.source, "hints");
   SKIP_IF_NO_NVRTC(r);
   EXPECT_TRUE(r.status.ok()) << r.status;
@@ -492,8 +517,9 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
   EXPECT_EQ(o.attention_overlap, 2);
-  ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1", &o).ok());
+  ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
   EXPECT_TRUE(o.reread_cache_hints);
+  EXPECT_FALSE(o.reread_long_rows);
 
   const CudaEmitOptions before = o;
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
