@@ -57,7 +57,8 @@ int CountOccurrences(const std::string& haystack, const std::string& needle) {
 // Every .graph file of the suites this test covers (from its runfiles).
 std::vector<std::string> GraphFiles() {
   std::vector<std::string> files;
-  for (const char* dir : {"benchmarks/graphs", "examples", "testdata/models"}) {
+  for (const char* dir :
+       {"benchmarks/graphs", "benchmarks/split_reduction", "examples", "testdata/models"}) {
     if (!std::filesystem::exists(dir)) continue;
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
       if (e.path().extension() == ".graph") files.push_back(e.path().string());
