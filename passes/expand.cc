@@ -17,8 +17,8 @@ using ir::Operand;
 
 DType ComputeType(DType d) { return d == DType::kF16 || d == DType::kBF16 ? DType::kF32 : d; }
 
-Expansion::Expansion(ir::Graph* graph, const Node& original, AttrDict meta,
-                     absl::string_view verb, absl::flat_hash_set<std::string>* taken)
+Expansion::Expansion(ir::Graph* graph, const Node& original, AttrDict meta, absl::string_view verb,
+                     absl::flat_hash_set<std::string>* taken)
     : graph_(graph), original_(original), meta_(std::move(meta)), verb_(verb), taken_(taken) {}
 
 Node* Expansion::Emit(absl::string_view op, std::vector<Operand> operands, AttrDict attrs,
@@ -30,8 +30,8 @@ Node* Expansion::EmitFinal(absl::string_view op, std::vector<Operand> operands, 
   return Add(op, std::move(operands), std::move(attrs), original_.name());
 }
 
-Node* Expansion::Finish(absl::string_view op, std::vector<Operand> operands,
-                        absl::string_view hint, AttrDict attrs) {
+Node* Expansion::Finish(absl::string_view op, std::vector<Operand> operands, absl::string_view hint,
+                        AttrDict attrs) {
   if (compute_type() == out_type()) return EmitFinal(op, std::move(operands), std::move(attrs));
   Node* v = Emit(op, std::move(operands), std::move(attrs), hint);
   return EmitFinal("cast", {v}, Attrs({{"dtype", out_type()}}));

@@ -26,9 +26,9 @@ bool IsSplittableOp(absl::string_view op) { return op == "sum" || op == "amax" |
 
 // How one reduction is split.
 struct Split {
-  std::vector<int> dims;  // the reduced dims, normalized and sorted
-  int begin = 0, end = 0;  // the run of consecutive reduced dims that is split
-  int64_t parts = 0;       // G
+  std::vector<int> dims;    // the reduced dims, normalized and sorted
+  int begin = 0, end = 0;   // the run of consecutive reduced dims that is split
+  int64_t parts = 0;        // G
   bool parts_outer = true;  // view [G, R/G] (contiguous chunks), else [R/G, G]
 };
 
@@ -88,10 +88,17 @@ std::optional<Split> PlanSplit(const Node& n, const SplitReductionParams& params
   const int64_t outputs = in.num_elements() / length;
   const bool rows = dims->back() == rank - 1;
   const int64_t parallel = rows ? params.parallel_rows : params.parallel_columns;
-  if (parallel <= 0 || outputs == 0 || 2 * outputs > parallel) {
+  const char* kind = rows ? "row" : "column";
+  if (parallel <= 0 || outputs == 0) {
+    Explain(why, absl::StrFormat("the backend does not split %s reductions, or this one has no "
+                                 "outputs",
+                                 kind));
+    return std::nullopt;
+  }
+  if (2 * outputs > parallel) {
     Explain(why, absl::StrFormat("its %d outputs keep the device busy (%s reductions are split "
                                  "up to %d outputs)",
-                                 outputs, rows ? "row" : "column", parallel / 2));
+                                 outputs, kind, parallel / 2));
     return std::nullopt;
   }
   Split s;
@@ -141,8 +148,7 @@ void EmitSplit(Expansion& e, const Split& s, Node* x) {
   view.insert(view.end(), in.begin() + s.end, in.end());
   x = e.Emit("reshape", {x}, Expansion::Attrs({{"shape", AttrValue::IntList(view)}}), "split_view");
   if (x != nullptr && n.op() == "sum" && ComputeType(x->dtype()) != x->dtype()) {
-    x = e.Emit("cast", {x}, Expansion::Attrs({{"dtype", ComputeType(x->dtype())}}),
-               "split_upcast");
+    x = e.Emit("cast", {x}, Expansion::Attrs({{"dtype", ComputeType(x->dtype())}}), "split_upcast");
   }
   // The first stage reduces the view's dims that stand for the reduced ones,
   // R/G for the run; G lands at `slot` among its output dims.

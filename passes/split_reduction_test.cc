@@ -54,8 +54,8 @@ SplitReductionParams Small() {
 // SplitFactor of the reduction `op(%x: type, attrs)`, and why not when 0.
 int64_t Factor(const std::string& type, const std::string& op, const std::string& attrs,
                std::string* why = nullptr) {
-  absl::StatusOr<ir::Graph> g = ir::ParseGraph(
-      "graph g(%x: " + type + ") {\n  %r = " + op + "(%x" + attrs + ")\n  return %r\n}");
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph("graph g(%x: " + type + ") {\n  %r = " + op + "(%x" +
+                                               attrs + ")\n  return %r\n}");
   EXPECT_TRUE(g.ok()) << g.status();
   if (!g.ok()) return -1;
   return SplitFactor(*g->FindNode("r"), H100(), why);
@@ -92,16 +92,26 @@ TEST(SplitReductionTest, WhatStaysWholeOnAnH100AndWhy) {
   EXPECT_EQ(Factor("f32[4096, 4096]", "argmax", ", dim = 0", &why), 0);
   EXPECT_THAT(why, HasSubstr("argmax is not split"));
   EXPECT_EQ(Factor("f32[4096, 4096]", "mean", "", &why), 0);
-  absl::StatusOr<ir::Graph> g = ir::ParseGraph("graph g(%x: f32[16777216]) {\n"
-                                               "  %r = sum(%x)\n  return %r\n}");
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(
+      "graph g(%x: f32[16777216]) {\n"
+      "  %r = sum(%x)\n  return %r\n}");
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(SplitFactor(*g->FindNode("r"), SplitReductionParams(), &why), 0);
   EXPECT_THAT(why, HasSubstr("the backend does not split reductions"));
+  SplitReductionParams rows_only = H100();
+  rows_only.parallel_columns = 0;
+  absl::StatusOr<ir::Graph> c = ir::ParseGraph(
+      "graph g(%x: f32[8388608, 8]) {\n"
+      "  %r = sum(%x, dims = [0])\n  return %r\n}");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(SplitFactor(*c->FindNode("r"), rows_only, &why), 0);
+  EXPECT_THAT(why, HasSubstr("the backend does not split column reductions"));
 }
 
 TEST(SplitReductionTest, NeedsThePlan) {
-  absl::StatusOr<ir::Graph> g = ir::ParseGraph("graph g(%x: f32[64, 64]) {\n"
-                                               "  %r = sum(%x)\n  return %r\n}");
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(
+      "graph g(%x: f32[64, 64]) {\n"
+      "  %r = sum(%x)\n  return %r\n}");
   ASSERT_TRUE(g.ok());
   PassContext context;
   context.capabilities.split_reduction = Small();
@@ -239,37 +249,37 @@ TEST_P(SplitReductionNumericTest, MatchesTheUnsplitReduction) {
     return fallback::RunReference(split, inputs);
   };
   for (uint64_t seed : {1u, 2u}) {
-    EXPECT_TRUE(sluice::testing::CompiledMatchesReferenceOnRandomInputs(*original, seed,
-                                                                        run_split, GetParam().tol))
+    EXPECT_TRUE(sluice::testing::CompiledMatchesReferenceOnRandomInputs(*original, seed, run_split,
+                                                                        GetParam().tol))
         << ir::PrintGraph(split);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Reductions, SplitReductionNumericTest,
-    ::testing::Values(
-        NumericCase{"full", R"(graph g(%x: f32[64, 64]) {
+    ::testing::Values(NumericCase{"full", R"(graph g(%x: f32[64, 64]) {
   %s = sum(%x)
   %mx = amax(%x, dims = [1, 0])
   %mn = amin(%x, keepdim = true)
   return %s, %mx, %mn
 })",
-                    kF32Sums},
-        NumericCase{"fused_producers", R"(graph g(%a: f32[64, 64], %b: f32[64, 64]) {
+                                  kF32Sums},
+                      NumericCase{"fused_producers", R"(graph g(%a: f32[64, 64], %b: f32[64, 64]) {
   %d = sub(%a, %b)
   %q = mul(%d, %d)
   %m = sum(%q, keepdim = true)
   return %m
 })",
-                    kF32Sums},
-        NumericCase{"rows", R"(graph g(%x: f32[4, 4096]) {
+                                  kF32Sums},
+                      NumericCase{"rows", R"(graph g(%x: f32[4, 4096]) {
   %s = sum(%x, dims = [1])
   %k = amax(%x, dims = [-1], keepdim = true)
   return %s, %k
 })",
-                    kF32Sums},
-        NumericCase{"columns_and_runs",
-                    R"(graph g(%c: f32[4096, 4], %m: f32[4, 1024, 2], %y: f32[64, 4, 64]) {
+                                  kF32Sums},
+                      NumericCase{
+                          "columns_and_runs",
+                          R"(graph g(%c: f32[4096, 4], %m: f32[4, 1024, 2], %y: f32[64, 4, 64]) {
   %cols = sum(%c, dims = [0])
   %ck = amin(%c, dims = [0], keepdim = true)
   %mid = sum(%m, dims = [1], keepdim = true)
@@ -277,14 +287,14 @@ INSTANTIATE_TEST_SUITE_P(
   %runs = sum(%y, dims = [0, 2], keepdim = true)
   return %cols, %ck, %mid, %two, %runs
 })",
-                    kF32Sums},
-        NumericCase{"half_and_bfloat", R"(graph g(%h: f16[64, 64], %b: bf16[64, 64]) {
+                          kF32Sums},
+                      NumericCase{"half_and_bfloat", R"(graph g(%h: f16[64, 64], %b: bf16[64, 64]) {
   %sh = sum(%h)
   %sb = sum(%b, keepdim = true)
   %mb = amax(%b)
   return %sh, %sb, %mb
 })"},
-        NumericCase{"integers", R"(graph g(%i: i32[64, 64], %t: bool[64, 64]) {
+                      NumericCase{"integers", R"(graph g(%i: i32[64, 64], %t: bool[64, 64]) {
   %si = sum(%i)
   %st = sum(%t)
   %mi = amin(%i)
