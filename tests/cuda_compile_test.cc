@@ -386,7 +386,9 @@ graph allsum(%x: f32[4096, 4096]) {
   return %s
 })");
   ASSERT_TRUE(g.ok()) << g.status();
-  absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, Sm90());
+  CompileOptions h100 = Sm90();
+  h100.cuda.num_sms = 132;  // the same split with or without a GPU here
+  absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, h100);
   ASSERT_TRUE(k.ok()) << k.status();
   ASSERT_EQ(k->kernels.size(), 2u) << k->schedule.ToString();
   EXPECT_EQ(k->kernels[0].grid[0], 512u);
@@ -402,7 +404,7 @@ graph allsum(%x: f32[4096, 4096]) {
   EXPECT_EQ(s->split, 512);
   EXPECT_THAT(k->plan.ToTable(), HasSubstr("0 (split 512)"));
 
-  CompileOptions off = Sm90();
+  CompileOptions off = h100;
   off.lowering.split_reductions = false;
   absl::StatusOr<CudaKernels> one = CompileCudaKernels(*g, off);
   ASSERT_TRUE(one.ok()) << one.status();
@@ -410,7 +412,7 @@ graph allsum(%x: f32[4096, 4096]) {
   EXPECT_EQ(one->kernels[0].grid[0], 1u);
   EXPECT_EQ(one->plan.Find("s")->split, 0);
 
-  CompileOptions marked = Sm90();
+  CompileOptions marked = h100;
   marked.lowering.fallback_nodes = {"s"};
   absl::StatusOr<CudaKernels> fb = CompileCudaKernels(*g, marked);
   ASSERT_TRUE(fb.ok()) << fb.status();
@@ -421,7 +423,7 @@ graph allsum(%x: f32[4096, 4096]) {
 
   // Both stages' kernels are the sum's: a compile error in them makes the
   // sum a rule-6 fallback, unsplit.
-  CompileOptions broken = Sm90();
+  CompileOptions broken = h100;
   broken.inject_compile_failure = {"s"};
   absl::StatusOr<CudaKernels> r6 = CompileCudaKernels(*g, broken);
   ASSERT_TRUE(r6.ok()) << r6.status();
