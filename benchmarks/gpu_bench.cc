@@ -5,7 +5,7 @@
 //
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
 //             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
-//             [google benchmark flags]
+//             [--no_split_reductions] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
@@ -30,7 +30,10 @@
 // (graphs up to --save_npy_max_mb of them) and names
 // the folders there, so torch_bench checks sluice's outputs against PyTorch.
 // --fast_math compiles with CompileOptions::cuda.fast_math (approximate f32
-// exp and division, as Triton and so Inductor compile). Graphs with nodes
+// exp and division, as Triton and so Inductor compile);
+// --no_split_reductions keeps every reduction one kernel
+// (LoweringOptions::split_reductions; benchmarks/split_reduction/*.graph
+// shows what the split does). Graphs with nodes
 // marked should_fallback also get BM_SluiceParts/<graph>: each marked node
 // alone and the rest of the graph timed separately ("parts_us" in the JSON),
 // so the fallback boundary's own cost is the whole minus the parts.
@@ -82,6 +85,7 @@ struct Flags {
   int64_t save_npy_max_mb = 600;
   bool fast_math = false;  // CompileOptions::cuda.fast_math, as Triton compiles
   int warm_repeats = 20;   // warm compiles after the first, for median and max
+  bool split_reductions = true;  // LoweringOptions::split_reductions
 };
 Flags& GetFlags() {
   static Flags* flags = new Flags();
@@ -311,6 +315,7 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   CompileOptions o;
   o.device = DeviceKind::kCuda;
   o.cuda.fast_math = GetFlags().fast_math;
+  o.lowering.split_reductions = GetFlags().split_reductions;
   o.cache_dir = Unique(TempRoot() + "/sluice-gpu-bench-cache");
   auto timed_compile = [&](double* ms) -> absl::StatusOr<runtime::Executable> {
     const auto t0 = std::chrono::steady_clock::now();
@@ -413,6 +418,7 @@ absl::StatusOr<double> MeasureUs(const ir::Graph& g) {
   CompileOptions o;
   o.device = DeviceKind::kCuda;
   o.cuda.fast_math = GetFlags().fast_math;
+  o.lowering.split_reductions = GetFlags().split_reductions;
   o.cache_dir = Unique(TempRoot() + "/sluice-gpu-bench-parts");
   absl::StatusOr<runtime::Executable> exe = Compile(g, o);
   std::filesystem::remove_all(o.cache_dir);
@@ -679,6 +685,10 @@ int main(int argc, char** argv) {
     }
     if (a == "--fast_math") {
       flags.fast_math = true;
+      continue;
+    }
+    if (a == "--no_split_reductions") {
+      flags.split_reductions = false;
       continue;
     }
     std::string repeats;

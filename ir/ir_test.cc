@@ -91,6 +91,11 @@ TEST(ShapeTest, BroadcastAndNormalize) {
   EXPECT_FALSE(NormalizeDim(3, 3).ok());
   EXPECT_EQ(*NormalizeDim(-1, 0), 0);
   EXPECT_EQ((Shape{2, 3, 4}).Strides(), (std::vector<int64_t>{12, 4, 1}));
+  EXPECT_EQ(*ReductionDims({}, 3), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(*ReductionDims({-1, 0}, 3), (std::vector<int>{0, 2}));
+  EXPECT_TRUE(ReductionDims({}, 0)->empty());
+  EXPECT_THAT(ReductionDims({1, -2}, 3).status().message(), HasSubstr("more than once"));
+  EXPECT_FALSE(ReductionDims({3}, 3).ok());
 }
 
 TEST(AttributeTest, FloatsPrintSoTheyReparseExactly) {

@@ -2,7 +2,6 @@
 // and dtype rules. To add an op, add one Register(...) call below.
 #include <algorithm>
 #include <limits>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "ir/op_registry.h"
@@ -127,23 +126,6 @@ StatusOr<TensorType> InferCast(const InferContext& ctx) {
 }
 
 // ---- reductions ------------------------------------------------------------
-
-// Normalized, sorted, duplicate-free reduction dims; [] means all dims.
-StatusOr<std::vector<int>> ReductionDims(const std::vector<int64_t>& dims, int rank) {
-  std::set<int> out;
-  if (dims.empty()) {
-    for (int i = 0; i < rank; ++i) out.insert(i);
-  }
-  for (int64_t d : dims) {
-    StatusOr<int> n = NormalizeDim(d, rank);
-    if (!n.ok()) return n.status();
-    if (rank == 0) continue;
-    if (!out.insert(*n).second) {
-      return InvalidArgumentError(absl::StrCat("dim ", d, " appears more than once in dims"));
-    }
-  }
-  return std::vector<int>(out.begin(), out.end());
-}
 
 Shape ReducedShape(const Shape& in, const std::vector<int>& dims, bool keepdim) {
   std::vector<int64_t> out;

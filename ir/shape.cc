@@ -1,5 +1,7 @@
 #include "ir/shape.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -41,6 +43,23 @@ absl::StatusOr<int> NormalizeDim(int64_t dim, int rank) {
                                                    rank, " (expected [", -r, ", ", r - 1, "])"));
   }
   return static_cast<int>(dim < 0 ? dim + r : dim);
+}
+
+absl::StatusOr<std::vector<int>> ReductionDims(const std::vector<int64_t>& dims, int rank) {
+  std::set<int> out;
+  if (dims.empty()) {
+    for (int i = 0; i < rank; ++i) out.insert(i);
+  }
+  for (int64_t d : dims) {
+    absl::StatusOr<int> n = NormalizeDim(d, rank);
+    if (!n.ok()) return n.status();
+    if (rank == 0) continue;
+    if (!out.insert(*n).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dim ", d, " appears more than once in dims"));
+    }
+  }
+  return std::vector<int>(out.begin(), out.end());
 }
 
 absl::StatusOr<Shape> BroadcastShapes(const Shape& a, const Shape& b) {

@@ -51,6 +51,11 @@ class Shape {
 // error when out of range. For rank 0, dims -1 and 0 are accepted like torch.
 absl::StatusOr<int> NormalizeDim(int64_t dim, int rank);
 
+// A reduction's `dims` attribute normalized against the input's `rank`:
+// sorted and duplicate-free, [] meaning all dims (none for rank 0). Error for
+// a dim out of range or given twice.
+absl::StatusOr<std::vector<int>> ReductionDims(const std::vector<int64_t>& dims, int rank);
+
 // NumPy/PyTorch broadcasting of two shapes; error names both shapes.
 absl::StatusOr<Shape> BroadcastShapes(const Shape& a, const Shape& b);
 

@@ -4,125 +4,26 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ir/location.h"
 #include "ir/shape.h"
+#include "passes/expand.h"
 #include "passes/selective_lowering.h"
 
 namespace sluice::passes {
 namespace {
 
-using ir::AttrDict;
 using ir::AttrValue;
 using ir::DType;
 using ir::Node;
-using ir::Operand;
 using ir::Scalar;
 
 constexpr const char* kDecomposable[] = {"gelu",     "layer_norm", "log_softmax", "mean",
                                          "rms_norm", "silu",       "softmax"};
-
-// The dtype a composite computes in: f32 for f16/bf16 results, else the result's.
-DType ComputeType(DType out) {
-  return out == DType::kF16 || out == DType::kBF16 ? DType::kF32 : out;
-}
-
-// Adds the nodes one composite becomes to the graph being rebuilt. Errors are
-// sticky (like ir::GraphBuilder): after the first, every call returns null
-// and status() has it, so decompositions read straight through.
-class Emitter {
- public:
-  Emitter(ir::Graph* graph, const Node& composite, absl::flat_hash_set<std::string>* taken)
-      : graph_(graph), composite_(composite), taken_(taken) {
-    meta_ = composite.meta();
-    meta_.Set(kDecomposedFromKey, composite.name());
-  }
-
-  const absl::Status& status() const { return status_; }
-  DType out_type() const { return composite_.dtype(); }
-  DType compute_type() const { return ComputeType(composite_.dtype()); }
-
-  // An intermediate node named `<composite>_<hint>`.
-  Node* Emit(absl::string_view op, std::vector<Operand> operands, AttrDict attrs,
-             absl::string_view hint) {
-    return Add(op, std::move(operands), std::move(attrs), FreshName(hint));
-  }
-  // The node that replaces the composite: it takes the composite's name.
-  Node* EmitFinal(absl::string_view op, std::vector<Operand> operands, AttrDict attrs = {}) {
-    return Add(op, std::move(operands), std::move(attrs), composite_.name());
-  }
-  // The last op of a decomposition computed in compute_type(): named as the
-  // composite, or followed by the cast back to the composite's dtype.
-  Node* Finish(absl::string_view op, std::vector<Operand> operands, absl::string_view hint,
-               AttrDict attrs = {}) {
-    if (compute_type() == out_type()) return EmitFinal(op, std::move(operands), std::move(attrs));
-    Node* v = Emit(op, std::move(operands), std::move(attrs), hint);
-    return EmitFinal("cast", {v}, Attrs({{"dtype", out_type()}}));
-  }
-  // `x` converted to the compute type (x itself when it already is).
-  Node* ToCompute(Node* x) {
-    if (x == nullptr || x->dtype() == compute_type()) return x;
-    return Emit("cast", {x}, Attrs({{"dtype", compute_type()}}), "upcast");
-  }
-
-  Node* Unary(absl::string_view op, Node* x, absl::string_view hint) {
-    return Emit(op, {x}, {}, hint);
-  }
-  Node* Binary(absl::string_view op, Operand a, Operand b, absl::string_view hint) {
-    return Emit(op, {a, b}, {}, hint);
-  }
-  Node* Reduce(absl::string_view op, Node* x, const std::vector<int64_t>& dims, bool keepdim,
-               absl::string_view hint) {
-    return Emit(op, {x}, Attrs({{"dims", AttrValue::IntList(dims)}, {"keepdim", keepdim}}), hint);
-  }
-
-  static AttrDict Attrs(std::vector<std::pair<std::string, AttrValue>> kvs) {
-    AttrDict d;
-    for (auto& [k, v] : kvs) d.Set(k, std::move(v));
-    return d;
-  }
-
- private:
-  std::string FreshName(absl::string_view hint) {
-    std::string base = absl::StrCat(composite_.name(), "_", hint);
-    std::string name = base;
-    for (int i = 1; taken_->contains(name); ++i) name = absl::StrCat(base, "_", i);
-    return name;
-  }
-
-  Node* Add(absl::string_view op, std::vector<Operand> operands, AttrDict attrs, std::string name) {
-    if (!status_.ok()) return nullptr;
-    ir::CallSpec spec;
-    spec.op = std::string(op);
-    spec.operands = std::move(operands);
-    spec.attrs = std::move(attrs);
-    spec.meta = meta_;
-    spec.name = name;
-    spec.location = composite_.location();
-    absl::StatusOr<Node*> n = graph_->AddCall(std::move(spec));
-    if (!n.ok()) {
-      status_ = absl::InternalError(absl::StrFormat("decomposing %%%s (%s): emitting %s failed: %s",
-                                                    composite_.name(), composite_.op(), op,
-                                                    n.status().message()));
-      return nullptr;
-    }
-    taken_->insert(std::move(name));
-    return *n;
-  }
-
-  ir::Graph* graph_;
-  const Node& composite_;
-  absl::flat_hash_set<std::string>* taken_;
-  AttrDict meta_;
-  absl::Status status_;
-};
 
 // The trailing `k` dims of a rank-`rank` tensor, and their element count.
 std::vector<int64_t> TrailingDims(int rank, int k) {
@@ -141,10 +42,10 @@ int64_t CountOver(const ir::Shape& shape, const std::vector<int64_t>& dims) {
 // NaN torch gives for the mean of nothing).
 Scalar InverseCount(int64_t n) { return Scalar::Float(1.0 / static_cast<double>(n)); }
 
-void EmitSoftmax(Emitter& e, const Node& c, Node* x) {
+void EmitSoftmax(Expansion& e, const Node& c, Node* x) {
   if (c.type().shape.num_elements() == 0) {
     e.EmitFinal("full", {},
-                Emitter::Attrs({{"shape", AttrValue::IntList(c.shape().dims())},
+                Expansion::Attrs({{"shape", AttrValue::IntList(c.shape().dims())},
                                 {"value", 0.0},
                                 {"dtype", c.dtype()}}));
     return;
@@ -165,7 +66,7 @@ void EmitSoftmax(Emitter& e, const Node& c, Node* x) {
   }
 }
 
-void EmitLayerNorm(Emitter& e, const Node& c, Node* x, Node* weight, Node* bias) {
+void EmitLayerNorm(Expansion& e, const Node& c, Node* x, Node* weight, Node* bias) {
   const std::vector<int64_t> dims =
       TrailingDims(c.shape().rank(), static_cast<int>(c.attr_ints("normalized_shape").size()));
   const Scalar inv_n = InverseCount(CountOver(c.shape(), dims));
@@ -191,7 +92,7 @@ void EmitLayerNorm(Emitter& e, const Node& c, Node* x, Node* weight, Node* bias)
   e.Finish("add", {y, bias}, "shifted");
 }
 
-void EmitRmsNorm(Emitter& e, const Node& c, Node* x, Node* weight) {
+void EmitRmsNorm(Expansion& e, const Node& c, Node* x, Node* weight) {
   const std::vector<int64_t> dims =
       TrailingDims(c.shape().rank(), static_cast<int>(c.attr_ints("normalized_shape").size()));
   const Scalar inv_n = InverseCount(CountOver(c.shape(), dims));
@@ -207,12 +108,12 @@ void EmitRmsNorm(Emitter& e, const Node& c, Node* x, Node* weight) {
   }
   Node* y = e.Binary("mul", xc, rrms, "norm");
   if (e.compute_type() != e.out_type()) {
-    y = e.Emit("cast", {y}, Emitter::Attrs({{"dtype", e.out_type()}}), "downcast");
+    y = e.Emit("cast", {y}, Expansion::Attrs({{"dtype", e.out_type()}}), "downcast");
   }
   e.EmitFinal("mul", {y, weight});
 }
 
-void EmitGelu(Emitter& e, const Node& c, Node* x) {
+void EmitGelu(Expansion& e, const Node& c, Node* x) {
   Node* xc = e.ToCompute(x);
   Node* inner;
   if (c.attr_string("approximate") == "tanh") {
@@ -232,13 +133,13 @@ void EmitGelu(Emitter& e, const Node& c, Node* x) {
   e.Finish("mul", {half_x, one_plus}, "mul");
 }
 
-void EmitSilu(Emitter& e, Node* x) {
+void EmitSilu(Expansion& e, Node* x) {
   Node* xc = e.ToCompute(x);
   Node* sig = e.Unary("sigmoid", xc, "sigmoid");
   e.Finish("mul", {xc, sig}, "mul");
 }
 
-void EmitMean(Emitter& e, const Node& c, Node* x) {
+void EmitMean(Expansion& e, const Node& c, Node* x) {
   const std::vector<int64_t> given = c.attr_ints("dims");
   const int rank = x->shape().rank();
   std::vector<int64_t> dims;  // normalized, for counting
@@ -283,71 +184,33 @@ absl::StatusOr<bool> Decompose(ir::Graph* graph, const LoweringPlan& plan) {
   }
   if (todo.empty()) return false;
 
-  // Rebuild the graph in order: a composite's nodes must come before its
-  // users, and Graph only appends.
-  ir::Graph out(graph->name());
-  out.set_location(graph->location());
-  absl::flat_hash_set<std::string> taken;
-  for (const Node* n : graph->nodes()) taken.insert(n->name());
-  absl::flat_hash_map<const Node*, Node*> map;
-  auto mapped = [&map](const Operand& o) -> Operand {
-    return o.is_literal() ? o : Operand(map.at(o.node()));
-  };
-
-  for (const Node* n : graph->nodes()) {
-    if (n->is_input()) {
-      absl::StatusOr<Node*> in = out.AddInput(n->name(), n->type(), n->location());
-      if (!in.ok()) return in.status();
-      map[n] = *in;
-      continue;
-    }
-    if (!todo.contains(n)) {
-      ir::CallSpec spec;
-      spec.op = n->op();
-      for (const Operand& o : n->operands()) spec.operands.push_back(mapped(o));
-      spec.attrs = n->attrs();
-      spec.meta = n->meta();
-      spec.name = n->name();
-      spec.location = n->location();
-      absl::StatusOr<Node*> copy = out.AddCall(std::move(spec));
-      if (!copy.ok()) return copy.status();
-      map[n] = *copy;
-      continue;
-    }
-    Emitter e(&out, *n, &taken);
-    std::vector<Node*> args;
-    for (const Operand& o : n->operands()) args.push_back(mapped(o).node());
-    Node* arg1 = args.size() > 1 ? args[1] : nullptr;
-    Node* arg2 = args.size() > 2 ? args[2] : nullptr;
-    const std::string& op = n->op();
-    if (op == "softmax" || op == "log_softmax") {
-      EmitSoftmax(e, *n, args[0]);
-    } else if (op == "layer_norm") {
-      EmitLayerNorm(e, *n, args[0], arg1, arg2);
-    } else if (op == "rms_norm") {
-      EmitRmsNorm(e, *n, args[0], arg1);
-    } else if (op == "gelu") {
-      EmitGelu(e, *n, args[0]);
-    } else if (op == "silu") {
-      EmitSilu(e, args[0]);
-    } else if (op == "mean") {
-      EmitMean(e, *n, args[0]);
-    }
-    if (!e.status().ok()) return e.status();
-    Node* result = out.FindNode(n->name());
-    if (result == nullptr || result->type() != n->type()) {
-      return absl::InternalError(absl::StrFormat(
-          "decomposing %%%s (%s) produced %s instead of %s", n->name(), n->op(),
-          result == nullptr ? "nothing" : result->type().ToString(), n->type().ToString()));
-    }
-    map[n] = result;
-  }
-  std::vector<Node*> outputs;
-  for (const Node* o : graph->outputs()) outputs.push_back(map.at(o));
-  if (absl::Status s = out.SetOutputs(std::move(outputs), graph->return_location()); !s.ok()) {
-    return s;
-  }
-  *graph = std::move(out);
+  absl::Status s = ExpandNodes(
+      graph, todo, "decomposing",
+      [](const Node& composite) {
+        ir::AttrDict meta = composite.meta();
+        meta.Set(kDecomposedFromKey, composite.name());
+        return meta;
+      },
+      [](Expansion& e, const std::vector<Node*>& args) {
+        const Node& n = e.original();
+        Node* arg1 = args.size() > 1 ? args[1] : nullptr;
+        Node* arg2 = args.size() > 2 ? args[2] : nullptr;
+        const std::string& op = n.op();
+        if (op == "softmax" || op == "log_softmax") {
+          EmitSoftmax(e, n, args[0]);
+        } else if (op == "layer_norm") {
+          EmitLayerNorm(e, n, args[0], arg1, arg2);
+        } else if (op == "rms_norm") {
+          EmitRmsNorm(e, n, args[0], arg1);
+        } else if (op == "gelu") {
+          EmitGelu(e, n, args[0]);
+        } else if (op == "silu") {
+          EmitSilu(e, args[0]);
+        } else if (op == "mean") {
+          EmitMean(e, n, args[0]);
+        }
+      });
+  if (!s.ok()) return s;
   return true;
 }
 

@@ -1,9 +1,9 @@
 // Fusion and scheduling: groups the lowered nodes of a decomposed graph into
 // kernels and orders them with the library and fallback steps (Inductor's
-// scheduler, simplified). Expects selective-lowering, decompose, cse and dce
-// to have run (every call node has a plan entry, directly or through its
-// `decomposed_from` meta); leaves the graph alone and fills in the plan's
-// kernel column.
+// scheduler, simplified). Expects selective-lowering, decompose, cse,
+// split-reduction and dce to have run (every call node has a plan entry,
+// directly or through its `decomposed_from` meta); leaves the graph alone
+// and fills in the plan's kernel column.
 //
 // Rules, in the order they apply:
 //  1. A fallback node is always its own step: it reads materialized buffers

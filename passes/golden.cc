@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -82,6 +83,21 @@ absl::Status ApplyOption(absl::string_view option, RunSpec* spec) {
     }
   } else if (key == "mark_ops") {
     for (std::string& op : SplitList(value)) spec->mark_ops.insert(std::move(op));
+  } else if (key == "split_reduction") {
+    SplitReductionParams& p = spec->backend.split_reduction;
+    for (const std::string& item : SplitList(value)) {
+      std::pair<absl::string_view, absl::string_view> f = absl::StrSplit(item, ':');
+      int64_t* field = f.first == "rows"          ? &p.parallel_rows
+                       : f.first == "columns"     ? &p.parallel_columns
+                       : f.first == "min_length"  ? &p.min_length
+                       : f.first == "min_partial" ? &p.min_partial_length
+                                                  : nullptr;
+      if (field == nullptr || !absl::SimpleAtoi(f.second, field)) {
+        return absl::InvalidArgumentError(absl::StrCat("split_reduction entry '", item, "'"));
+      }
+    }
+  } else if (key == "no_split_reductions") {
+    spec->options.split_reductions = false;
   } else if (key == "dump_after") {
     spec->dump_after = SplitList(value);
   } else if (key == "print") {

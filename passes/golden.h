@@ -10,7 +10,7 @@
 //
 // RUN options, one per line:
 //   passes=a,b,..           registered pass names (default: the lowering
-//                           pipeline, selective-lowering,decompose,cse,dce)
+//                           pipeline, LoweringPipelinePasses())
 //   fallback_nodes=a,b*     LoweringOptions::fallback_nodes
 //   fallback_ops=add,mul    LoweringOptions::fallback_ops
 //   strict                  LoweringOptions::strict
@@ -20,6 +20,10 @@
 //   unsupported_dtypes=f16  ... nor nodes with these result dtypes
 //   library_ops=matmul      the backend lowers these as library calls
 //   mark_ops=add            MarkNodesForFallback on nodes of these ops first
+//   split_reduction=rows:8,columns:64,min_length:64,min_partial:8
+//                           the backend's SplitReductionParams (omitted
+//                           keys keep their defaults)
+//   no_split_reductions     LoweringOptions::split_reductions = false
 //   dump_after=all|pass,..  the output is the dumps (and then the final graph)
 //   print=plan,graph,json,dot   what to print, in this order (default
 //                           plan,graph); plan/json/dot need selective-lowering

@@ -125,6 +125,7 @@ std::string LoweringPlan::ToTable() const {
   for (const NodeDecision& e : entries) {
     std::string kernel = KernelCell(e.kernel);
     if (!e.fused_pattern.empty()) absl::StrAppend(&kernel, " (", e.fused_pattern, ")");
+    if (e.split > 0) absl::StrAppend(&kernel, " (split ", e.split, ")");
     rows.push_back({e.node, e.op, std::string(DecisionName(e.decision)), RuleCell(e.rule),
                     std::move(kernel)});
   }
@@ -174,6 +175,7 @@ std::string LoweringPlan::ToJson() const {
       out += ",\"fused\":";
       AppendJsonString(&out, e.fused_pattern);
     }
+    if (e.split > 0) absl::StrAppend(&out, ",\"split\":", e.split);
     out += "}";
   }
   out += "],\"warnings\":[";

@@ -5,6 +5,7 @@
 #ifndef SLUICE_PASSES_LOWERING_PLAN_H_
 #define SLUICE_PASSES_LOWERING_PLAN_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -45,6 +46,29 @@ struct NodeDecision {
   // instance). Empty otherwise.
   std::string fused_pattern;
   std::string fused_root;
+  // Set by split-reduction (passes/split_reduction.h) on a reduction it split
+  // into two stages: the partial results per output element of the first
+  // stage (whose kernel `kernel` is; the second follows). 0 otherwise.
+  int64_t split = 0;
+};
+
+// When split-reduction (passes/split_reduction.h) splits a long reduction
+// with few outputs into two stages on a backend, in the backend's terms. The
+// defaults never split.
+struct SplitReductionParams {
+  // Output rows (reductions over the innermost dimension) the backend runs
+  // at once when each row gets its own group of threads (CUDA: two
+  // 1024-thread blocks per SM). A reduction with at most half this many rows
+  // is split into about twice this many partial rows. 0: never split.
+  int64_t parallel_rows = 0;
+  // The same for column reductions (the innermost dimension kept; CUDA runs
+  // 32 columns per block).
+  int64_t parallel_columns = 0;
+  // Reductions over fewer elements stay whole: the second kernel costs more
+  // than the idle device loses.
+  int64_t min_length = 65536;
+  // Each partial result reduces at least this many elements.
+  int64_t min_partial_length = 1024;
 };
 
 // What a backend can lower (rule 5). Backends (codegen/cpu, codegen/cuda)
@@ -60,6 +84,8 @@ struct BackendCapabilities {
   // Whether matmul + bias add + relu/gelu(tanh) may become one library call
   // (passes/matmul_epilogue.h; the CUDA backend, through cuBLASLt).
   bool fused_matmul_epilogue = false;
+  // Which reductions to split into two stages (passes/split_reduction.h).
+  SplitReductionParams split_reduction;
 };
 
 struct LoweringOptions {
@@ -69,6 +95,10 @@ struct LoweringOptions {
   bool strict = false;
   enum class OnLoweringError { kFallback, kError };
   OnLoweringError on_lowering_error = OnLoweringError::kFallback;
+  // Split long reductions with few outputs into two stages where the backend
+  // asks for it (BackendCapabilities::split_reduction); false leaves every
+  // reduction one node.
+  bool split_reductions = true;
 };
 
 class LoweringPlan {
@@ -85,11 +115,13 @@ class LoweringPlan {
   std::vector<std::string> NodesWith(Decision d) const;
 
   // Aligned text table: node, op, decision, rule, kernel (followed by the
-  // fused pattern, "0 (attention)", "1 (matmul_epilogue)", for nodes of one).
+  // fused pattern, "0 (attention)", "1 (matmul_epilogue)", for nodes of one,
+  // or the split, "0 (split 512)", for a split reduction).
   std::string ToTable() const;
   // {"graph":..,"backend":..,"nodes":[{"name","op","decision","rule",
-  //  "rule_id","detail","kernel"[,"fused"]}],"warnings":[..]} ("fused": the
-  //  pattern a node was fused into, e.g. "attention", when there is one)
+  //  "rule_id","detail","kernel"[,"fused"][,"split"]}],"warnings":[..]}
+  //  ("fused": the pattern a node was fused into, e.g. "attention", when
+  //  there is one; "split": NodeDecision::split, when it is set)
   std::string ToJson() const;
 };
 

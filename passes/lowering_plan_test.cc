@@ -100,6 +100,21 @@ TEST(LoweringPlanTest, FusedPatternIsShownInTableAndJson) {
             "\"rule_id\":7,\"detail\":\"\",\"kernel\":1}],\"warnings\":[]}");
 }
 
+TEST(LoweringPlanTest, ASplitReductionShowsItsParts) {
+  LoweringPlan plan;
+  plan.graph_name = "loss";
+  NodeDecision s{"s", "sum", Decision::kLower, Rule::kDefault, "", 0};
+  s.split = 512;
+  plan.entries.push_back(s);
+  EXPECT_EQ(plan.ToTable(),
+            "node  op   decision  rule       kernel\n"
+            "s     sum  lower     7:default  0 (split 512)\n");
+  EXPECT_EQ(plan.ToJson(),
+            "{\"graph\":\"loss\",\"backend\":\"\",\"nodes\":["
+            "{\"name\":\"s\",\"op\":\"sum\",\"decision\":\"lower\",\"rule\":\"default\","
+            "\"rule_id\":7,\"detail\":\"\",\"kernel\":0,\"split\":512}],\"warnings\":[]}");
+}
+
 TEST(LoweringPlanTest, JsonEscapesStrings) {
   LoweringPlan plan;
   plan.graph_name = "g\"1";

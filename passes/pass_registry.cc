@@ -14,6 +14,7 @@
 #include "passes/decompose.h"
 #include "passes/matmul_epilogue.h"
 #include "passes/selective_lowering.h"
+#include "passes/split_reduction.h"
 
 namespace sluice::passes {
 namespace {
@@ -37,6 +38,9 @@ Registry& GetRegistry() {
       return std::make_unique<MatchMatmulEpiloguePass>(c);
     };
     r->factories["decompose"] = [](PassContext* c) { return std::make_unique<DecomposePass>(c); };
+    r->factories["split-reduction"] = [](PassContext* c) {
+      return std::make_unique<SplitReductionPass>(c);
+    };
     r->factories["cse"] = [](PassContext* c) { return std::make_unique<CsePass>(c); };
     r->factories["dce"] = [](PassContext*) { return std::make_unique<DcePass>(); };
     return r;

@@ -1,6 +1,7 @@
 // The one sorted registry of passes by name, shared by the pass manager's
 // pipelines and `tools/compile --passes=`. Built-in: selective-lowering,
-// decompose, cse, dce. Other libraries add theirs with RegisterPass (e.g.
+// match-attention, match-matmul-epilogue, decompose, cse, split-reduction,
+// dce. Other libraries add theirs with RegisterPass (e.g.
 // from a static initializer in a cc_library with alwayslink = True).
 #ifndef SLUICE_PASSES_PASS_REGISTRY_H_
 #define SLUICE_PASSES_PASS_REGISTRY_H_

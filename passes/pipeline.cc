@@ -11,7 +11,7 @@ namespace sluice::passes {
 
 std::vector<std::string> LoweringPipelinePasses() {
   return {"selective-lowering", "match-attention", "match-matmul-epilogue", "decompose", "cse",
-          "dce"};
+          "split-reduction", "dce"};
 }
 
 absl::StatusOr<LoweringPlan> RunLoweringPipeline(ir::Graph* graph, const LoweringOptions& options,

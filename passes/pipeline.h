@@ -1,6 +1,6 @@
 // The compiler's lowering pipeline up to fusion: selective-lowering ->
-// match-attention -> match-matmul-epilogue -> decompose -> cse -> dce, run by
-// a PassManager. Fusion and scheduling
+// match-attention -> match-matmul-epilogue -> decompose -> cse ->
+// split-reduction -> dce, run by a PassManager. Fusion and scheduling
 // (passes/fuse.h, passes/schedule.h) run after it and fill in each plan
 // entry's kernel.
 #ifndef SLUICE_PASSES_PIPELINE_H_

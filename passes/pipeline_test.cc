@@ -34,7 +34,7 @@ TEST(PipelineTest, GoldenCases) {
 TEST(PipelineTest, PassOrder) {
   EXPECT_THAT(LoweringPipelinePasses(),
               ElementsAre("selective-lowering", "match-attention", "match-matmul-epilogue",
-                          "decompose", "cse", "dce"));
+                          "decompose", "cse", "split-reduction", "dce"));
 }
 
 TEST(PipelineTest, SeedMarkedByPredicate) {
@@ -50,11 +50,12 @@ TEST(PipelineTest, SeedMarkedByPredicate) {
   EXPECT_THAT(plan->NodesWith(Decision::kFallback), ElementsAre("a"));
   EXPECT_THAT(plan->NodesWith(Decision::kLower), ElementsAre("b"));
   EXPECT_EQ(plan->Find("a")->rule, Rule::kMetaFallback);
-  ASSERT_EQ(timings.size(), 6u);
+  ASSERT_EQ(timings.size(), 7u);
   EXPECT_EQ(timings[0].pass, "selective-lowering");
   EXPECT_EQ(timings[1].pass, "match-attention");
   EXPECT_EQ(timings[2].pass, "match-matmul-epilogue");
-  EXPECT_EQ(timings[5].pass, "dce");
+  EXPECT_EQ(timings[5].pass, "split-reduction");
+  EXPECT_EQ(timings[6].pass, "dce");
   for (const PassTiming& t : timings) EXPECT_FALSE(t.changed) << t.pass;
 }
 
@@ -116,7 +117,8 @@ TEST(PipelineTest, DumpsGoToTheSink) {
   };
   ASSERT_TRUE(RunLoweringPipeline(&*g, {}, AllLowerable(), po).ok());
   EXPECT_THAT(passes, ElementsAre("selective-lowering", "match-attention",
-                                  "match-matmul-epilogue", "decompose", "cse", "dce"));
+                                  "match-matmul-epilogue", "decompose", "cse", "split-reduction",
+                                  "dce"));
 }
 
 TEST(PipelineTest, StrictErrorsStopThePipeline) {

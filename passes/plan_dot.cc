@@ -50,6 +50,11 @@ std::string NodeStatement(const ir::Node& n, const NodeDecision* d) {
   } else {
     style = "style=filled, fillcolor=white";
   }
+  // A split reduction runs in two kernels from `kernel` on; say so where its
+  // plan entry is drawn (the original node, or the split's last stage).
+  if (d != nullptr && d->split > 0 && n.name() == d->node) {
+    absl::StrAppendFormat(&label, "\\nsplit in two stages (%d partials)", d->split);
+  }
   return absl::StrFormat("%s [label=%s, %s];", NodeId(n), Quote(label), style);
 }
 

@@ -8,7 +8,8 @@
 //     materialized buffer crosses there);
 //   - graph inputs are ellipses, outputs are `return #i` nodes.
 // A node produced by decomposition is drawn with its composite's decision
-// (DecisionFor); a node with no plan entry is drawn grey and dashed.
+// (DecisionFor); a node with no plan entry is drawn grey and dashed. A
+// reduction split in two stages (NodeDecision::split) says so in its label.
 #ifndef SLUICE_PASSES_PLAN_DOT_H_
 #define SLUICE_PASSES_PLAN_DOT_H_
 

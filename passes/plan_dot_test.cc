@@ -104,6 +104,21 @@ TEST(PlanDotStandaloneTest, RuleShownForOptionFallbacksAndLibraryCalls) {
   EXPECT_THAT(dot, HasSubstr("\"%e\" -> \"return#0\" [color=\"#990000\", penwidth=2];"));
 }
 
+TEST(PlanDotStandaloneTest, ASplitReductionSaysSo) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(graph g(%x: f32[64, 64]) {
+  %s = sum(%x)
+  %t = amax(%x)
+  return %s, %t
+})");
+  ASSERT_TRUE(g.ok());
+  absl::StatusOr<LoweringPlan> plan = SelectiveLowering(*g, {}, AllLowerable());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  plan->FindMutable("s")->split = 32;
+  const std::string dot = PlanToDot(*g, *plan);
+  EXPECT_THAT(dot, HasSubstr("f32[]\\nsplit in two stages (32 partials)\""));
+  EXPECT_THAT(dot, HasSubstr("\"%t = amax\\nf32[]\", style=filled")) << dot;
+}
+
 TEST(PlanDotStandaloneTest, QuotesAreEscaped) {
   absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(graph g(%x: f32[4]) {
   %a = exp(%x)

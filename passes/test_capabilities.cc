@@ -9,6 +9,7 @@ namespace sluice::passes {
 BackendCapabilities MakeTestCapabilities(TestBackendSpec spec) {
   BackendCapabilities caps;
   caps.backend = spec.backend;
+  caps.split_reduction = spec.split_reduction;
   caps.classify = [spec = std::move(spec)](const ir::Node& node, std::string* why) {
     if (spec.unsupported_ops.contains(node.op())) {
       *why = absl::StrCat("backend '", spec.backend, "' has no lowering for ", node.op());

@@ -21,6 +21,8 @@ struct TestBackendSpec {
   absl::flat_hash_set<ir::DType> unsupported_dtypes;
   // kLibrary (like a backend that calls cuBLAS for matmul).
   absl::flat_hash_set<std::string> library_ops;
+  // Which reductions split-reduction splits (default: none).
+  SplitReductionParams split_reduction;
 };
 
 // Everything not named in `spec` is kLower.

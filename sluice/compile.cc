@@ -362,7 +362,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
     }
   }
   return WithRule6Retries<CudaResult>(
-      graph, options, codegen::cuda::CudaCapabilities(), phases,
+      graph, options, codegen::cuda::CudaCapabilities(num_sms), phases,
       [&](std::unique_ptr<Attempt>& attempt,
           std::string* kept_source) -> absl::StatusOr<std::optional<CudaResult>> {
         Attempt& a = *attempt;

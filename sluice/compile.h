@@ -4,7 +4,7 @@
 //   absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(inputs);
 //
 // Compile runs the lowering pipeline (selective lowering, decompose, cse,
-// dce), fusion and memory planning, builds the kernel IR of every kernel,
+// split-reduction for CUDA, dce), fusion and memory planning, builds the kernel IR of every kernel,
 // and then, for the CPU (DeviceKind::kCpu), emits them as one C++
 // translation unit, compiles it with the host compiler (through the kernel
 // cache) and loads it; for CUDA (kCuda), emits one CUDA translation unit

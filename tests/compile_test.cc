@@ -16,7 +16,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
+#include "codegen/cuda/capabilities.h"
 #include "passes/lowering_plan.h"
+#include "passes/pipeline.h"
 #include "runtime/executable.h"
 #include "sluice/compile.h"
 #include "testing/allclose.h"
@@ -256,6 +258,54 @@ graph g(%x: f32[64]) {
 }
 
 // ---- The kernel cache, end to end ------------------------------------------------------
+
+// passes/split_reduction.h on the CPU. The CPU backend keeps long
+// reductions whole (its capability table does not ask for the split), and
+// the two-stage graph the CUDA pipeline makes of the same graph compiles and
+// runs on it too, with the first stage's many rows: both match the
+// reference of the original.
+TEST(GeneratedCodeTest, SplitReductionsOnTheCpu) {
+  const ir::Graph g = Parse(R"(
+graph loss(%a: f32[512, 512], %b: f32[512, 512], %r: f32[4, 65536], %h: f16[256, 256]) {
+  %d = sub(%a, %b)
+  %q = mul(%d, %d)
+  %mse = mean(%q)
+  %rows = amax(%r, dims = [1], keepdim = true)
+  %sh = sum(%h)
+  return %mse, %rows, %sh
+})");
+  ir::Graph split = g.Clone();
+  absl::StatusOr<passes::LoweringPlan> cuda_plan =
+      passes::RunLoweringPipeline(&split, {}, codegen::cuda::CudaCapabilities());
+  ASSERT_TRUE(cuda_plan.ok()) << cuda_plan.status();
+  EXPECT_EQ(cuda_plan->Find("mse")->split, 256);
+  EXPECT_EQ(cuda_plan->Find("rows")->split, 64);
+  EXPECT_EQ(cuda_plan->Find("sh")->split, 64);
+
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(g, 3);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  for (const ir::Graph* graph : {&g, static_cast<const ir::Graph*>(&split)}) {
+    SCOPED_TRACE(graph == &g ? "as given" : "split for CUDA");
+    absl::StatusOr<runtime::Executable> exe = Compile(*graph, Options());
+    ASSERT_TRUE(exe.ok()) << exe.status();
+    for (const passes::NodeDecision& d : exe->plan().entries) EXPECT_EQ(d.split, 0) << d.node;
+    // Unsplit, the whole-tensor sums are single-row kernels; split, their
+    // first stages have 256 and 64 rows of 1024.
+    EXPECT_EQ(absl::StrContains(exe->kernel_ir(), "x0 in [0, 256), r0 in [0, 1024)"),
+              graph == &split)
+        << exe->kernel_ir();
+    EXPECT_EQ(absl::StrContains(exe->kernel_ir(), "x0 in [0, 64), r0 in [0, 1024)"),
+              graph == &split)
+        << exe->kernel_ir();
+    absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(in);
+    ASSERT_TRUE(out.ok()) << out.status();
+    ASSERT_EQ(out->size(), 3u);
+    EXPECT_ALLCLOSE_TOL((*out)[0], (*ref)[0], {1e-5, 1e-5});
+    EXPECT_ALLCLOSE_TOL((*out)[1], (*ref)[1], {0, 0});
+    EXPECT_ALLCLOSE_TOL((*out)[2], (*ref)[2], {2e-3, 1e-2});
+  }
+}
 
 TEST(CacheTest, SecondCompileOfTheSameGraphHitsTheCache) {
   ir::Graph g = Parse(kChainWithSoftmax);

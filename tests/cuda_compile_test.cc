@@ -57,7 +57,8 @@ int CountOccurrences(const std::string& haystack, const std::string& needle) {
 // Every .graph file of the suites this test covers (from its runfiles).
 std::vector<std::string> GraphFiles() {
   std::vector<std::string> files;
-  for (const char* dir : {"benchmarks/graphs", "examples", "testdata/models"}) {
+  for (const char* dir :
+       {"benchmarks/graphs", "benchmarks/split_reduction", "examples", "testdata/models"}) {
     if (!std::filesystem::exists(dir)) continue;
     for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
       if (e.path().extension() == ".graph") files.push_back(e.path().string());
@@ -371,6 +372,67 @@ graph r6(%x: f32[64, 32]) {
   EXPECT_THAT(err.status().message(), HasSubstr("lowering failed for node(s) %d"));
   EXPECT_THAT(err.status().message(), HasSubstr("injected compile failure"));
   EXPECT_THAT(err.status().message(), HasSubstr("generated source kept at "));
+}
+
+// A whole-tensor sum through Compile (passes/split_reduction.h): two
+// kernels, the first on 512 blocks, both NVRTC-compiled; the plan says the
+// sum was split. Turned off, marked fallback, or failing to compile (rule 6),
+// it stays one node: one kernel of one block, or one reference kernel.
+TEST(CudaCompileTest, AWholeTensorSumRunsInTwoStagesUnlessKeptWhole) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph allsum(%x: f32[4096, 4096]) {
+  %s = sum(%x, dims = [0, 1])
+  return %s
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  CompileOptions h100 = Sm90();
+  h100.cuda.num_sms = 132;  // the same split with or without a GPU here
+  absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, h100);
+  ASSERT_TRUE(k.ok()) << k.status();
+  ASSERT_EQ(k->kernels.size(), 2u) << k->schedule.ToString();
+  EXPECT_EQ(k->kernels[0].grid[0], 512u);
+  EXPECT_EQ(k->kernels[0].block[0], 1024u);
+  EXPECT_THAT(k->kernels[0].args, ::testing::ElementsAre("x", "s_split_partial"));
+  EXPECT_EQ(k->kernels[1].grid[0], 1u);
+  EXPECT_THAT(k->kernels[1].args, ::testing::ElementsAre("s_split_partial", "s"));
+  EXPECT_EQ(k->cubin.substr(0, 4), "\x7f" "ELF");
+  EXPECT_EQ(CountOccurrences(k->source, "__global__ void"), 2);
+  const passes::NodeDecision* s = k->plan.Find("s");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->decision, passes::Decision::kLower);
+  EXPECT_EQ(s->split, 512);
+  EXPECT_THAT(k->plan.ToTable(), HasSubstr("0 (split 512)"));
+
+  CompileOptions off = h100;
+  off.lowering.split_reductions = false;
+  absl::StatusOr<CudaKernels> one = CompileCudaKernels(*g, off);
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->kernels.size(), 1u);
+  EXPECT_EQ(one->kernels[0].grid[0], 1u);
+  EXPECT_EQ(one->plan.Find("s")->split, 0);
+
+  CompileOptions marked = h100;
+  marked.lowering.fallback_nodes = {"s"};
+  absl::StatusOr<CudaKernels> fb = CompileCudaKernels(*g, marked);
+  ASSERT_TRUE(fb.ok()) << fb.status();
+  EXPECT_TRUE(fb->kernels.empty());
+  ASSERT_EQ(fb->schedule.steps.size(), 1u);
+  EXPECT_EQ(fb->schedule.steps[0].kind, passes::StepKind::kFallback);
+  EXPECT_EQ(fb->plan.Find("s")->rule, passes::Rule::kFallbackNode);
+
+  // Both stages' kernels are the sum's: a compile error in them makes the
+  // sum a rule-6 fallback, unsplit.
+  CompileOptions broken = h100;
+  broken.inject_compile_failure = {"s"};
+  absl::StatusOr<CudaKernels> r6 = CompileCudaKernels(*g, broken);
+  ASSERT_TRUE(r6.ok()) << r6.status();
+  EXPECT_TRUE(r6->kernels.empty());
+  ASSERT_EQ(r6->schedule.steps.size(), 1u);
+  EXPECT_EQ(r6->schedule.steps[0].kind, passes::StepKind::kFallback);
+  EXPECT_EQ(r6->schedule.steps[0].nodes[0]->name(), "s");
+  EXPECT_EQ(r6->plan.Find("s")->rule, passes::Rule::kLoweringError);
+  EXPECT_EQ(r6->plan.Find("s")->split, 0);
 }
 
 // The phases of the kernel-only path: no device to create beyond finding

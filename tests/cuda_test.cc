@@ -370,5 +370,43 @@ graph big(%x: f16[256, 4096], %y: bf16[512, 1024], %z: f32[4096, 64]) {
   EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty());
 }
 
+// Long reductions with few outputs run in two stages (passes/split_reduction.h):
+// whole-tensor sum, max and min, a bf16 loss with its producers fused into
+// the first stage, an f16 sum (f32 partials), an integer sum, few rows, few
+// columns, keepdim and a softmax over one long row match the reference, and
+// the plan says each was split. Unsplit, the same graph gives the same
+// results.
+TEST_F(CudaTest, SplitReductionsMatchTheReference) {
+  constexpr char kGraph[] = R"(
+graph split(%x: f32[4096, 4096], %h: f16[2048, 4096], %a: bf16[2048, 2048], %b: bf16[2048, 2048],
+            %r: f32[8, 1048576], %c: f32[1048576, 8], %i: i32[1024, 1024], %v: f32[1, 1048576]) {
+  %s = sum(%x)
+  %mx = amax(%x, keepdim = true)
+  %mn = amin(%x, dims = [1, 0])
+  %sh = sum(%h)
+  %d = sub(%a, %b)
+  %q = mul(%d, %d)
+  %mse = mean(%q)
+  %rows = sum(%r, dims = [1])
+  %cols = amin(%c, dims = [0], keepdim = true)
+  %si = sum(%i)
+  %sm = softmax(%v, dim = 1)
+  return %s, %mx, %mn, %sh, %mse, %rows, %cols, %si, %sm
+})";
+  absl::StatusOr<runtime::Executable> exe = CompileRunAndCompare(kGraph);
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  for (const char* n : {"s", "mx", "mn", "sh", "mse", "rows", "cols", "si", "sm"}) {
+    const passes::NodeDecision* d = exe->plan().Find(n);
+    ASSERT_NE(d, nullptr) << n;
+    EXPECT_EQ(d->decision, passes::Decision::kLower) << n;
+    EXPECT_GT(d->split, 1) << n << "\n" << exe->plan().ToTable();
+  }
+  CompileOptions unsplit = Options();
+  unsplit.lowering.split_reductions = false;
+  absl::StatusOr<runtime::Executable> whole = CompileRunAndCompare(kGraph, unsplit);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(whole->plan().Find("s")->split, 0);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -1,5 +1,6 @@
 #include "codegen/cuda/capabilities.h"
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -9,9 +10,15 @@
 
 namespace sluice::codegen::cuda {
 
-passes::BackendCapabilities CudaCapabilities() {
+passes::BackendCapabilities CudaCapabilities(int num_sms) {
   passes::BackendCapabilities caps;
   caps.backend = "cuda";
+  // The emitter (cuda_emitter.h) gives a long row its own block of up to
+  // 1024 threads, two of which fill an SM, and a column reduction 32
+  // columns per block: fewer rows or columns than that leave SMs idle, so
+  // long reductions with few outputs are split (passes/split_reduction.h).
+  caps.split_reduction.parallel_rows = 2 * int64_t{num_sms};
+  caps.split_reduction.parallel_columns = 64 * int64_t{num_sms};
   // softmax(Q Kᵀ · scale) V in f16/bf16 as one flash-attention kernel
   // (passes/attention.h, codegen/cuda/attention_emitter.h).
   caps.fused_attention = true;

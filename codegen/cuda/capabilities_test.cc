@@ -94,5 +94,17 @@ graph g(%x: f32[4, 8], %h: bf16[4, 8], %i: i64[4, 8], %b: bool[4, 8]) {
   EXPECT_TRUE(plan->NodesWith(Decision::kFallback).empty());
 }
 
+// Long reductions with few outputs are split (passes/split_reduction.h) for
+// the GPU's SM count: rows up to one per SM, columns up to 32 per SM.
+TEST(CudaCapabilitiesTest, SplitReductionsAreSizedForTheSmCount) {
+  const passes::SplitReductionParams h100 = CudaCapabilities().split_reduction;
+  EXPECT_EQ(h100.parallel_rows, 264);
+  EXPECT_EQ(h100.parallel_columns, 8448);
+  EXPECT_EQ(h100.min_length, 65536);
+  const passes::SplitReductionParams small = CudaCapabilities(20).split_reduction;
+  EXPECT_EQ(small.parallel_rows, 40);
+  EXPECT_EQ(small.parallel_columns, 1280);
+}
+
 }  // namespace
 }  // namespace sluice::codegen::cuda

@@ -208,13 +208,18 @@ graph seed(%x: f32[10], %y: f32[10]) {
 }
 
 TEST(CudaEmitterTest, PicksTheTemplateFromTheLoads) {
+  // One kernel per reduction (the whole-tensor sum would be split in two:
+  // LongReductionsWithFewOutputsRunInTwoStages).
+  passes::LoweringOptions unsplit;
+  unsplit.split_reductions = false;
   absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
 graph g(%x: f32[16384, 16384]) {
   %rows = sum(%x, dims = [1])
   %cols = sum(%x, dims = [0])
   %all = sum(%x)
   return %rows, %cols, %all
-})");
+})",
+                                                 unsplit);
   ASSERT_TRUE(e.ok()) << e.status();
   ASSERT_EQ(e->module.kernels.size(), 3u);
   std::vector<CudaTemplate> kinds;
@@ -231,6 +236,103 @@ graph g(%x: f32[16384, 16384]) {
   EXPECT_GT(col.block[1], 1u);
   EXPECT_EQ(col.grid[0], 16384u / 32);
   EXPECT_GT(col.static_shared_bytes, 0u);
+}
+
+// passes/split_reduction.h with CudaCapabilities(num_sms): a sum over all
+// of f32[4096, 4096] is one block of 1024 threads unsplit; split, its first
+// stage is 512 blocks (two waves of 132 SMs x 2 blocks) of 32768 elements,
+// 32 per thread in registers, and the second one block over 512 partials.
+TEST(CudaEmitterTest, LongReductionsWithFewOutputsRunInTwoStages) {
+  constexpr char kAllSum[] = R"(
+graph allsum(%x: f32[4096, 4096]) {
+  %s = sum(%x, dims = [0, 1])
+  return %s
+})";
+  passes::LoweringOptions unsplit;
+  unsplit.split_reductions = false;
+  absl::StatusOr<EmittedGraph> one = EmitGraphText(kAllSum, unsplit);
+  ASSERT_TRUE(one.ok()) << one.status();
+  ASSERT_EQ(one->module.kernels.size(), 1u);
+  EXPECT_EQ(one->module.kernels[0].grid[0], 1u);
+  EXPECT_EQ(one->module.kernels[0].block[0], 1024u);
+
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(kAllSum);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(CountGlobals(e->module.source), 2);
+  ASSERT_EQ(e->module.kernels.size(), 2u);
+  const CudaKernelLaunch& first = e->module.kernels[0];
+  EXPECT_EQ(first.kind, CudaTemplate::kRowReduction);
+  EXPECT_EQ(first.grid[0], 512u);
+  EXPECT_EQ(first.block[0], 1024u);
+  EXPECT_EQ(first.config, "row: 1024 threads/row, 1 rows/block, 4-wide, unrolled x8, registers");
+  // Block x0 reads its contiguous 32768 floats with 16-byte loads.
+  EXPECT_EQ(CountOccurrences(e->KernelSource(first.name), "sl_ldv<4>(a0 + (rb + x0*32768)"), 1)
+      << e->KernelSource(first.name);
+  const CudaKernelLaunch& second = e->module.kernels[1];
+  EXPECT_EQ(second.grid[0], 1u);
+  ASSERT_EQ(second.args.size(), 2u);
+  EXPECT_EQ(second.args[0].value, "s_split_partial");
+  EXPECT_EQ(second.args[0].numel, 512);
+  EXPECT_EQ(second.args[1].value, "s");
+  EXPECT_EQ(e->plan.Find("s")->split, 512);
+  EXPECT_EQ(e->plan.Find("s")->kernel, 0);
+
+  // A GPU with half the SMs gets half the partials.
+  CudaEmitOptions small;
+  small.num_sms = 66;
+  absl::StatusOr<EmittedGraph> half = EmitGraphText(kAllSum, {}, small);
+  ASSERT_TRUE(half.ok()) << half.status();
+  ASSERT_EQ(half->module.kernels.size(), 2u);
+  EXPECT_EQ(half->module.kernels[0].grid[0], 256u);
+}
+
+// 8 rows x 8M and 8 columns x 8M: both first stages fill the GPU (512
+// blocks), as row and column reductions; the second stages are one block.
+TEST(CudaEmitterTest, FewRowsOrColumnsAreSplitToo) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph few(%r: f32[8, 8388608], %c: f32[8388608, 8]) {
+  %rows = sum(%r, dims = [1])
+  %cols = amax(%c, dims = [0])
+  return %rows, %cols
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 4u) << e->schedule.ToString();
+  std::vector<CudaTemplate> kinds;
+  std::vector<uint32_t> grids;
+  for (const CudaKernelLaunch& k : e->module.kernels) {
+    kinds.push_back(k.kind);
+    grids.push_back(k.grid[0] * k.grid[1]);
+  }
+  EXPECT_EQ(kinds[0], CudaTemplate::kRowReduction);
+  EXPECT_EQ(kinds[2], CudaTemplate::kColumnReduction);
+  EXPECT_EQ(grids, (std::vector<uint32_t>{512, 1, 512, 1}));
+  EXPECT_EQ(e->plan.Find("rows")->split, 64);
+  EXPECT_EQ(e->plan.Find("cols")->split, 2048);
+}
+
+// What was fused into the reduction stays fused into its first stage: the
+// loss's inputs are the first kernel's only inputs (nothing in between is
+// written), and the bf16 mean's scale and cast join the second.
+TEST(CudaEmitterTest, ProducersOfASplitReductionStayInItsFirstStage) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph mse(%a: bf16[4096, 4096], %b: bf16[4096, 4096]) {
+  %d = sub(%a, %b)
+  %q = mul(%d, %d)
+  %m = mean(%q)
+  return %m
+})");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 2u) << e->schedule.ToString();
+  const CudaKernelLaunch& first = e->module.kernels[0];
+  EXPECT_EQ(first.grid[0], 512u);
+  ASSERT_EQ(first.args.size(), 3u);
+  EXPECT_EQ(first.args[0].value, "a");
+  EXPECT_EQ(first.args[1].value, "b");
+  EXPECT_EQ(first.args[2].value, "m_sum_split_partial");
+  EXPECT_EQ(first.args[2].dtype, ir::DType::kF32);  // partials in f32
+  EXPECT_EQ(e->module.kernels[1].args.back().value, "m");
+  EXPECT_EQ(e->module.kernels[1].args.back().dtype, ir::DType::kBF16);
+  EXPECT_EQ(e->plan.Find("m")->split, 512);
 }
 
 TEST(CudaEmitterTest, LaunchesAndLinesAreReported) {
@@ -399,6 +501,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(CompileCase{"ops.graph"}, CompileCase{"reductions.graph"},
                       CompileCase{"composites.graph"}, CompileCase{"layout.graph"},
                       CompileCase{"benchmarks.graph"}, CompileCase{"golden.graph"},
+                      CompileCase{"split_reductions.graph"},
                       CompileCase{"composites.graph", true}, CompileCase{"benchmarks.graph", true},
                       CompileCase{"ops.graph", true},
                       CompileCase{"composites.graph", false, true, true}),

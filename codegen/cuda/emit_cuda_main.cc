@@ -6,10 +6,14 @@
 //   emit_cuda_main [--fast_math] [--assume_aligned] [--recompute_narrow_scratch]
 //                  [--pointwise_unroll=N] [--pointwise_waves=N] [--row_block_threads=N]
 //                  [--min_blocks_per_sm=N] [--max_elements_per_thread=N]
-//                  [--hopper] [--emit=key=value,...] FILE.graph [OUT_DIR]
+//                  [--hopper] [--emit=key=value,...] [--num_sms=N]
+//                  [--no_split_reductions] FILE.graph [OUT_DIR]
 //
 // --hopper emits for sm_90a (the wgmma attention kernel); --emit takes
-// sluice::Compile's SLUICE_CUDA_EMIT syntax (ApplyCudaEmitOverrides).
+// sluice::Compile's SLUICE_CUDA_EMIT syntax (ApplyCudaEmitOverrides);
+// --num_sms sizes grids and split reductions for another GPU (default 132,
+// an H100 SXM); --no_split_reductions keeps every reduction one kernel
+// (passes/split_reduction.h), to compare.
 //
 // OUT_DIR/<graph>.cu and OUT_DIR/<graph>.json: the steps in order, kernels
 // with their launch ({"kind": "kernel", "symbol", "grid", "block", "smem",
@@ -26,11 +30,13 @@
 #include "absl/strings/str_join.h"
 #include "codegen/cuda/test_util.h"
 #include "ir/parser.h"
+#include "passes/lowering_plan.h"
 #include "passes/schedule.h"
 
 int main(int argc, char** argv) {
   using sluice::codegen::cuda::CudaKernelLaunch;
   sluice::codegen::cuda::CudaEmitOptions options;
+  sluice::passes::LoweringOptions lowering;
   std::vector<char*> positional = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -47,6 +53,8 @@ int main(int argc, char** argv) {
       options.assume_aligned = true;
     } else if (a == "--hopper") {
       options.hopper = true;
+    } else if (a == "--no_split_reductions") {
+      lowering.split_reductions = false;
     } else if (a.rfind("--emit=", 0) == 0) {
       absl::Status s = sluice::codegen::cuda::ApplyCudaEmitOverrides(a.substr(7), &options);
       if (!s.ok()) {
@@ -57,7 +65,8 @@ int main(int argc, char** argv) {
                value("--row_block_threads", &options.row_block_threads) ||
                value("--min_blocks_per_sm", &options.min_blocks_per_sm) ||
                value("--pointwise_waves", &options.pointwise_waves) ||
-               value("--max_elements_per_thread", &options.max_elements_per_thread)) {
+               value("--max_elements_per_thread", &options.max_elements_per_thread) ||
+               value("--num_sms", &options.num_sms)) {
     } else if (a.rfind("--", 0) == 0) {
       std::cerr << "unknown flag " << a << "\n";
       return 2;
@@ -78,7 +87,8 @@ int main(int argc, char** argv) {
   }
   int failures = 0;
   for (const sluice::ir::Graph& g : *graphs) {
-    absl::StatusOr<sluice::codegen::cuda::EmittedGraph> e = sluice::codegen::cuda::EmitGraph(g, {}, options);
+    absl::StatusOr<sluice::codegen::cuda::EmittedGraph> e =
+        sluice::codegen::cuda::EmitGraph(g, lowering, options);
     if (!e.ok()) {
       std::cerr << g.name() << ": " << e.status() << "\n";
       ++failures;

@@ -37,7 +37,7 @@ absl::StatusOr<EmittedGraph> EmitGraph(const ir::Graph& graph,
   EmittedGraph out;
   out.graph = std::make_unique<ir::Graph>(graph.Clone());
   absl::StatusOr<passes::LoweringPlan> plan =
-      passes::RunLoweringPipeline(out.graph.get(), lowering, CudaCapabilities());
+      passes::RunLoweringPipeline(out.graph.get(), lowering, CudaCapabilities(options.num_sms));
   if (!plan.ok()) return plan.status();
   out.plan = *std::move(plan);
   absl::StatusOr<passes::Schedule> schedule = passes::Fuse(*out.graph, &out.plan);

@@ -98,7 +98,8 @@ TEST_F(CompileCliTest, HelpListsEveryFlagWithAnExample) {
   for (const char* flag :
        {"--device", "--fallback_ops", "--fallback_nodes", "--strict", "--on_lowering_error",
         "--emit", "--out_dir", "--format", "--run", "--inputs", "--seed", "--save_outputs",
-        "--check", "--rtol", "--atol", "--bench", "--passes", "--dump_after", "examples:",
+        "--check", "--rtol", "--atol", "--bench", "--passes", "--dump_after",
+        "--split_reductions", "examples:",
         "exit status"}) {
     EXPECT_THAT(r.out, HasSubstr(flag));
   }
@@ -266,6 +267,30 @@ TEST_F(CompileCliTest, PassesAndDumps) {
   Result dump = RunTool({"examples/softmax.graph", "--device=cpu", "--dump_after=all"});
   ASSERT_EQ(dump.code, 0) << dump.err;
   EXPECT_THAT(dump.err, HasSubstr("after decompose"));
+}
+
+// --passes with --device=cuda runs the passes with the CUDA capability table
+// (no GPU needed): a whole-tensor sum is split in two stages, and the plan
+// says so, unless --split_reductions=false.
+TEST_F(CompileCliTest, PassesForCudaShowSplitReductions) {
+  const std::string path = WriteTemp(
+      "allsum.graph", "graph allsum(%x: f32[4096, 4096]) { %s = sum(%x) return %s }\n");
+  const std::vector<std::string> args = {path, "--device=cuda",
+                                         "--passes=selective-lowering,decompose,split-reduction"};
+  Result split = RunTool(args);
+  ASSERT_EQ(split.code, 0) << split.err;
+  EXPECT_THAT(split.out, HasSubstr("%s_split_view: f32[512, 32768] = reshape(%x"));
+  EXPECT_THAT(split.out, HasSubstr("%s: f32[] = sum(%s_split_partial, dims = [0]"));
+  EXPECT_THAT(split.out, HasSubstr("- (split 512)"));
+  std::vector<std::string> off = args;
+  off.push_back("--split_reductions=false");
+  Result whole = RunTool(off);
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_THAT(whole.out, HasSubstr("%s: f32[] = sum(%x)"));
+  EXPECT_THAT(whole.out, Not(HasSubstr("split")));
+  Result cpu = RunTool({path, "--device=cpu", "--passes=selective-lowering,split-reduction"});
+  ASSERT_EQ(cpu.code, 0) << cpu.err;
+  EXPECT_THAT(cpu.out, Not(HasSubstr("split")));
 }
 
 TEST_F(CompileCliTest, MultiGraphFilesNeedGraph) {

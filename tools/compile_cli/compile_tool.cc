@@ -19,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "codegen/cpu/capabilities.h"
+#include "codegen/cuda/capabilities.h"
 #include "fallback/interpreter.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
@@ -79,6 +80,7 @@ struct Options {
   std::string fallback_nodes;
   bool strict = false;
   std::string on_lowering_error = "fallback";
+  bool split_reductions = true;
   std::string emit = "plan";
   std::string out_dir;
   std::string format = "text";
@@ -279,7 +281,11 @@ std::optional<ToolError> Tool::RunPassesOnly(ir::Graph graph) {
   context.options.fallback_ops = SplitList(o_.fallback_ops);
   context.options.fallback_nodes = SplitList(o_.fallback_nodes);
   context.options.strict = o_.strict;
-  context.capabilities = codegen::cpu::CpuCapabilities();
+  context.options.split_reductions = o_.split_reductions;
+  // The passes need no GPU: --device=cuda shows what the CUDA backend's
+  // capability table makes of the graph (e.g. split reductions).
+  context.capabilities = o_.device == "cuda" ? codegen::cuda::CudaCapabilities()
+                                             : codegen::cpu::CpuCapabilities();
   absl::StatusOr<std::vector<std::unique_ptr<passes::Pass>>> list =
       passes::CreatePasses(o_.passes, &context);
   if (!list.ok()) return FromStatus(list.status(), "--passes");
@@ -307,6 +313,9 @@ std::optional<ToolError> Tool::Run(const std::vector<std::string>& args) {
                  "options that match nothing and ops without a lowering are errors");
   flags_.AddString("on_lowering_error", &o_.on_lowering_error,
                    "fallback or error: what a kernel that fails to compile does", "WHAT");
+  flags_.AddBool("split_reductions", &o_.split_reductions,
+                 "long reductions with few outputs run in two stages where the device asks "
+                 "for it (CUDA)");
   flags_.AddString("emit", &o_.emit, "comma list of plan, graph, kernels, kernel_ir, dot",
                    "WHAT");
   flags_.AddString("out_dir", &o_.out_dir, "write kernels and DOT to files here, not stdout",
@@ -427,6 +436,7 @@ std::optional<ToolError> Tool::Run(const std::vector<std::string>& args) {
   copts.lowering.fallback_ops = SplitList(o_.fallback_ops);
   copts.lowering.fallback_nodes = SplitList(o_.fallback_nodes);
   copts.lowering.strict = o_.strict;
+  copts.lowering.split_reductions = o_.split_reductions;
   copts.lowering.on_lowering_error = o_.on_lowering_error == "error"
                                          ? passes::LoweringOptions::OnLoweringError::kError
                                          : passes::LoweringOptions::OnLoweringError::kFallback;
