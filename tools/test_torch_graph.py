@@ -177,6 +177,21 @@ class TorchGraphTest(unittest.TestCase):
             self.assertEqual(a.dtype.str, "|V2")
             self.assertTrue(torch.equal(tg.load_npy(p), t))
 
+    def test_npy_keeps_rank_0_and_makes_views_contiguous(self):
+        # A full reduction's output is 0-d (np.ascontiguousarray made it 1-d).
+        with tempfile.TemporaryDirectory() as d:
+            for t in (torch.tensor(2.5), torch.tensor(-1.0).bfloat16()):
+                p = os.path.join(d, "s.npy")
+                tg.save_npy(p, t)
+                got = tg.load_npy(p)
+                self.assertEqual(tuple(got.shape), ())
+                self.assertEqual(got.dtype, t.dtype)
+                self.assertTrue(torch.equal(got, t))
+        a = np.arange(6, dtype=np.float32).reshape(2, 3).T
+        got = tg.from_numpy(a)
+        self.assertTrue(got.is_contiguous())
+        self.assertTrue(torch.equal(got, torch.tensor(a.copy())))
+
     def test_torch_compile(self):
         graph = sg.parse_file(os.path.join(REPO, "benchmarks", "graphs", "pointwise_chain.graph"))[0]
         small = sg.Graph(graph.name)

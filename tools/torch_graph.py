@@ -439,9 +439,12 @@ def make_inputs(graph: sg.Graph, seed: int = 0, device="cpu") -> List[torch.Tens
 
 def from_numpy(a: np.ndarray) -> torch.Tensor:
     """numpy -> torch; a '<V2' (void, 2 bytes) array is bf16, as runtime/npy.h writes it."""
+    # np.array(order="C") rather than np.ascontiguousarray, which makes a
+    # 0-d array (a full reduction's output) 1-d.
+    a = np.array(a, order="C", copy=True)
     if a.dtype.kind == "V" and a.dtype.itemsize == 2:
-        return torch.from_numpy(np.ascontiguousarray(a).view(np.int16).copy()).view(torch.bfloat16)
-    return torch.from_numpy(np.ascontiguousarray(a).copy())
+        return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(a)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
