@@ -24,7 +24,9 @@ uses) it:
                                      (as tools/compile --save_outputs writes them)",
                  "inputs_npy_dir": "optional dir with <input>.npy"}}
   and, where outputs are given, checks them against PyTorch eager on the same
-  inputs (allclose with per-dtype tolerances). Without inputs_npy_dir the
+  inputs (allclose with per-dtype tolerances). Where inputs_npy_dir is given,
+  eager and Inductor are also timed on those inputs (--own_inputs: on inputs
+  drawn here), so that both sides run on the same data. Without inputs_npy_dir the
   inputs are the ones this script generates (--save_inputs DIR writes them as
   DIR/<graph>/<input>.npy for the sluice binary to read);
 * prints one table and writes it as Markdown (--markdown) and JSON (--json_out).
@@ -386,6 +388,8 @@ def main(argv=None) -> int:
     p.add_argument("--no_compile", action="store_true", help="skip torch.compile entirely")
     p.add_argument("--no_cold_compile", action="store_true",
                    help="skip the fresh-process compile-time probes")
+    p.add_argument("--own_inputs", action="store_true",
+                   help="time PyTorch on inputs drawn here even where sluice's are given")
     p.add_argument("--copy_mib", type=int, default=1024, help="size of the bandwidth copy")
     p.add_argument("--probe_timeout", type=int, default=900)
     p.add_argument("--graph_name", help=argparse.SUPPRESS)
@@ -431,7 +435,17 @@ def main(argv=None) -> int:
     for graph in graphs:
         print(f"== {graph.name}", flush=True)
         r = {"graph": graph.name, "floor_bytes": floor_bytes(graph)}
-        inputs = make_device_inputs(graph, args.seed, device)
+        entry = sluice.get(graph.name)
+        inputs_dir = (entry or {}).get("inputs_npy_dir")
+        if inputs_dir and not args.own_inputs:
+            # The inputs sluice ran on: both sides timed on the same data (the
+            # GEMMs' clocks on a power-limited GPU depend on the values).
+            inputs = [tg.load_npy(os.path.join(inputs_dir, f"{n.name}.npy")).to(device)
+                      for n in graph.inputs]
+            r["inputs"] = "sluice's"
+        else:
+            inputs = make_device_inputs(graph, args.seed, device)
+            r["inputs"] = "torch_bench's"
         if args.save_inputs:
             d = os.path.join(args.save_inputs, graph.name)
             os.makedirs(d, exist_ok=True)
@@ -453,7 +467,6 @@ def main(argv=None) -> int:
                         print(f"  warning: Inductor and eager differ on {graph.name}",
                               file=sys.stderr)
                 r["inductor_us"] = bench_us(lambda: compiled(*inputs), device)
-            entry = sluice.get(graph.name)
             if entry:
                 r["sluice"] = entry
                 r["check"] = check_sluice_outputs(graph, entry, inputs, device)

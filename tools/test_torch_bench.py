@@ -175,6 +175,19 @@ class TorchBenchTest(unittest.TestCase):
                 self.assertGreater(r[key], 0, key)
             with open(md) as f:
                 self.assertIn("| seed_fallback | 5.0 |", f.read())
+            self.assertEqual(r["inputs"], "torch_bench's")
+            # Given sluice's inputs, PyTorch is timed (and checked) on them.
+            sluice["seed_fallback"]["inputs_npy_dir"] = os.path.join(inputs_dir, "seed_fallback")
+            with open(os.path.join(d, "sluice.json"), "w") as f:
+                json.dump(sluice, f)
+            p = subprocess.run(run + ["--sluice_json", os.path.join(d, "sluice.json"),
+                                      "--json_out", js, "--only", "seed_fallback", "--no_compile"],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(js) as f:
+                (r,) = json.load(f)["results"]
+            self.assertEqual(r["inputs"], "sluice's")
+            self.assertTrue(r["check"].startswith("ok"), r)
 
 
 if __name__ == "__main__":
