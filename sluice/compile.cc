@@ -341,6 +341,18 @@ std::string KeptSourcePath(absl::string_view message) {
                                                           : end - at - kAt.size()));
 }
 
+// How the generated CUDA is compiled for `arch` (the module, and later the
+// variants compiled on first need: CudaKernelLaunch::unaligned_source).
+runtime::cuda::NvrtcOptions NvrtcOptionsFor(const CompileOptions& options,
+                                            const std::string& arch) {
+  runtime::cuda::NvrtcOptions no;
+  no.arch = arch;
+  no.fast_math = false;  // the emitter applies fast_math where it is safe
+  no.line_info = options.cuda.line_info;
+  if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";
+  return no;
+}
+
 // Everything of CudaKernels (but its kernel_ir, which Compile makes as the
 // Executable's) plus the attempt it came from (for Compile).
 struct CudaResult {
@@ -388,12 +400,9 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
             return std::optional<CudaResult>();
           }
           module = *std::move(emitted);
-          runtime::cuda::NvrtcOptions no;
           // wgmma (the Hopper attention kernel) exists only in sm_90a code.
-          no.arch = module.needs_sm90a && arch == "sm_90" ? "sm_90a" : arch;
-          no.fast_math = false;  // the emitter applies fast_math where it is safe
-          no.line_info = options.cuda.line_info;
-          if (!options.cache_dir.empty()) no.cache_dir = options.cache_dir + "/cuda";
+          const runtime::cuda::NvrtcOptions no = NvrtcOptionsFor(
+              options, module.needs_sm90a && arch == "sm_90" ? "sm_90a" : arch);
           absl::StatusOr<runtime::cuda::CompiledCuda> c =
               runtime::cuda::CompileCuda(module.source, graph.name(), no);
           phases->kernel_cache_ms += watch.Lap();
@@ -426,6 +435,8 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
           out.block = k.block;
           out.shared_bytes = k.shared_bytes;
           out.config = k.config;
+          out.unaligned_symbol = k.unaligned_symbol;
+          out.unaligned_source = k.unaligned_source;
           for (const codegen::KernelArg& arg : k.args) out.args.push_back(arg.value);
           r.kernels.kernels.push_back(std::move(out));
         }
@@ -484,6 +495,17 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
     spec.block = {k.block[0], k.block[1], k.block[2]};
     spec.shared_bytes = k.shared_bytes;
     spec.num_args = static_cast<int>(k.args.size());
+    if (!k.unaligned_symbol.empty()) {
+      spec.unaligned_symbol = k.unaligned_symbol;
+      spec.unaligned_cubin = [source = k.unaligned_source, name = k.unaligned_symbol,
+                              no = NvrtcOptionsFor(options, r->kernels.arch)]()
+          -> absl::StatusOr<std::string> {
+        absl::StatusOr<runtime::cuda::CompiledCuda> c =
+            runtime::cuda::CompileCuda(source, name, no);
+        if (!c.ok()) return c.status();
+        return std::move(c->cubin);
+      };
+    }
     specs.push_back(std::move(spec));
   }
   if (!specs.empty()) {

@@ -100,6 +100,12 @@ struct CudaKernels {
     uint32_t shared_bytes = 0;
     std::string config;  // the emitter's template and parameters, in words
     std::vector<std::string> args;  // graph values, in parameter order
+    // When set, `symbol` takes 16-byte-aligned buffers only; launches with
+    // other buffers run `unaligned_symbol`, from `unaligned_source` (a whole
+    // translation unit, for `arch`), which sluice::Compile's executables
+    // compile the first time they need it (the Hopper attention kernel).
+    std::string unaligned_symbol;
+    std::string unaligned_source;
   };
   std::vector<Kernel> kernels;  // in schedule order
   std::string kernel_ir;

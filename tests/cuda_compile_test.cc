@@ -180,7 +180,19 @@ TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
       EXPECT_THAT(k->source, ::testing::Not(HasSubstr("mma.sync")));
       EXPECT_EQ(k->arch, "sm_90a");
       EXPECT_GT(k->kernels[0].shared_bytes, 48u * 1024) << "dynamic shared memory, opted into";
+      // The module holds the aligned instantiation only; the one for
+      // unaligned buffers is a source of its own, compiled when needed.
+      EXPECT_THAT(k->source, HasSubstr("sl_attention_k0<true>("));
+      EXPECT_THAT(k->source, ::testing::Not(HasSubstr("sl_attention_k0<false>(")));
+      EXPECT_EQ(k->kernels[0].unaligned_symbol, "sluice_k0_unaligned");
+      const std::string& u = k->kernels[0].unaligned_source;
+      EXPECT_THAT(u, HasSubstr("sl_attention_k0<false>("));
+      EXPECT_THAT(u, ::testing::Not(HasSubstr("sl_attention_k0<true>(")));
+      EXPECT_EQ(CountOccurrences(u, "__global__ void"), 1);
+      EXPECT_THAT(u, HasSubstr("sluice_k0_unaligned("));  // NVRTC: cuda_emitter_test
     } else {
+      EXPECT_TRUE(k->kernels[0].unaligned_symbol.empty());
+      EXPECT_TRUE(k->kernels[0].unaligned_source.empty());
       EXPECT_THAT(k->source, HasSubstr("mma.sync.aligned.m16n8k16.row.col.f32"));
       EXPECT_THAT(k->source, ::testing::Not(HasSubstr("wgmma")));
       EXPECT_EQ(k->arch, "sm_90");

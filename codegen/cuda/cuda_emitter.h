@@ -185,6 +185,14 @@ struct CudaKernelLaunch {
   std::string config;
   // The kernel uses sm_90a-only instructions (wgmma).
   bool needs_sm90a = false;
+  // When set, `symbol` requires every buffer to be 16-byte aligned (it traps
+  // otherwise), and launches whose buffers are not take `unaligned_symbol`,
+  // the whole of `unaligned_source` (a translation unit of its own: preamble
+  // included, same arch). The runtime compiles it the first time a launch
+  // needs it, so that a compile pays only for the aligned kernel (the
+  // Hopper attention kernel's two instantiations cost about the same each).
+  std::string unaligned_symbol;
+  std::string unaligned_source;
   int first_line = 0;  // 1-based, inclusive: the kernel's lines in `source`
   int last_line = 0;
 };

@@ -35,11 +35,12 @@ struct NvrtcResult {
 // Compiles `source` for sm_90 with the runtime's NVRTC wrapper
 // (runtime/cuda/nvrtc.h: -std=c++17, the toolkit's include directory), no
 // cache.
-NvrtcResult CompileForSm90(const std::string& source, const std::string& name) {
+NvrtcResult CompileForSm90(const std::string& source, const std::string& name,
+                           const std::string& arch = "sm_90") {
   NvrtcResult r;
 #if SLUICE_CUDAGEN_HAVE_NVRTC
   runtime::cuda::NvrtcOptions options;
-  options.arch = "sm_90";
+  options.arch = arch;
   options.use_cache = false;
   options.failed_source_dir = ::testing::TempDir();
   absl::StatusOr<runtime::cuda::CompiledCuda> c = runtime::cuda::CompileCuda(source, name, options);
@@ -536,6 +537,43 @@ graph g(%x: bf16[64, 1024]) {
   // Either way the input is read from global memory once.
   EXPECT_EQ(CountOccurrences(a, "(a0 + "), 1) << a;
   EXPECT_EQ(CountOccurrences(b, "(a0 + "), 1) << b;
+}
+
+// The Hopper attention kernel's module holds its instantiation for 16-byte-
+// aligned buffers only (the entry traps on others); the one for unaligned
+// buffers is a translation unit of its own, for the runtime to compile when a
+// launch needs it. Both compile for sm_90a without warnings.
+TEST(CudaEmitterTest, WgmmaAttentionKeepsItsUnalignedVariantApart) {
+  CudaEmitOptions hopper;
+  hopper.hopper = true;
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64]) {
+  %kt = transpose(%k, dim0 = -2, dim1 = -1)
+  %s = matmul(%q, %kt)
+  %x = mul(%s, 0.125)
+  %p = softmax(%x, dim = -1)
+  %o = matmul(%p, %v)
+  return %o
+})", {}, hopper);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->module.kernels.size(), 1u);
+  const CudaKernelLaunch& k = e->module.kernels[0];
+  ASSERT_TRUE(e->module.needs_sm90a);
+  EXPECT_EQ(k.unaligned_symbol, k.symbol + "_unaligned");
+  EXPECT_EQ(CountOccurrences(e->module.source, "<true>("), 1);
+  EXPECT_EQ(CountOccurrences(e->module.source, "<false>("), 0);
+  EXPECT_EQ(CountOccurrences(e->module.source, "__trap()"), 1);
+  EXPECT_EQ(CountOccurrences(k.unaligned_source, "<false>("), 1);
+  EXPECT_EQ(CountOccurrences(k.unaligned_source, "<true>("), 0);
+  EXPECT_EQ(CountOccurrences(k.unaligned_source, "extern \"C\" __global__"), 1);
+  EXPECT_NE(k.unaligned_source.find(k.unaligned_symbol + "("), std::string::npos);
+  for (const std::string* source :
+       std::vector<const std::string*>{&e->module.source, &k.unaligned_source}) {
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+  }
 }
 
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {

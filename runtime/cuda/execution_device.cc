@@ -341,7 +341,33 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
     m->functions_.push_back(f);
   }
   m->kernels_ = std::move(kernels);
+  m->name_ = name;
+  absl::MutexLock lock(&m->mu_);
+  m->unaligned_modules_.resize(m->kernels_.size());
+  m->unaligned_functions_.resize(m->kernels_.size());
   return m;
+}
+
+absl::StatusOr<CudaFunction> CudaKernelModule::UnalignedFunction(int index) {
+  absl::MutexLock lock(&mu_);
+  if (unaligned_functions_[index].has_value()) return *unaligned_functions_[index];
+  const KernelLaunchSpec& k = kernels_[index];
+  const std::string what =
+      absl::StrCat("kernel ", k.symbol, "'s variant for unaligned buffers (", k.unaligned_symbol,
+                   ")");
+  if (!k.unaligned_cubin) return absl::InternalError(absl::StrCat(what, " has no source"));
+  absl::StatusOr<std::string> cubin = k.unaligned_cubin();
+  if (!cubin.ok()) {
+    return absl::Status(cubin.status().code(),
+                        absl::StrCat("compiling ", what, ": ", cubin.status().message()));
+  }
+  SLUICE_CUDA_ASSIGN_OR_RETURN(
+      unaligned_modules_[index],
+      CudaModule::Load(device_->device(), *cubin, absl::StrCat(name_, "_unaligned")));
+  SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction f,
+                               unaligned_modules_[index]->GetFunction(k.unaligned_symbol));
+  unaligned_functions_[index] = f;
+  return f;
 }
 
 absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers) {
@@ -353,11 +379,18 @@ absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers
     return absl::InternalError(absl::StrCat("kernel ", k.symbol, " takes ", k.num_args,
                                             " buffers, got ", buffers.size()));
   }
+  CudaFunction function = functions_[index];
+  if (!k.unaligned_symbol.empty()) {
+    bool aligned = true;
+    for (void* b : buffers) aligned = aligned && (reinterpret_cast<uintptr_t>(b) & 15) == 0;
+    if (!aligned) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(function, UnalignedFunction(index));
+    }
+  }
   std::vector<void*> values(buffers.begin(), buffers.end());
   std::vector<void*> args(values.size());
   for (size_t i = 0; i < values.size(); ++i) args[i] = &values[i];
-  return cuda::Launch(functions_[index], k.grid, k.block, k.shared_bytes, device_->stream(),
-                      args.data());
+  return cuda::Launch(function, k.grid, k.block, k.shared_bytes, device_->stream(), args.data());
 }
 
 }  // namespace sluice::runtime::cuda

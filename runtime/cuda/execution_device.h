@@ -23,7 +23,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -125,10 +127,17 @@ struct KernelLaunchSpec {
   Dim3 block;
   unsigned shared_bytes = 0;
   int num_args = 0;  // device pointers, in the executable's kernel_args order
+  // When set, `symbol` takes 16-byte-aligned buffers only, and a launch whose
+  // buffers are not all aligned runs `unaligned_symbol` (same grid, block
+  // and shared memory) from a second cubin that `unaligned_cubin` makes (the
+  // NVRTC compile, cached) the first time a launch needs it.
+  std::string unaligned_symbol;
+  std::function<absl::StatusOr<std::string>()> unaligned_cubin;
 };
 
 // The generated kernels of one graph: one cubin loaded on the device, kernel
-// i launched on the device's stream with kernels[i]'s configuration.
+// i launched on the device's stream with kernels[i]'s configuration (or its
+// unaligned variant's, loaded on first need: KernelLaunchSpec).
 class CudaKernelModule : public runtime::DeviceModule {
  public:
   static absl::StatusOr<std::unique_ptr<CudaKernelModule>> Load(
@@ -139,10 +148,18 @@ class CudaKernelModule : public runtime::DeviceModule {
 
  private:
   CudaKernelModule() = default;
+  // Kernel `index`'s unaligned variant, compiled and loaded on the first call.
+  absl::StatusOr<CudaFunction> UnalignedFunction(int index);
+
   CudaExecutionDevice* device_ = nullptr;
+  std::string name_;
   std::unique_ptr<CudaModule> module_;
   std::vector<KernelLaunchSpec> kernels_;
   std::vector<CudaFunction> functions_;
+  absl::Mutex mu_;
+  // Per kernel: its unaligned variant's module and function, once loaded.
+  std::vector<std::unique_ptr<CudaModule>> unaligned_modules_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::optional<CudaFunction>> unaligned_functions_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::runtime::cuda
