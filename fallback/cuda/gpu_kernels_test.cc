@@ -90,14 +90,17 @@ class GpuKernelsTest : public ::testing::Test {
     activate_.reset();
   }
 
-  // A device copy of `t` (kept alive in buffers_) and its device view.
-  runtime::Tensor ToDevice(const runtime::Tensor& t) {
+  // A device copy of `t` (kept alive in buffers_) and its device view,
+  // `offset` elements into its allocation (1: not 16-byte aligned).
+  runtime::Tensor ToDevice(const runtime::Tensor& t, int offset = 0) {
+    const int64_t skip = offset * ir::DTypeSize(t.dtype());
     absl::StatusOr<cu::DeviceBuffer> b =
-        cu::DeviceBuffer::Allocate(device_, std::max<int64_t>(t.nbytes(), 1));
+        cu::DeviceBuffer::Allocate(device_, std::max<int64_t>(t.nbytes() + skip, 1));
     EXPECT_TRUE(b.ok()) << b.status();
     if (!b.ok()) return {};
-    EXPECT_TRUE(stream_->CopyHostToDevice(b->ptr(), t.data(), t.nbytes()).ok());
-    void* p = b->as<void>();
+    char* p = b->as<char>() + skip;
+    EXPECT_TRUE(
+        stream_->CopyHostToDevice(reinterpret_cast<cu::DevicePtr>(p), t.data(), t.nbytes()).ok());
     buffers_.push_back(*std::move(b));
     return runtime::Tensor::Borrow(t.dtype(), t.shape(), p);
   }
@@ -262,24 +265,12 @@ graph full_f32() {
     ASSERT_TRUE(cpu.ok()) << cpu;
     for (const int offset : {0, 1}) {  // elements into the allocation
       SCOPED_TRACE(offset == 0 ? "aligned" : "unaligned");
-      auto on_device = [&](const runtime::Tensor& t) {
-        const int64_t skip = offset * ir::DTypeSize(t.dtype());
-        absl::StatusOr<cu::DeviceBuffer> b = cu::DeviceBuffer::Allocate(device_, t.nbytes() + skip);
-        EXPECT_TRUE(b.ok()) << b.status();
-        if (!b.ok()) return runtime::Tensor();
-        char* p = b->as<char>() + skip;
-        EXPECT_TRUE(stream_->CopyHostToDevice(reinterpret_cast<cu::DevicePtr>(p), t.data(),
-                                              t.nbytes())
-                        .ok());
-        buffers_.push_back(*std::move(b));
-        return runtime::Tensor::Borrow(t.dtype(), t.shape(), p);
-      };
       std::vector<runtime::Tensor> args;
       for (const runtime::Tensor& t : inputs) {
-        args.push_back(t.data() == nullptr ? runtime::Tensor() : on_device(t));
+        args.push_back(t.data() == nullptr ? runtime::Tensor() : ToDevice(t, offset));
       }
       runtime::Tensor out_host = runtime::Tensor::Zeros(node.type());
-      runtime::Tensor out = on_device(out_host);
+      runtime::Tensor out = ToDevice(out_host, offset);
       const absl::Status gpu = RunNodeOnGpu(*gpu_, node, args, out);
       ASSERT_TRUE(gpu.ok()) << gpu;
       ASSERT_TRUE(stream_->CopyDeviceToHost(out_host.data(),
