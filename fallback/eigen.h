@@ -22,12 +22,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <utility>
 
 #include "Eigen/Core"
 #include "unsupported/Eigen/CXX11/Tensor"
 #include "unsupported/Eigen/SpecialFunctions"
+#include "fallback/allocation.h"
 #include "ir/dtype.h"
 
 namespace sluice::fallback {
@@ -238,12 +240,15 @@ struct NaNMinMaxReducer {
 };
 
 // Device memory for the duration of a kernel (Device::allocate works for
-// both ThreadPoolDevice and GpuDevice).
+// both ThreadPoolDevice and GpuDevice). An allocation that fails, whether the
+// device throws std::bad_alloc (Eigen's CPU allocator) or returns null, throws
+// TemporaryAllocationError with the size (allocation.h says why), which
+// RunNode turns into ResourceExhausted.
 template <typename Device>
 class DeviceBuffer {
  public:
   DeviceBuffer(const Device& device, size_t bytes)
-      : device_(device), data_(bytes > 0 ? device.allocate(bytes) : nullptr) {}
+      : device_(device), data_(Allocate(device, bytes)) {}
   ~DeviceBuffer() {
     if (data_ != nullptr) device_.deallocate(data_);
   }
@@ -257,6 +262,18 @@ class DeviceBuffer {
   }
 
  private:
+  static void* Allocate(const Device& device, size_t bytes) {
+    if (bytes == 0) return nullptr;
+    void* data = nullptr;
+    try {
+      data = device.allocate(bytes);
+    } catch (const std::bad_alloc&) {
+      data = nullptr;
+    }
+    if (data == nullptr) throw TemporaryAllocationError(bytes);
+    return data;
+  }
+
   const Device& device_;
   void* data_;
 };

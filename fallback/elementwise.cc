@@ -25,10 +25,11 @@ void RegisterElementwiseKernels(KernelRegistry& registry) {
                                 runtime::Tensor& out) {
     return BinaryKernel(CpuDevice(), node, in, out);
   };
-  for (const char* op : {"add", "mul", "pow", "maximum", "minimum"}) {
+  for (const char* op : {"add", "mul", "maximum", "minimum"}) {
     RegisterFor(registry, op, ir::kAllDTypes, binary);
   }
-  RegisterFor(registry, "sub", kNumericDTypes, binary);
+  // No bool: the IR rejects sub and pow of bools, as torch does.
+  for (const char* op : {"sub", "pow"}) RegisterFor(registry, op, kNumericDTypes, binary);
   RegisterFor(registry, "div", kFloatDTypes, binary);
   for (const char* op : {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}) {
     registry.Register(op, ir::DType::kBool, binary);

@@ -54,13 +54,6 @@ struct IntPowOp {
   }
 };
 
-// pow over {0, 1}: a ** b is 1 when b is 0, else a.
-struct BoolPowOp {
-  EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE bool operator()(const bool& a, const bool& b) const {
-    return a || !b;
-  }
-};
-
 struct LogicalNotOp {
   EIGEN_DEVICE_FUNC EIGEN_STRONG_INLINE bool operator()(const bool& a) const { return !a; }
 };
@@ -303,11 +296,10 @@ void ArithmeticTyped(const Device& d, BinaryOp op, const Operand<Device, T>& a,
         }
         return;
       case BinaryOp::kPow:
+        // No bool pow: the IR rejects it, as torch does (like sub below).
         if constexpr (kIsFloat<T>) {
           store(x.binaryExpr(y, Eigen::internal::scalar_pow_op<Op, Op>()));
-        } else if constexpr (std::is_same_v<T, bool>) {
-          store(x.binaryExpr(y, BoolPowOp()));
-        } else {
+        } else if constexpr (!std::is_same_v<T, bool>) {
           store(x.binaryExpr(y, IntPowOp<T>()));
         }
         return;

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "fallback/allocation.h"
 #include "fallback/cpu_kernels.h"
 #include "fallback/shape_util.h"
 
@@ -115,7 +116,10 @@ absl::Status RunNode(const ir::Node& node, absl::Span<const runtime::Tensor> inp
   }
   absl::StatusOr<CpuKernelFn> kernel = KernelRegistry::Cpu().Find(node.op(), node.dtype());
   if (!kernel.ok()) return kernel.status();
-  absl::Status status = (*kernel)(node, inputs, output);
+  // A temporary larger than the machine is an error like any other, never an
+  // exception out of the library (allocation.h).
+  absl::Status status =
+      CatchAllocationFailures([&] { return (*kernel)(node, inputs, output); });
   if (!status.ok()) {
     return absl::Status(status.code(), absl::StrCat(where, ": ", status.message()));
   }

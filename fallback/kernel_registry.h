@@ -63,7 +63,9 @@ class KernelRegistry {
 
 // Runs one call node on the CPU reference kernels. Checks the input count,
 // that each non-literal input is defined with its operand's type, and that
-// `output` is defined with node.type(); errors name the node.
+// `output` is defined with node.type(); errors name the node. A kernel
+// temporary that cannot be allocated is ResourceExhausted naming its size (no
+// exception leaves RunNode; allocation.h).
 absl::Status RunNode(const ir::Node& node, absl::Span<const runtime::Tensor> inputs,
                      runtime::Tensor& output);
 

@@ -18,6 +18,7 @@ namespace sluice::ir {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -195,6 +196,36 @@ TEST(ParserTest, MultipleGraphsAndParseGraphRejectsTwo) {
   EXPECT_THAT(one.status().message(), HasSubstr("two.graph:2:1: error: expected exactly one graph"));
 }
 
+// pow follows torch on bools: an error only when the promoted dtype is bool
+// (torch: "pow" not implemented for 'Bool'); a bool base or exponent with a
+// number or a non-bool tensor promotes as in any other arithmetic op.
+TEST(TypeInferenceTest, PowOfBoolsIsAnErrorButBoolOperandsPromote) {
+  absl::StatusOr<Graph> g = ParseGraph(
+      "graph g(%b: bool[3], %i: i32[3], %f: f32[3]) {\n"
+      "  %bi = pow(%b, 2)\n"
+      "  %bf = pow(%b, 2.5)\n"
+      "  %ib = pow(2, %b)\n"
+      "  %bt = pow(%b, %i)\n"
+      "  %tb = pow(%i, %b)\n"
+      "  %ft = pow(%f, %b)\n"
+      "  return %bi, %bf, %ib, %bt, %tb, %ft\n"
+      "}\n");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->FindNode("bi")->dtype(), DType::kI64);
+  EXPECT_EQ(g->FindNode("bf")->dtype(), DType::kF32);
+  EXPECT_EQ(g->FindNode("ib")->dtype(), DType::kI64);
+  EXPECT_EQ(g->FindNode("bt")->dtype(), DType::kI32);
+  EXPECT_EQ(g->FindNode("tb")->dtype(), DType::kI32);
+  EXPECT_EQ(g->FindNode("ft")->dtype(), DType::kF32);
+  // A 0-d bool does not rescue it (torch: the same error).
+  absl::StatusOr<Graph> scalar =
+      ParseGraph("graph g(%b: bool[3], %s: bool[]) {\n  %p = pow(%s, %b)\n  return %p\n}\n",
+                 "s.graph");
+  ASSERT_FALSE(scalar.ok());
+  EXPECT_THAT(std::string(scalar.status().message()),
+              StartsWith("s.graph:2:8: error: pow: pow is not defined for bool\n"));
+}
+
 struct BadInput {
   std::string name;
   std::string text;
@@ -282,6 +313,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"dtype_mismatch",
                  "graph g(%x: f32[3], %y: i32[3]) {\n  %a = where(%x, %y, %y)\n  return %a\n}\n",
                  "bad.graph:2:8: error: where: condition (operand 0) must be bool, got f32"},
+        BadInput{"pow_bool",
+                 "graph g(%x: bool[3], %y: bool[3]) {\n  %a = pow(%x, %y)\n  return %a\n}\n",
+                 "bad.graph:2:8: error: pow: pow is not defined for bool"},
+        BadInput{"sub_bool",
+                 "graph g(%x: bool[3], %y: bool[]) {\n  %a = sub(%y, %x)\n  return %a\n}\n",
+                 "bad.graph:2:8: error: sub: sub is not defined for bool; use logical ops"},
         BadInput{"matmul_dtypes",
                  "graph g(%x: f32[3, 3], %y: f16[3, 3]) {\n  %a = matmul(%x, %y)\n  return %a\n}\n",
                  "bad.graph:2:8: error: matmul: operands must have the same dtype, got f32 and f16"},

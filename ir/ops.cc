@@ -80,8 +80,8 @@ InferFn UnaryInfer(UnaryRule rule) {
 }
 
 enum class BinaryRule {
-  kArith,    // add mul pow maximum minimum: promoted
-  kSub,      // promoted; bool rejected like torch
+  kArith,    // add mul maximum minimum: promoted
+  kNoBool,   // sub pow: promoted; a bool result rejected like torch ("not implemented for 'Bool'")
   kDiv,      // true division: integral results become the default float
   kCompare,  // promoted for computing, bool result
   kLogical,  // bool result
@@ -94,9 +94,10 @@ InferFn BinaryInfer(BinaryRule rule) {
     DType d = ResultType(ctx);
     switch (rule) {
       case BinaryRule::kArith: break;
-      case BinaryRule::kSub:
+      case BinaryRule::kNoBool:
         if (d == DType::kBool) {
-          return InvalidArgumentError("sub is not defined for bool; use logical ops");
+          return InvalidArgumentError(absl::StrCat(ctx.op, " is not defined for bool",
+                                                   ctx.op == "sub" ? "; use logical ops" : ""));
         }
         break;
       case BinaryRule::kDiv:
@@ -458,10 +459,10 @@ void RegisterBuiltinOps(OpRegistry& r) {
     r.Register({name, OpKind::kBinary, 2, 2, true, {}, BinaryInfer(rule), summary});
   };
   binary("add", BinaryRule::kArith, "a + b");
-  binary("sub", BinaryRule::kSub, "a - b");
+  binary("sub", BinaryRule::kNoBool, "a - b");
   binary("mul", BinaryRule::kArith, "a * b");
   binary("div", BinaryRule::kDiv, "a / b (true division)");
-  binary("pow", BinaryRule::kArith, "a ^ b");
+  binary("pow", BinaryRule::kNoBool, "a ^ b");
   binary("maximum", BinaryRule::kArith, "elementwise max (NaN propagates)");
   binary("minimum", BinaryRule::kArith, "elementwise min (NaN propagates)");
   binary("eq", BinaryRule::kCompare, "a == b");

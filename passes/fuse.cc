@@ -52,17 +52,11 @@ std::string Schedule::ToString() const {
 }
 
 std::string OriginalNodeName(const ir::Node& node) {
-  if (const ir::AttrValue* v = node.meta().Find("decomposed_from"); v != nullptr && v->is_string()) {
+  const ir::AttrValue* v = node.meta().Find(kDecomposedFromKey);
+  if (v != nullptr && v->is_string()) {
     return v->as_string();
   }
   return node.name();
-}
-
-const NodeDecision* PlanEntryFor(const LoweringPlan& plan, const ir::Node& node) {
-  if (const ir::AttrValue* v = node.meta().Find("decomposed_from"); v != nullptr && v->is_string()) {
-    if (const NodeDecision* d = plan.Find(v->as_string()); d != nullptr) return d;
-  }
-  return plan.Find(node.name());
 }
 
 namespace {
@@ -227,7 +221,7 @@ class Fuser {
   absl::StatusOr<Schedule> Run() {
     users_ = graph_.ComputeUsers();
     for (const Node* n : graph_.calls()) {
-      const NodeDecision* d = PlanEntryFor(*plan_, *n);
+      const NodeDecision* d = DecisionFor(*plan_, *n);
       if (d == nullptr) {
         return absl::InvalidArgumentError(
             absl::StrCat("fuse: node %", n->name(), " (", n->op(), ") has no lowering-plan entry"));
@@ -427,7 +421,7 @@ class Fuser {
         // final node (all values it reads come before that; its other nodes
         // have no users outside it): a kernel step, or a library step for a
         // matmul epilogue.
-        const NodeDecision* d = PlanEntryFor(*plan_, *n);
+        const NodeDecision* d = DecisionFor(*plan_, *n);
         if (n->name() != d->fused_root) continue;
         const std::vector<const Node*>& members = pattern_members_.at(d->fused_root);
         const bool library = d->fused_pattern == kMatmulEpiloguePattern;

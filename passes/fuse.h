@@ -56,12 +56,6 @@ namespace sluice::passes {
 
 inline constexpr int kMaxRecomputeNodes = 8;
 
-// The plan entry that decides `node`: for a node made by decomposing a
-// composite, the composite's (meta `decomposed_from`), else its own (the
-// same lookup as selective_lowering.h's DecisionFor, which passes:fuse does
-// not depend on). Null when neither exists.
-const NodeDecision* PlanEntryFor(const LoweringPlan& plan, const ir::Node& node);
-
 // The name of the original (pre-decomposition) node `node` came from.
 std::string OriginalNodeName(const ir::Node& node);
 

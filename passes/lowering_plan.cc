@@ -45,6 +45,14 @@ absl::string_view RuleName(Rule r) {
 
 bool IsLowered(Decision d) { return d == Decision::kLower || d == Decision::kLibrary; }
 
+const NodeDecision* DecisionFor(const LoweringPlan& plan, const ir::Node& node) {
+  const ir::AttrValue* from = node.meta().Find(kDecomposedFromKey);
+  if (from != nullptr && from->is_string()) {
+    if (const NodeDecision* e = plan.Find(from->as_string())) return e;
+  }
+  return plan.Find(node.name());
+}
+
 const NodeDecision* LoweringPlan::Find(absl::string_view node) const {
   for (const NodeDecision& e : entries) {
     if (e.node == node) return &e;

@@ -130,6 +130,17 @@ class LoweringPlan {
 // compile CLI's JSON writer both use it.
 void AppendJsonString(std::string* out, absl::string_view s);
 
+// The metadata key decompose writes on each node it makes from a composite:
+// the composite's name.
+inline constexpr absl::string_view kDecomposedFromKey = "decomposed_from";
+
+// The plan entry that governs `node`: the entry of the composite it was
+// decomposed from (its `decomposed_from` metadata) or else its own, by name.
+// Null when neither is in the plan. Here, beside the plan, so that every pass
+// that reads a plan (fusion included, which does not depend on selective
+// lowering) uses this one lookup.
+const NodeDecision* DecisionFor(const LoweringPlan& plan, const ir::Node& node);
+
 }  // namespace sluice::passes
 
 #endif  // SLUICE_PASSES_LOWERING_PLAN_H_

@@ -187,14 +187,6 @@ void MarkNodesForFallback(ir::Graph& graph, const std::function<bool(const ir::N
   }
 }
 
-const NodeDecision* DecisionFor(const LoweringPlan& plan, const ir::Node& node) {
-  const ir::AttrValue* from = node.meta().Find(kDecomposedFromKey);
-  if (from != nullptr && from->is_string()) {
-    if (const NodeDecision* e = plan.Find(from->as_string())) return e;
-  }
-  return plan.Find(node.name());
-}
-
 absl::StatusOr<bool> SelectiveLoweringPass::Run(ir::Graph* graph) {
   absl::StatusOr<LoweringPlan> plan = SelectiveLowering(
       *graph, context_->options, context_->capabilities, &context_->lowering_errors);

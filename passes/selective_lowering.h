@@ -42,9 +42,10 @@
 
 namespace sluice::passes {
 
-// The metadata keys selective lowering reads and decompose writes.
+// The metadata key selective lowering reads (rule 1). The key decompose
+// writes, kDecomposedFromKey, and DecisionFor, the lookup that follows it, are
+// in lowering_plan.h.
 inline constexpr absl::string_view kShouldFallbackKey = "should_fallback";
-inline constexpr absl::string_view kDecomposedFromKey = "decomposed_from";
 
 // A plan with one entry per call node, in graph order. `caps.classify` may be
 // empty: every node is then lowerable (kLower).
@@ -55,11 +56,6 @@ absl::StatusOr<LoweringPlan> SelectiveLowering(
 // Sets meta should_fallback = true (rule 1) on every call node `predicate`
 // accepts; the C++ twin of the seed test's `_mark_nodes_for_fallback`.
 void MarkNodesForFallback(ir::Graph& graph, const std::function<bool(const ir::Node&)>& predicate);
-
-// The plan entry that governs `node`: the entry of the composite it was
-// decomposed from (its `decomposed_from` metadata) or else its own, by name.
-// Null when neither is in the plan.
-const NodeDecision* DecisionFor(const LoweringPlan& plan, const ir::Node& node);
 
 // Fills context->plan; leaves the graph alone (always reports "unchanged").
 class SelectiveLoweringPass : public Pass {

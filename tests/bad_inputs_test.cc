@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "fallback/interpreter.h"
+#include "fallback/kernel_registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
@@ -263,6 +265,54 @@ graph huge_out(%x: f32[1]) {
             "f32[281474976710656]\n"
             "  %big = expand(%x, shape = [281474976710656]) {should_fallback = true}\n"
             "         ^");
+}
+
+// A temporary of a fallback kernel larger than the machine: sum of i32
+// accumulates in i64, so the reference kernel first converts its input to a
+// 2^48-element i64 temporary (2 PiB, more than an x86-64 or AArch64 process
+// can map). The input is a 4-byte buffer presented as 2^48 elements; the
+// kernel never reads it, as the allocation comes first and fails. RunNode,
+// the reference interpreter and Executable::Run each return
+// ResourceExhausted naming the node and the size (it used to be a
+// std::bad_alloc out of Eigen, ending the process), and runs go on.
+TEST(AllocationTest, FallbackKernelTemporaryLargerThanTheMachineIsResourceExhausted) {
+  ir::Graph g = Parse(R"(
+graph huge_tmp(%x: i32[281474976710656]) {
+  %s = sum(%x, dims = [0]) {should_fallback = true}
+  return %s
+})");
+  int32_t one = 1;
+  const std::vector<runtime::Tensor> in = {
+      runtime::Tensor::Borrow(ir::DType::kI32, {int64_t{1} << 48}, &one)};
+  const std::string expected =
+      "fallback kernel for %s (sum): cannot allocate 2251799813685248 bytes for a kernel "
+      "temporary";
+  runtime::Tensor out = runtime::Tensor::Zeros(ir::DType::kI64, {});
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::Status status;
+    ASSERT_NO_THROW(status = fallback::RunNode(*g.FindNode("s"), in, out));
+    EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_EQ(status.message(), expected);
+  }
+  absl::StatusOr<std::vector<runtime::Tensor>> ref;
+  ASSERT_NO_THROW(ref = fallback::RunReference(g, in));
+  ASSERT_FALSE(ref.ok());
+  EXPECT_EQ(ref.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ref.status().message(), "bad_inputs.graph:3:8: error: " + expected +
+                                        "\n  %s = sum(%x, dims = [0]) {should_fallback = true}\n"
+                                        "       ^");
+  absl::StatusOr<runtime::Executable> exe = Compile(g, Options("cache-huge"));
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> run;
+  ASSERT_NO_THROW(run = exe->Run(in));
+  ASSERT_FALSE(run.ok());
+  EXPECT_EQ(run.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(run.status().message(), HasSubstr(expected));
+  // The process keeps working.
+  ir::Graph small = Parse(kSmall);
+  absl::StatusOr<runtime::Executable> ok = Compile(small, Options("cache-huge"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ExpectMatchesReference(*ok, small);
 }
 
 // ---- The kernel cache -------------------------------------------------------------

@@ -324,8 +324,7 @@ ARITH = {
 
 def arith_bool(op, a, b):
     a, b = np.asarray(a, bool), np.asarray(b, bool)
-    return {"add": a | b, "mul": a & b, "maximum": a | b, "minimum": a & b,
-            "pow": a | ~b}[op]
+    return {"add": a | b, "mul": a & b, "maximum": a | b, "minimum": a & b}[op]
 
 
 @with_errstate
@@ -344,6 +343,11 @@ def gen_binary():
                     b.values[2] = NAN
             else:
                 a, b = randn(dt, (3, 4)), randn(dt, (4,))
+            if dt == "bool" and op == "pow":
+                # torch: "pow" not implemented for 'Bool'; sluice's IR rejects
+                # it too. The operands are still drawn above so that every
+                # later case keeps its values.
+                continue
             if dt == "bool":
                 expected = arith_bool(op, a.values, b.values)
             elif op == "pow":

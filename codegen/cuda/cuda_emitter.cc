@@ -321,7 +321,6 @@ absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
   }
   if (op == "pow") {
     if (IsFloat(d)) return absl::StrCat("sl_pow(", arg(0), ", ", arg(1), ")");
-    if (d == DType::kBool) return absl::StrCat("(", arg(0), " || !", arg(1), ")");
     return absl::StrCat("sl_ipow<", T, ">(", arg(0), ", ", arg(1), ")");
   }
   if (op == "maximum" || op == "minimum") {

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "fallback/allocation.h"
 #include "fallback/cuda/registry.h"
 #include "fallback/kernel_registry.h"
 #include "fallback/shape_util.h"
@@ -96,7 +97,14 @@ absl::Status RunNodeOnGpu(const GpuStream& stream, const ir::Node& node,
                                                  kMaxKernelRank, " is supported"));
   }
   internal::TakeGpuFailures();
-  absl::Status status = it->second(stream, node, inputs, output);
+  // A temporary that cannot be allocated is ResourceExhausted, whatever the
+  // failed cudaMallocAsync noted (allocation.h).
+  absl::Status status =
+      CatchAllocationFailures([&] { return it->second(stream, node, inputs, output); });
+  if (status.code() == absl::StatusCode::kResourceExhausted) {
+    internal::TakeGpuFailures();
+    return absl::Status(status.code(), absl::StrCat(where, ": ", status.message()));
+  }
   if (std::string failed = internal::TakeGpuFailures(); !failed.empty()) {
     return absl::InternalError(absl::StrCat(where, ": a CUDA runtime call failed: ", failed));
   }
