@@ -347,8 +347,12 @@ Point FromFlat(const IndexExpr& flat, const ir::Shape& shape) {
   Point p;
   p.flat = flat;
   const std::vector<int64_t> strides = StridesOf(shape);
+  // An empty shape's strides can be 0 ([3, 0]: 0, 1); no element is ever
+  // addressed, so every coordinate is 0.
+  const bool empty = shape.num_elements() == 0;
   for (int d = 0; d < shape.rank(); ++d) {
-    p.coords.push_back(shape[d] <= 1 ? IndexExpr() : flat.FloorDiv(strides[d]).Mod(shape[d]));
+    p.coords.push_back(shape[d] <= 1 || empty ? IndexExpr()
+                                              : flat.FloorDiv(strides[d]).Mod(shape[d]));
   }
   return p;
 }

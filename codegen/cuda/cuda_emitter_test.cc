@@ -505,7 +505,8 @@ INSTANTIATE_TEST_SUITE_P(
                       CompileCase{"split_reductions.graph"},
                       CompileCase{"composites.graph", true}, CompileCase{"benchmarks.graph", true},
                       CompileCase{"ops.graph", true},
-                      CompileCase{"composites.graph", false, true, true}),
+                      CompileCase{"composites.graph", false, true, true},
+                      CompileCase{"empty.graph"}),
     [](const ::testing::TestParamInfo<CompileCase>& info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find('.'));
