@@ -1,6 +1,7 @@
 #include "codegen/cpu/cpu_emitter.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "codegen/cpu/prologue.h"
+#include "codegen/cxx_text.h"
 #include "glog/logging.h"
 
 namespace sluice::codegen::cpu {
@@ -92,14 +94,7 @@ std::string StoreText(DType d, const std::string& v) {
 }
 
 std::string CastText(DType from, DType to, const std::string& a) {
-  const char* t = ValueType(to);
-  if (to == DType::kBool) return absl::StrCat("(", a, " != 0)");
-  if (to == DType::kF16) return absl::StrCat("sl_round_h(static_cast<float>(", a, "))");
-  if (to == DType::kBF16) return absl::StrCat("sl_round_bf(static_cast<float>(", a, "))");
-  if (IsFloat(from) && ir::IsIntegral(to)) {
-    return absl::StrCat("sl_f2i<", t, ">(", a, ")");
-  }
-  return absl::StrCat("static_cast<", t, ">(", a, ")");
+  return codegen::CastText(from, to, ValueType(to), a);
 }
 
 std::string OpText(const Kernel& k, const Expr& e) {
@@ -144,38 +139,14 @@ std::string OpText(const Kernel& k, const Expr& e) {
                         " * ", arg(0), " * ", arg(0), "))))");
   }
   if (op == "logical_not") return absl::StrCat("(", arg(0), " == 0)");
-  if (op == "add") {
-    if (d == DType::kBool) return absl::StrCat("(", arg(0), " || ", arg(1), ")");
-    if (integral) return absl::StrCat("sl_wrap_add<", T, ">(", arg(0), ", ", arg(1), ")");
-    return absl::StrCat("(", arg(0), " + ", arg(1), ")");
-  }
-  if (op == "sub") {
-    if (integral) return absl::StrCat("sl_wrap_sub<", T, ">(", arg(0), ", ", arg(1), ")");
-    return absl::StrCat("(", arg(0), " - ", arg(1), ")");
-  }
-  if (op == "mul") {
-    if (d == DType::kBool) return absl::StrCat("(", arg(0), " && ", arg(1), ")");
-    if (integral) return absl::StrCat("sl_wrap_mul<", T, ">(", arg(0), ", ", arg(1), ")");
-    return absl::StrCat("(", arg(0), " * ", arg(1), ")");
+  if (e.args.size() == 2) {
+    if (std::optional<std::string> text = BinaryOpText(op, d, T, arg(0), arg(1))) return *text;
   }
   if (op == "div") return absl::StrCat("(", arg(0), " / ", arg(1), ")");
   if (op == "pow") {
     if (IsFloat(d)) return absl::StrCat("std::pow(", arg(0), ", ", arg(1), ")");
     return absl::StrCat("sl_ipow<", T, ">(", arg(0), ", ", arg(1), ")");
   }
-  if (op == "maximum" || op == "minimum") {
-    if (d == DType::kBool) {
-      return absl::StrCat("(", arg(0), op == "maximum" ? " || " : " && ", arg(1), ")");
-    }
-    return absl::StrCat("sl_", op, "<", T, ">(", arg(0), ", ", arg(1), ")");
-  }
-  static const std::pair<const char*, const char*> kCompare[] = {
-      {"eq", "=="}, {"ne", "!="}, {"lt", "<"}, {"le", "<="}, {"gt", ">"}, {"ge", ">="}};
-  for (const auto& [name, sym] : kCompare) {
-    if (op == name) return absl::StrCat("(", arg(0), " ", sym, " ", arg(1), ")");
-  }
-  if (op == "logical_and") return absl::StrCat("(", arg(0), " && ", arg(1), ")");
-  if (op == "logical_or") return absl::StrCat("(", arg(0), " || ", arg(1), ")");
   if (op == "where") return absl::StrCat("(", arg(0), " ? ", arg(1), " : ", arg(2), ")");
   LOG(FATAL) << "cpu emitter: unknown op " << op;
   return "";

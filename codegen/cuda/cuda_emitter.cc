@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "codegen/cuda/attention_emitter.h"
 #include "codegen/cuda/preamble.h"
+#include "codegen/cxx_text.h"
 
 namespace sluice::codegen::cuda {
 namespace {
@@ -238,12 +239,7 @@ class IndexEvaluator {
 // ---- Op text ------------------------------------------------------------------------
 
 std::string CastText(DType from, DType to, const std::string& a) {
-  const char* t = ValueType(to);
-  if (to == DType::kBool) return absl::StrCat("(", a, " != 0)");
-  if (to == DType::kF16) return absl::StrCat("sl_round_h(static_cast<float>(", a, "))");
-  if (to == DType::kBF16) return absl::StrCat("sl_round_bf(static_cast<float>(", a, "))");
-  if (IsFloat(from) && ir::IsIntegral(to)) return absl::StrCat("sl_f2i<", t, ">(", a, ")");
-  return absl::StrCat("static_cast<", t, ">(", a, ")");
+  return codegen::CastText(from, to, ValueType(to), a);
 }
 
 absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
@@ -295,21 +291,7 @@ absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
     return absl::StrCat("(", arg(0), " ? ", arg(1), " : ", arg(2), ")");
   }
   if (absl::Status s = need(2); !s.ok()) return s;
-  if (op == "add") {
-    if (d == DType::kBool) return absl::StrCat("(", arg(0), " || ", arg(1), ")");
-    if (integral) return absl::StrCat("sl_wrap_add<", T, ">(", arg(0), ", ", arg(1), ")");
-    return absl::StrCat("(", arg(0), " + ", arg(1), ")");
-  }
-  if (op == "sub") {
-    if (d == DType::kBool) return absl::StrCat("(", arg(0), " != ", arg(1), ")");
-    if (integral) return absl::StrCat("sl_wrap_sub<", T, ">(", arg(0), ", ", arg(1), ")");
-    return absl::StrCat("(", arg(0), " - ", arg(1), ")");
-  }
-  if (op == "mul") {
-    if (d == DType::kBool) return absl::StrCat("(", arg(0), " && ", arg(1), ")");
-    if (integral) return absl::StrCat("sl_wrap_mul<", T, ">(", arg(0), ", ", arg(1), ")");
-    return absl::StrCat("(", arg(0), " * ", arg(1), ")");
-  }
+  if (std::optional<std::string> text = BinaryOpText(op, d, T, arg(0), arg(1))) return *text;
   if (op == "div") {
     if (IsFloat(d)) return absl::StrCat("sl_div(", arg(0), ", ", arg(1), ")");
     {
@@ -323,19 +305,6 @@ absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
     if (IsFloat(d)) return absl::StrCat("sl_pow(", arg(0), ", ", arg(1), ")");
     return absl::StrCat("sl_ipow<", T, ">(", arg(0), ", ", arg(1), ")");
   }
-  if (op == "maximum" || op == "minimum") {
-    if (d == DType::kBool) {
-      return absl::StrCat("(", arg(0), op == "maximum" ? " || " : " && ", arg(1), ")");
-    }
-    return absl::StrCat("sl_", op, "<", T, ">(", arg(0), ", ", arg(1), ")");
-  }
-  static const std::pair<const char*, const char*> kCompare[] = {
-      {"eq", "=="}, {"ne", "!="}, {"lt", "<"}, {"le", "<="}, {"gt", ">"}, {"ge", ">="}};
-  for (const auto& [name, sym] : kCompare) {
-    if (op == name) return absl::StrCat("(", arg(0), " ", sym, " ", arg(1), ")");
-  }
-  if (op == "logical_and") return absl::StrCat("(", arg(0), " && ", arg(1), ")");
-  if (op == "logical_or") return absl::StrCat("(", arg(0), " || ", arg(1), ")");
   return absl::InternalError(
       absl::StrCat("kernel ", k.name, ": the CUDA emitter has no code for op '", op, "'"));
 }
