@@ -281,15 +281,24 @@ def _load_one(path, args) -> sg.Graph:
 # ---- checking sluice's outputs -----------------------------------------------------------
 
 
-def check_sluice_outputs(graph: sg.Graph, entry: Dict, inputs, device) -> str:
+def load_sluice_inputs(graph: sg.Graph, inputs_dir: str, device):
+    """The inputs gpu_bench ran `graph` on (DIR/<input>.npy)."""
+    import torch_graph as tg
+    return [tg.load_npy(os.path.join(inputs_dir, f"{n.name}.npy")).to(device)
+            for n in graph.inputs]
+
+
+def check_sluice_outputs(graph: sg.Graph, entry: Dict, inputs, device,
+                         inputs_are_sluices: bool = False) -> str:
+    """sluice's outputs against eager PyTorch on sluice's inputs (read from
+    inputs_npy_dir unless `inputs` already are them)."""
     import torch
     import torch_graph as tg
     out_dir = entry.get("outputs_npy_dir")
     if not out_dir:
         return "-"
-    if entry.get("inputs_npy_dir"):
-        inputs = [tg.load_npy(os.path.join(entry["inputs_npy_dir"], f"{n.name}.npy")).to(device)
-                  for n in graph.inputs]
+    if entry.get("inputs_npy_dir") and not inputs_are_sluices:
+        inputs = load_sluice_inputs(graph, entry["inputs_npy_dir"], device)
     with torch.no_grad():
         ref = tg.run_graph(graph, inputs, device=device)
     worst = 0.0
@@ -440,8 +449,7 @@ def main(argv=None) -> int:
         if inputs_dir and not args.own_inputs:
             # The inputs sluice ran on: both sides timed on the same data (the
             # GEMMs' clocks on a power-limited GPU depend on the values).
-            inputs = [tg.load_npy(os.path.join(inputs_dir, f"{n.name}.npy")).to(device)
-                      for n in graph.inputs]
+            inputs = load_sluice_inputs(graph, inputs_dir, device)
             r["inputs"] = "sluice's"
         else:
             inputs = make_device_inputs(graph, args.seed, device)
@@ -469,7 +477,8 @@ def main(argv=None) -> int:
                 r["inductor_us"] = bench_us(lambda: compiled(*inputs), device)
             if entry:
                 r["sluice"] = entry
-                r["check"] = check_sluice_outputs(graph, entry, inputs, device)
+                r["check"] = check_sluice_outputs(graph, entry, inputs, device,
+                                                  inputs_are_sluices=r["inputs"] == "sluice's")
         gbs = lambda us: r["floor_bytes"] / (us * 1e-6) / 1e9  # noqa: E731
         if r.get("inductor_us"):
             r["inductor_pct_copy"] = 100 * gbs(r["inductor_us"]) / bw
