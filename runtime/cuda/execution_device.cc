@@ -343,14 +343,14 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
   m->kernels_ = std::move(kernels);
   m->name_ = name;
   absl::MutexLock lock(&m->mu_);
-  m->unaligned_modules_.resize(m->kernels_.size());
-  m->unaligned_functions_.resize(m->kernels_.size());
+  m->unaligned_.resize(m->kernels_.size());
   return m;
 }
 
 absl::StatusOr<CudaFunction> CudaKernelModule::UnalignedFunction(int index) {
   absl::MutexLock lock(&mu_);
-  if (unaligned_functions_[index].has_value()) return *unaligned_functions_[index];
+  Unaligned& u = unaligned_[index];
+  if (u.module != nullptr) return u.function;
   const KernelLaunchSpec& k = kernels_[index];
   const std::string what =
       absl::StrCat("kernel ", k.symbol, "'s variant for unaligned buffers (", k.unaligned_symbol,
@@ -362,12 +362,11 @@ absl::StatusOr<CudaFunction> CudaKernelModule::UnalignedFunction(int index) {
                         absl::StrCat("compiling ", what, ": ", cubin.status().message()));
   }
   SLUICE_CUDA_ASSIGN_OR_RETURN(
-      unaligned_modules_[index],
+      std::unique_ptr<CudaModule> module,
       CudaModule::Load(device_->device(), *cubin, absl::StrCat(name_, "_unaligned")));
-  SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction f,
-                               unaligned_modules_[index]->GetFunction(k.unaligned_symbol));
-  unaligned_functions_[index] = f;
-  return f;
+  SLUICE_CUDA_ASSIGN_OR_RETURN(u.function, module->GetFunction(k.unaligned_symbol));
+  u.module = std::move(module);
+  return u.function;
 }
 
 absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers) {

@@ -25,7 +25,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,10 +155,13 @@ class CudaKernelModule : public runtime::DeviceModule {
   std::unique_ptr<CudaModule> module_;
   std::vector<KernelLaunchSpec> kernels_;
   std::vector<CudaFunction> functions_;
+  // A kernel's unaligned variant, once loaded (module null before).
+  struct Unaligned {
+    std::unique_ptr<CudaModule> module;
+    CudaFunction function;
+  };
   absl::Mutex mu_;
-  // Per kernel: its unaligned variant's module and function, once loaded.
-  std::vector<std::unique_ptr<CudaModule>> unaligned_modules_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::optional<CudaFunction>> unaligned_functions_ ABSL_GUARDED_BY(mu_);
+  std::vector<Unaligned> unaligned_ ABSL_GUARDED_BY(mu_);  // per kernel
 };
 
 }  // namespace sluice::runtime::cuda
