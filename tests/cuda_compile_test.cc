@@ -25,11 +25,13 @@
 #include "passes/memory_plan.h"
 #include "runtime/cuda/symbols.h"
 #include "sluice/compile.h"
+#include "testing/scoped_env.h"
 
 namespace sluice {
 namespace {
 
 using ::testing::HasSubstr;
+using sluice::testing::ScopedEnv;
 
 #define SKIP_WITHOUT_NVRTC()                                                             \
   do {                                                                                   \
@@ -215,26 +217,6 @@ TEST(CudaCompileTest, AttentionIsOneTensorCoreKernelUnlessMarked) {
     EXPECT_EQ(marked->arch, "sm_90") << "nothing needs sm_90a once the pattern is split";
   }
 }
-
-// Sets an environment variable for a scope (the previous value restored).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_.has_value()) {
-      setenv(name_, old_->c_str(), 1);
-    } else {
-      unsetenv(name_);
-    }
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 // The wgmma kernel's variants (warpgroups, key tile, stages; SLUICE_CUDA_EMIT
 // for sluice::Compile) all compile without warnings, and attention_wgmma=0
