@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -23,6 +24,7 @@
 #include "sluice/compile.h"
 #include "testing/allclose.h"
 #include "testing/random.h"
+#include "testing/scoped_env.h"
 
 namespace sluice {
 namespace {
@@ -337,6 +339,60 @@ TEST_F(CudaTest, FusedAttentionOnUnalignedDeviceBuffers) {
     ASSERT_TRUE(ref.ok()) << ref.status();
     sluice::testing::Tolerance tol{1e-2, 1e-2};
     EXPECT_ALLCLOSE_TOL(got, (*ref)[0], tol);
+  }
+}
+
+// The online softmax's conditional rescaling (CudaEmitOptions::
+// attention_lazy_rescale): keys in blocks of 48 scaled by factors that jump
+// (a row's maximum grows by more than 2^8 on later tiles: O and the sums
+// are rescaled there) or creep (it grows by less: P's values exceed 1, up to
+// 2^8, and nothing is rescaled), against the reference interpreter; with
+// the default threshold, with 3 and with 0 (every tile). Both kernels: d 32
+// is the mma.sync one, 64 and 128 the wgmma one on Hopper.
+TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
+  struct Schedule {
+    const char* name;
+    std::vector<double> factors;  // of key blocks 0, 1, ... (48 keys each)
+  };
+  const std::vector<Schedule> schedules = {{"jumps", {1, 6, 2, 14, 3, 30}},
+                                           {"creeps", {1, 1.3, 1.7, 2.2, 1.1, 2.8}}};
+  for (const char* emit : {"", "attention_lazy_rescale=3", "attention_lazy_rescale=0"}) {
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
+    for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
+             {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {
+      const std::string text = absl::StrCat(
+          "graph lazy(%q: ", dtype, "[2, 100, ", d, "], %k: ", dtype, "[2, 288, ", d, "], %v: ",
+          dtype, "[2, 288, ", d,
+          "]) {\n  %kt = transpose(%k, dim0 = 1, dim1 = 2)\n  %s = matmul(%q, %kt)\n",
+          "  %x = mul(%s, 0.125)\n  %p = softmax(%x, dim = -1)\n  %o = matmul(%p, %v)\n",
+          "  return %o\n}\n");
+      absl::StatusOr<ir::Graph> g = ir::ParseGraph(text);
+      ASSERT_TRUE(g.ok()) << g.status();
+      absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+      ASSERT_TRUE(exe.ok()) << exe.status();
+      ASSERT_EQ(exe->plan().Find("p")->fused_pattern, "attention") << exe->plan().ToTable();
+      for (const Schedule& schedule : schedules) {
+        SCOPED_TRACE(absl::StrCat(emit, " ", dtype, " d ", d, " ", schedule.name));
+        std::vector<runtime::Tensor> in;
+        for (size_t i = 0; i < 3; ++i) {
+          in.push_back(
+              sluice::testing::RandomUniform(g->inputs()[i]->type(), 40 + i, -1.0, 1.0));
+        }
+        runtime::Tensor& k = in[1];
+        for (int64_t i = 0; i < k.num_elements(); ++i) {
+          const int64_t key = (i / d) % 288;
+          k.SetFromDouble(i, k.GetAsDouble(i) * schedule.factors[key / 48]);
+        }
+        absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(in);
+        ASSERT_TRUE(out.ok()) << out.status();
+        absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+        ASSERT_TRUE(ref.ok()) << ref.status();
+        const sluice::testing::Tolerance tol =
+            dtype == "f16" ? sluice::testing::Tolerance{1e-2, 1e-2}
+                           : sluice::testing::Tolerance{6e-2, 6e-2};
+        EXPECT_ALLCLOSE_TOL((*out)[0], (*ref)[0], tol);
+      }
+    }
   }
 }
 

@@ -21,6 +21,7 @@ sluice_$NAME($PARAMS) {
   // MT m16 tiles (16 query rows each) per warp; BM = 16 * MT * warps rows per block.
   constexpr int SQ = $SQ, SK = $SK, D = $D, BM = $BM, BN = $BN, NT = $NT, MT = $MT, STR = D + 8;
   constexpr float kScaleLog2 = $LOG2SCALEf;  // scale * log2(e): exp(s*scale - m) = exp2(...)
+  constexpr float LAZY = $LAZY.f;  // rescale threshold, log2 units (0: every tile)
   const float kNegInf = __int_as_float(0xff800000);
   __shared__ __align__(16) unsigned short sk[2][BN][STR];
   __shared__ __align__(16) unsigned short sv[2][BN][STR];
@@ -142,8 +143,16 @@ sluice_$NAME($PARAMS) {
       mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
       mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
       mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-      const float mn0 = fmaxf(m[mt][0], mx0 * kScaleLog2), mn1 = fmaxf(m[mt][1], mx1 * kScaleLog2);
-      const float al0 = sl_exp2(m[mt][0] - mn0), al1 = sl_exp2(m[mt][1] - mn1);
+      float mn0 = fmaxf(m[mt][0], mx0 * kScaleLog2), mn1 = fmaxf(m[mt][1], mx1 * kScaleLog2);
+      // The maximum moves only past 2^LAZY; a warp rescales only when one of its rows did.
+      const bool rescale = LAZY == 0 || __any_sync(0xffffffffu, mn0 > m[mt][0] + LAZY ||
+                                                                    mn1 > m[mt][1] + LAZY);
+      if (!rescale) {
+        mn0 = m[mt][0];
+        mn1 = m[mt][1];
+      }
+      const float al0 = rescale ? sl_exp2(m[mt][0] - mn0) : 1.f;
+      const float al1 = rescale ? sl_exp2(m[mt][1] - mn1) : 1.f;
       m[mt][0] = mn0;
       m[mt][1] = mn1;
       float rs0 = 0.f, rs1 = 0.f;
@@ -158,14 +167,16 @@ sluice_$NAME($PARAMS) {
         pa[mt][nt / 2][(nt & 1) * 2] = sl_pack2(p0, p1);
         pa[mt][nt / 2][(nt & 1) * 2 + 1] = sl_pack2(p2, p3);
       }
-      l[mt][0] = l[mt][0] * al0 + rs0;
-      l[mt][1] = l[mt][1] * al1 + rs1;
+      l[mt][0] = rescale ? fmaf(l[mt][0], al0, rs0) : l[mt][0] + rs0;
+      l[mt][1] = rescale ? fmaf(l[mt][1], al1, rs1) : l[mt][1] + rs1;
+      if (rescale) {
 #pragma unroll
-      for (int dn = 0; dn < D / 8; ++dn) {
-        o[mt][dn][0] *= al0;
-        o[mt][dn][1] *= al0;
-        o[mt][dn][2] *= al1;
-        o[mt][dn][3] *= al1;
+        for (int dn = 0; dn < D / 8; ++dn) {
+          o[mt][dn][0] *= al0;
+          o[mt][dn][1] *= al0;
+          o[mt][dn][2] *= al1;
+          o[mt][dn][3] *= al1;
+        }
       }
     }
 
@@ -290,6 +301,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // one tile older in use, so one fewer tile is loaded ahead.
   constexpr int OVERLAP = $OVERLAP;
   constexpr bool kPipelined = OVERLAP == 2, kDeferPV = OVERLAP == 1;
+  constexpr float LAZY = $LAZY.f;  // rescale threshold, log2 units (0: every tile)
   constexpr int PD = OVERLAP > 0 ? STAGES - 2 : STAGES - 1;  // tiles loaded ahead
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
   constexpr unsigned kQBytes = BM * D * 2, kTileBytes = BN * D * 2;
@@ -416,8 +428,17 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
     mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
     mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-    const float mn0 = fmaxf(m0, mx0 * kScaleLog2), mn1 = fmaxf(m1, mx1 * kScaleLog2);
-    const float al0 = sl_exp2(m0 - mn0), al1 = sl_exp2(m1 - mn1);
+    float mn0 = fmaxf(m0, mx0 * kScaleLog2), mn1 = fmaxf(m1, mx1 * kScaleLog2);
+    // A row's maximum moves only when the tile's exceeds it by more than
+    // 2^LAZY (P's values stay <= 2^LAZY), and O and l are rescaled only when
+    // a row of this warp's did (warp-uniform).
+    const bool rescale =
+        LAZY == 0 || __any_sync(0xffffffffu, mn0 > m0 + LAZY || mn1 > m1 + LAZY);
+    if (!rescale) {
+      mn0 = m0;
+      mn1 = m1;
+    }
+    const float al0 = rescale ? sl_exp2(m0 - mn0) : 1.f, al1 = rescale ? sl_exp2(m1 - mn1) : 1.f;
     m0 = mn0;
     m1 = mn1;
     // P packed as the wgmma A fragments want it (8-key chunk j: rows g in
@@ -437,18 +458,20 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       pp[j >> 1][(j & 1) * 2] = sl_pack2(p0, p1);
       pp[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p2, p3);
     }
-    l0 = l0 * al0 + rs0;
-    l1 = l1 * al1 + rs1;
+    l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
+    l1 = rescale ? fmaf(l1, al1, rs1) : l1 + rs1;
     if (pv_in_flight) sl_wgmma_wait<0>();
 #pragma unroll
     for (int a = 0; a < KA; ++a) {
       sl_fence_regs(o[a]);
+      if (rescale) {
 #pragma unroll
-      for (int i = 0; i < 32; i += 4) {
-        o[a][i] *= al0;
-        o[a][i + 1] *= al0;
-        o[a][i + 2] *= al1;
-        o[a][i + 3] *= al1;
+        for (int i = 0; i < 32; i += 4) {
+          o[a][i] *= al0;
+          o[a][i + 1] *= al0;
+          o[a][i + 2] *= al1;
+          o[a][i + 3] *= al1;
+        }
       }
     }
 #pragma unroll
@@ -636,6 +659,14 @@ std::string FillTemplate(const char* tmpl, const Kernel& kernel, const Attention
   return absl::StrReplaceAll(absl::StrReplaceAll(tmpl, {{"$SHARED_HELPERS", kSharedHelpers}}), r);
 }
 
+// The launch config's words for attention_lazy_rescale.
+std::string LazyRescaleConfig(const CudaEmitOptions& options) {
+  return options.attention_lazy_rescale > 0
+             ? absl::StrCat(", O rescaled when a row maximum grows past 2^",
+                            options.attention_lazy_rescale)
+             : ", O rescaled every tile";
+}
+
 // The launch fields common to both templates: a (query block, batch) grid.
 CudaKernelLaunch AttentionLaunch(const Kernel& kernel, const AttentionSpec& a, int bm, int nt) {
   CudaKernelLaunch launch;
@@ -714,7 +745,8 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const std::string mma = f16 ? "f16" : "bf16";
   const std::string body = FillTemplate(kWgmmaTemplate, kernel, a, bm, bn, nt, min_blocks,
                                         {{"$STAGES", absl::StrCat(stages)},
-                                         {"$OVERLAP", absl::StrCat(overlap)}});
+                                         {"$OVERLAP", absl::StrCat(overlap)},
+                                         {"$LAZY", absl::StrCat(options.attention_lazy_rescale)}});
   const std::string helpers = FillTemplate(
       kWgmmaHelpersTemplate, kernel, a, bm, bn, nt, min_blocks,
       {{"$WGMMA_QK", WgmmaWrapper("sl_wgmma_qk", bn, /*a_regs=*/false, /*trans_b=*/0, mma)},
@@ -737,7 +769,8 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
                                "-stage cp.async", overlap == 1   ? ", P V waited for with the next S"
                                : overlap == 2 ? ", softmax overlapped with the previous tile's P V"
-                                              : "");
+                                              : "",
+                               LazyRescaleConfig(options));
   return std::make_pair(helpers + body + entry("", kWgmmaAlignedEntry), std::move(launch));
 }
 
@@ -771,7 +804,9 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
                                               : 32;
   const int nt = warps * 32;
   const std::string body = FillTemplate(kAttentionTemplate, kernel, a, bm, bn, nt,
-                                        options.min_blocks_per_sm, {{"$MT", absl::StrCat(mt)}});
+                                        options.min_blocks_per_sm,
+                                        {{"$MT", absl::StrCat(mt)},
+                                         {"$LAZY", absl::StrCat(options.attention_lazy_rescale)}});
   const std::string helpers = FillTemplate(kHelpersTemplate, kernel, a, bm, bn, nt,
                                            options.min_blocks_per_sm,
                                            {{"$MMA", f16 ? "f16" : "bf16"}});
@@ -779,7 +814,8 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
   launch.static_shared_bytes = static_cast<uint32_t>(2 * 2 * bn * (a.d + 8) * 2);
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ", warps,
                                " warps of ", 16 * mt, " rows, mma.sync m16n8k16 ",
-                               f16 ? "f16" : "bf16", ", cp.async double-buffered");
+                               f16 ? "f16" : "bf16", ", cp.async double-buffered",
+                               LazyRescaleConfig(options));
   return std::make_pair(helpers + body, std::move(launch));
 }
 

@@ -1290,6 +1290,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "attention_warpgroups"    ? &o.attention_warpgroups
                      : key == "attention_stages"        ? &o.attention_stages
                      : key == "attention_overlap"       ? &o.attention_overlap
+                     : key == "attention_lazy_rescale"  ? &o.attention_lazy_rescale
                                                         : nullptr;
     bool* bool_field = key == "fast_math"                  ? &o.fast_math
                        : key == "assume_aligned"           ? &o.assume_aligned
@@ -1316,7 +1317,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       return bad(
           "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
           "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
-          "attention_warpgroups, attention_stages, attention_overlap, fast_math, assume_aligned, "
+          "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
+          "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows)");
     }
   }
@@ -1329,12 +1331,12 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
        o.attention_block_n != 64 && o.attention_block_n != 128) ||
       o.attention_warpgroups > 4 || o.attention_stages == 1 || o.attention_stages > 4 ||
-      o.attention_overlap > 2) {
+      o.attention_overlap > 2 || o.attention_lazy_rescale > 15) {
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads a power "
         "of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
-        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2"));
+        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15"));
   }
   *options = o;
   return absl::OkStatus();

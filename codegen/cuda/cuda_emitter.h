@@ -150,6 +150,12 @@ struct CudaEmitOptions {
   // with the next tile's S, 2 FlashAttention-3's softmax during the previous
   // P V (1 and 2 need 3 or more stages).
   int attention_overlap = 0;
+  // Both attention kernels' online softmax: a row's running maximum moves
+  // only when a tile's exceeds it by more than 2^this (so P's values stay
+  // below 2^this, well inside f16's range), and a warp rescales O and the
+  // row sums only when one of its rows' did (FlashAttention-4's conditional
+  // rescaling). 0 rescales every tile; at most 15.
+  int attention_lazy_rescale = 8;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;
@@ -160,7 +166,8 @@ struct CudaEmitOptions {
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
-// attention_stages, attention_overlap (integers) and fast_math, assume_aligned,
+// attention_stages, attention_overlap, attention_lazy_rescale (integers) and
+// fast_math, assume_aligned,
 // recompute_narrow_scratch, attention_wgmma (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.

@@ -659,6 +659,9 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
   EXPECT_EQ(o.attention_overlap, 2);
+  EXPECT_EQ(o.attention_lazy_rescale, 8);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=0", &o).ok());
+  EXPECT_EQ(o.attention_lazy_rescale, 0);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
   EXPECT_TRUE(o.reread_cache_hints);
   EXPECT_FALSE(o.reread_long_rows);
@@ -667,7 +670,8 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
                           "row_block_threads=100", "row_reread_threads=48", "pointwise_unroll=0", "max_elements_per_thread",
                           "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
-                          "attention_overlap=3", "reread_cache_hints=2"}) {
+                          "attention_overlap=3", "reread_cache_hints=2",
+                          "attention_lazy_rescale=16"}) {
     absl::Status s = ApplyCudaEmitOverrides(absl::StrCat("min_blocks_per_sm=4,", bad), &o);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_EQ(o.min_blocks_per_sm, before.min_blocks_per_sm) << bad;
