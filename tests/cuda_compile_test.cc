@@ -238,9 +238,9 @@ graph attn(%q: f16[2, 200, 128], %k: f16[2, 150, 128], %v: f16[2, 150, 128]) {
   for (const char* spec :
        {"attention_block_n=64", "attention_stages=3", "attention_overlap=1", "attention_overlap=2",
         "attention_warpgroups=1,attention_block_n=64,attention_stages=4,attention_overlap=2",
-        "attention_warpgroups=3,attention_block_n=64,attention_stages=3", "attention_lazy_rescale=0",
-        "attention_overlap=2,attention_lazy_rescale=0", "attention_wgmma=0",
-        "attention_wgmma=0,attention_lazy_rescale=0"}) {
+        "attention_warpgroups=3,attention_block_n=64,attention_stages=3", "attention_lazy_rescale=8",
+        "attention_overlap=2,attention_lazy_rescale=8", "attention_wgmma=0",
+        "attention_wgmma=0,attention_lazy_rescale=8"}) {
     SCOPED_TRACE(spec);
     ScopedEnv env("SLUICE_CUDA_EMIT", spec);
     absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, Sm90());

@@ -347,7 +347,7 @@ TEST_F(CudaTest, FusedAttentionOnUnalignedDeviceBuffers) {
 // (a row's maximum grows by more than 2^8 on later tiles: O and the sums
 // are rescaled there) or creep (it grows by less: P's values exceed 1, up to
 // 2^8, and nothing is rescaled), against the reference interpreter; with
-// the default threshold, with 3 and with 0 (every tile). Both kernels: d 32
+// thresholds 8 and 3, and 0 (every tile, the default). Both kernels: d 32
 // is the mma.sync one, 64 and 128 the wgmma one on Hopper.
 TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   struct Schedule {
@@ -356,7 +356,7 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   };
   const std::vector<Schedule> schedules = {{"jumps", {1, 6, 2, 14, 3, 30}},
                                            {"creeps", {1, 1.3, 1.7, 2.2, 1.1, 2.8}}};
-  for (const char* emit : {"", "attention_lazy_rescale=3", "attention_lazy_rescale=0"}) {
+  for (const char* emit : {"attention_lazy_rescale=8", "attention_lazy_rescale=3", ""}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
              {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {

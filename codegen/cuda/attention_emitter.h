@@ -30,13 +30,14 @@
 // them), P converted to f16/bf16 in registers as the A operand of
 // O += P V (V's B fragments through ldmatrix.trans).
 //
-// Both: the online softmax keeps a row's running maximum until a tile's
-// exceeds it by more than 2^attention_lazy_rescale (default 8: P's values
-// stay at most 256), and a warp rescales its O accumulators and row sums
-// only on the tiles where one of its rows' maximum moved
+// Both: with attention_lazy_rescale = T > 0 the online softmax keeps a
+// row's running maximum until a tile's exceeds it by more than 2^T (P's
+// values stay at most 2^T), and a warp rescales its O accumulators and row
+// sums only on the tiles where one of its rows' maximum moved
 // (FlashAttention-4's conditional rescaling; with inputs of one scale that
 // is the first tile only). The result is the same softmax: every row is
-// normalized by its own sum at the end.
+// normalized by its own sum at the end. Off by default: slower on an H100
+// (benchmarks/NOTES.md §21).
 //
 // Both: Sq and Sk need not be multiples of the tiles (rows past Sq are not
 // stored; keys past Sk are masked to -inf and their V rows zero-filled).

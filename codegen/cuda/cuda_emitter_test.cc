@@ -659,9 +659,9 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
   EXPECT_EQ(o.attention_overlap, 2);
-  EXPECT_EQ(o.attention_lazy_rescale, 8);
-  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=0", &o).ok());
   EXPECT_EQ(o.attention_lazy_rescale, 0);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=8", &o).ok());
+  EXPECT_EQ(o.attention_lazy_rescale, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
   EXPECT_TRUE(o.reread_cache_hints);
   EXPECT_FALSE(o.reread_long_rows);
