@@ -438,6 +438,11 @@ def main(argv=None) -> int:
         "command": "python3 benchmarks/torch_bench.py " + " ".join(argv if argv is not None
                                                                    else sys.argv[1:]),
     }
+    timings = sorted({v.get("timing", "back_to_back") for v in sluice.values()
+                      if isinstance(v, dict)})
+    if timings:
+        # gpu_bench's --timing: "dobench" times sluice as do_bench times PyTorch.
+        header["sluice timing (gpu_bench --timing)"] = ", ".join(timings)
     print("\n".join(f"{k}: {v}" for k, v in header.items()), flush=True)
 
     results = []

@@ -158,7 +158,7 @@ class TorchBenchTest(unittest.TestCase):
                 for i, t in enumerate(tg.run_graph(g, ins)):
                     tg.save_npy(os.path.join(out_dir, f"{g.outputs[i].name}.npy"), t)
                 sluice[name] = {"us": 5.0, "compile_cold_ms": 3.0, "compile_warm_ms": 0.1,
-                                "outputs_npy_dir": out_dir}
+                                "outputs_npy_dir": out_dir, "timing": "dobench"}
             with open(os.path.join(d, "sluice.json"), "w") as f:
                 json.dump(sluice, f)
             md, js = os.path.join(d, "r.md"), os.path.join(d, "r.json")
@@ -167,6 +167,8 @@ class TorchBenchTest(unittest.TestCase):
                                capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertIn("seed_fallback", p.stdout)
+            # How gpu_bench timed sluice is in the header.
+            self.assertIn("sluice timing (gpu_bench --timing): dobench", p.stdout)
             with open(js) as f:
                 (r,) = json.load(f)["results"]
             self.assertEqual(r["graph"], "seed_fallback")
