@@ -95,6 +95,9 @@ struct Flags {
   // triton.testing.do_bench, which torch_bench.py times PyTorch with) or
   // "back_to_back" (this harness's own until 2026-11-27). See TimeMs.
   std::string timing = "dobench";
+  // --timing=dobench's L2 flush: "memset32" (cuMemsetD32Async, as a 4-byte
+  // fill), "memset8" (cuMemsetD8Async) or "none".
+  std::string flush = "memset32";
 };
 Flags& GetFlags() {
   static Flags* flags = new Flags();
@@ -242,7 +245,12 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
     flush->emplace(device, std::move(b));
   }
   const cu::DevicePtr flush_ptr = flush->at(device).ptr();
-  auto flush_l2 = [&] { return stream->Memset8(flush_ptr, 0, kFlushBytes); };
+  const std::string& how = GetFlags().flush;
+  auto flush_l2 = [&] {
+    return how == "none"      ? absl::OkStatus()
+           : how == "memset8" ? stream->Memset8(flush_ptr, 0, kFlushBytes)
+                              : stream->Memset32(flush_ptr, 0, kFlushBytes / 4);
+  };
   SLUICE_CUDA_RETURN_IF_ERROR(run());
   SLUICE_CUDA_RETURN_IF_ERROR(stream->Synchronize());
   SLUICE_CUDA_ASSIGN_OR_RETURN(auto start, cu::CudaEvent::Create(device));
@@ -768,6 +776,14 @@ int main(int argc, char** argv) {
       if (flags.timing != "dobench" && flags.timing != "back_to_back") {
         fprintf(stderr, "gpu_bench: --timing is dobench or back_to_back, not '%s'\n",
                 flags.timing.c_str());
+        return 2;
+      }
+      continue;
+    }
+    if (value("flush", &flags.flush)) {
+      if (flags.flush != "memset32" && flags.flush != "memset8" && flags.flush != "none") {
+        fprintf(stderr, "gpu_bench: --flush is memset32, memset8 or none, not '%s'\n",
+                flags.flush.c_str());
         return 2;
       }
       continue;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -237,23 +238,31 @@ TEST_F(CudaModuleTest, LaunchesHalfBfloat16KernelAndChecksResults) {
 TEST_F(CudaModuleTest, LargeDynamicSharedMemoryIsOptedInto) {
   absl::StatusOr<CudaFunction> kernel = module_->GetFunction("reverse_in_shared");
   ASSERT_TRUE(kernel.ok()) << kernel.status();
-  constexpr int kN = 20000;  // 80000 bytes of shared memory: above 48 KiB
-  std::vector<float> in(kN);
-  for (int i = 0; i < kN; ++i) in[i] = static_cast<float>(i);
-  absl::StatusOr<DeviceBuffer> din = DeviceBuffer::Allocate(device_, kN * 4);
-  absl::StatusOr<DeviceBuffer> dout = DeviceBuffer::Allocate(device_, kN * 4);
+  constexpr int kMax = 22500;  // up to 90000 bytes of shared memory: above 48 KiB
+  std::vector<float> in(kMax);
+  for (int i = 0; i < kMax; ++i) in[i] = static_cast<float>(i);
+  absl::StatusOr<DeviceBuffer> din = DeviceBuffer::Allocate(device_, kMax * 4);
+  absl::StatusOr<DeviceBuffer> dout = DeviceBuffer::Allocate(device_, kMax * 4);
   ASSERT_TRUE(din.ok() && dout.ok());
-  ASSERT_TRUE(stream_->CopyHostToDevice(din->ptr(), in.data(), kN * 4).ok());
-  DevicePtr pin = din->ptr(), pout = dout->ptr();
-  int n = kN;
-  void* args[] = {&pin, &pout, &n};
-  absl::Status launched = Launch(*kernel, {1}, {512}, kN * 4, stream_.get(), args);
-  ASSERT_TRUE(launched.ok()) << launched;
-  std::vector<float> out(kN);
-  ASSERT_TRUE(stream_->CopyDeviceToHost(out.data(), pout, kN * 4).ok());
-  ASSERT_TRUE(stream_->Synchronize().ok());
-  EXPECT_EQ(out[0], kN - 1);
-  EXPECT_EQ(out[kN - 1], 0);
+  ASSERT_TRUE(stream_->CopyHostToDevice(din->ptr(), in.data(), kMax * 4).ok());
+  // Launch opts in once per function and size (the opt-in is shared by
+  // copies of the CudaFunction): 80000 bytes, then more through a copy (a
+  // new opt-in), then less and the same again (none needed).
+  const CudaFunction copy = *kernel;
+  for (const auto& [function, n] : std::vector<std::pair<const CudaFunction*, int>>{
+           {&*kernel, 20000}, {&copy, kMax}, {&*kernel, 12000}, {&copy, 20000}}) {
+    SCOPED_TRACE(n);
+    DevicePtr pin = din->ptr(), pout = dout->ptr();
+    int count = n;
+    void* args[] = {&pin, &pout, &count};
+    absl::Status launched = Launch(*function, {1}, {512}, n * 4, stream_.get(), args);
+    ASSERT_TRUE(launched.ok()) << launched;
+    std::vector<float> out(n);
+    ASSERT_TRUE(stream_->CopyDeviceToHost(out.data(), pout, n * 4).ok());
+    ASSERT_TRUE(stream_->Synchronize().ok());
+    EXPECT_EQ(out[0], n - 1);
+    EXPECT_EQ(out[n - 1], 0);
+  }
 }
 
 TEST_F(CudaModuleTest, MissingKernelIsNotFoundNamingModuleAndKernel) {

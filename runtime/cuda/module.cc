@@ -105,10 +105,13 @@ absl::Status Launch(const CudaFunction& function, Dim3 grid, Dim3 block, unsigne
   SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
   const CudaSymbols& cu = stream->device()->symbols();
   absl::Status status = [&]() -> absl::Status {
-    if (shared_bytes > kDefaultMaxDynamicSharedBytes) {
+    if (shared_bytes > kDefaultMaxDynamicSharedBytes &&
+        shared_bytes > function.dynamic_shared_opt_in_->load(std::memory_order_relaxed)) {
       SLUICE_CU_RETURN_IF_ERROR(cu.cuFuncSetAttribute(
           function.handle(), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
           static_cast<int>(shared_bytes)));
+      // Racing launches of one function may both set it: the same call twice.
+      function.dynamic_shared_opt_in_->store(shared_bytes, std::memory_order_relaxed);
     }
     SLUICE_CU_RETURN_IF_ERROR(cu.cuLaunchKernel(function.handle(), grid.x, grid.y, grid.z,
                                                 block.x, block.y, block.z, shared_bytes,

@@ -12,6 +12,7 @@
 #ifndef SLUICE_RUNTIME_CUDA_MODULE_H_
 #define SLUICE_RUNTIME_CUDA_MODULE_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -42,7 +43,14 @@ class CudaFunction {
 
  private:
   friend class CudaModule;
+  friend absl::Status Launch(const CudaFunction&, Dim3, Dim3, unsigned, CudaStream*, void**);
   CUfunc_st* function_ = nullptr;
+  // The dynamic shared memory the function is opted into
+  // (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), shared by copies, so
+  // that Launch calls cuFuncSetAttribute once per function and size, not
+  // before every launch.
+  std::shared_ptr<std::atomic<unsigned>> dynamic_shared_opt_in_ =
+      std::make_shared<std::atomic<unsigned>>(0);
   std::string name_;
   CudaDevice* device_ = nullptr;
   int max_threads_per_block_ = 0;
