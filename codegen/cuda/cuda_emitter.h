@@ -155,9 +155,9 @@ struct CudaEmitOptions {
   // below 2^this, well inside f16's range), and a warp rescales O and the
   // row sums only when one of its rows' did (FlashAttention-4's conditional
   // rescaling). 0 (the default) rescales every tile; at most 15. 8 was 3%
-  // slower on an H100 (benchmarks/NOTES.md §21): the skipped multiplies
-  // filled issue slots between the exponentials anyway, and the vote and
-  // branch split the softmax's schedule.
+  // slower on an H100 (benchmarks/NOTES.md §21), most likely because the
+  // skipped multiplies filled issue slots between the exponentials anyway
+  // and the vote and branch split the softmax's schedule.
   int attention_lazy_rescale = 0;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.

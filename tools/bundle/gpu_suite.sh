@@ -61,8 +61,9 @@ step_sanitizer() {
     RUN_WRAPPER="compute-sanitizer --tool ${tool} ${extra} --error-exitcode 99 --report-api-errors no" \
       "${bundle}/run_all.sh" --tests-only --filter "${filter}" \
       "${log_dir}/sanitizer/${tool}" || src=1
-    # The tool's own verdict lines, for the record.
-    grep -h "ERROR SUMMARY" "${log_dir}/sanitizer/${tool}"/*.log 2>/dev/null |
+    # The tool's own verdict lines, for the record (racecheck's is "RACECHECK
+    # SUMMARY: N hazards displayed (N errors, N warnings)").
+    grep -hE "(ERROR|RACECHECK) SUMMARY" "${log_dir}/sanitizer/${tool}"/*.log 2>/dev/null |
       sort | uniq -c >"${log_dir}/sanitizer/${tool}/error_summaries.txt"
   done
   return ${src}
