@@ -6,7 +6,7 @@
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
 //             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
 //             [--no_split_reductions] [--timing=dobench|back_to_back]
-//             [google benchmark flags]
+//             [--flush=memset32|memset8|none] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
@@ -93,7 +93,8 @@ struct Flags {
   bool split_reductions = true;  // LoweringOptions::split_reductions
   // How a graph's runs are timed: "dobench" (the procedure of
   // triton.testing.do_bench, which torch_bench.py times PyTorch with) or
-  // "back_to_back" (this harness's own until 2026-11-27). See TimeMs.
+  // "back_to_back" (this harness's own until 2026-11-27). See
+  // TimeMsLikeDoBench and TimeMs.
   std::string timing = "dobench";
   // --timing=dobench's L2 flush: "memset32" (cuMemsetD32Async, as a 4-byte
   // fill), "memset8" (cuMemsetD8Async) or "none".
@@ -373,6 +374,10 @@ absl::StatusOr<DeviceRun> PrepareRun(runtime::Executable& exe, const ir::Graph& 
     if (absl::Status s = r.Run(); !s.ok()) return s;
   }
   if (absl::Status s = exe.Synchronize(); !s.ok()) return s;
+  // With --timing=dobench this estimate is itself a whole do_bench-style
+  // measurement (~125 ms of runs), so the GPU has been busy for as long
+  // before the measured one, much as torch_bench's eager timing precedes
+  // Inductor's (what the figures of 2026-11-27 12:33-12:52 were taken with).
   absl::StatusOr<double> estimate = r.MedianMs(3);
   if (!estimate.ok()) return estimate.status();
   r.per_sample = RunsPerSample(*estimate);
