@@ -245,9 +245,9 @@ TEST_F(CudaModuleTest, LargeDynamicSharedMemoryIsOptedInto) {
   absl::StatusOr<DeviceBuffer> dout = DeviceBuffer::Allocate(device_, kMax * 4);
   ASSERT_TRUE(din.ok() && dout.ok());
   ASSERT_TRUE(stream_->CopyHostToDevice(din->ptr(), in.data(), kMax * 4).ok());
-  // Launch opts in once per function, to the device's limit (the opt-in is
-  // shared by copies of the CudaFunction): 80000 bytes, then more through a
-  // copy, then less and the same again, none of them opting in again.
+  // Launch opts in once per function and size (the opt-in is shared by
+  // copies of the CudaFunction): 80000 bytes, then more through a copy (a
+  // new opt-in), then less and the same again (none needed).
   const CudaFunction copy = *kernel;
   for (const auto& [function, n] : std::vector<std::pair<const CudaFunction*, int>>{
            {&*kernel, 20000}, {&copy, kMax}, {&*kernel, 12000}, {&copy, 20000}}) {

@@ -2,7 +2,6 @@
 
 #include <cuda.h>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -107,15 +106,12 @@ absl::Status Launch(const CudaFunction& function, Dim3 grid, Dim3 block, unsigne
   const CudaSymbols& cu = stream->device()->symbols();
   absl::Status status = [&]() -> absl::Status {
     if (shared_bytes > kDefaultMaxDynamicSharedBytes &&
-        !function.opted_into_large_shared_->load(std::memory_order_acquire)) {
-      // Once per function, to all the device allows (the limit does not
-      // change occupancy; the launch's own size does). Racing first launches
-      // make the same call twice.
+        shared_bytes > function.dynamic_shared_opt_in_->load(std::memory_order_relaxed)) {
       SLUICE_CU_RETURN_IF_ERROR(cu.cuFuncSetAttribute(
           function.handle(), CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-          std::max(static_cast<int>(shared_bytes),
-                   stream->device()->max_shared_memory_per_block_optin())));
-      function.opted_into_large_shared_->store(true, std::memory_order_release);
+          static_cast<int>(shared_bytes)));
+      // Racing launches of one function may both set it: the same call twice.
+      function.dynamic_shared_opt_in_->store(shared_bytes, std::memory_order_relaxed);
     }
     SLUICE_CU_RETURN_IF_ERROR(cu.cuLaunchKernel(function.handle(), grid.x, grid.y, grid.z,
                                                 block.x, block.y, block.z, shared_bytes,

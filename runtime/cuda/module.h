@@ -45,12 +45,14 @@ class CudaFunction {
   friend class CudaModule;
   friend absl::Status Launch(const CudaFunction&, Dim3, Dim3, unsigned, CudaStream*, void**);
   CUfunc_st* function_ = nullptr;
-  // Whether the function is opted into the device's largest dynamic shared
-  // memory (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), shared by
-  // copies, so that Launch calls cuFuncSetAttribute once per function, not
-  // before every launch that needs more than 48 KB.
-  std::shared_ptr<std::atomic<bool>> opted_into_large_shared_ =
-      std::make_shared<std::atomic<bool>>(false);
+  // The dynamic shared memory the function is opted into
+  // (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), shared by copies, so
+  // that Launch calls cuFuncSetAttribute once per function and size, not
+  // before every launch. (Two first launches of one function with different
+  // sizes on two threads could race, the smaller setting last; sluice's
+  // kernels are always launched with one size.)
+  std::shared_ptr<std::atomic<unsigned>> dynamic_shared_opt_in_ =
+      std::make_shared<std::atomic<unsigned>>(0);
   std::string name_;
   CudaDevice* device_ = nullptr;
   int max_threads_per_block_ = 0;
