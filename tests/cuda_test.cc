@@ -63,15 +63,64 @@ class CudaTest : public ::testing::Test {
     if (!ref.ok()) return ref.status();
     EXPECT_EQ(out->size(), ref->size());
     for (size_t i = 0; i < out->size() && i < ref->size(); ++i) {
-      sluice::testing::Tolerance tol = sluice::testing::DefaultTolerance((*ref)[i].dtype());
-      if ((*ref)[i].dtype() == ir::DType::kF32) tol = {1e-4, 1e-4};
-      if ((*ref)[i].dtype() == ir::DType::kF16) tol = {1e-2, 1e-2};
-      if ((*ref)[i].dtype() == ir::DType::kBF16) tol = {6e-2, 6e-2};
-      tol.equal_nan = true;
-      EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], tol)
+      EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], ToleranceFor((*ref)[i].dtype()))
           << g->name() << " output " << i << "\n" << exe->StepsToString();
     }
     return exe;
+  }
+
+  // Generated kernels against the reference interpreter: f32 to 1e-4, f16
+  // to 1e-2, bf16 to 6e-2 (relative and absolute), NaNs equal.
+  static sluice::testing::Tolerance ToleranceFor(ir::DType dtype) {
+    sluice::testing::Tolerance tol = sluice::testing::DefaultTolerance(dtype);
+    if (dtype == ir::DType::kF32) tol = {1e-4, 1e-4};
+    if (dtype == ir::DType::kF16) tol = {1e-2, 1e-2};
+    if (dtype == ir::DType::kBF16) tol = {6e-2, 6e-2};
+    tol.equal_nan = true;
+    return tol;
+  }
+
+  // Runs `exe` (compiled from `g`) with every input and output a device view
+  // one element into an allocation one element longer, so that no buffer is
+  // 16-byte aligned; returns the outputs on the host.
+  static absl::StatusOr<std::vector<runtime::Tensor>> RunOnUnalignedViews(
+      runtime::Executable& exe, const ir::Graph& g, const std::vector<runtime::Tensor>& in) {
+    auto bigger = [](const ir::TensorType& t) -> ir::TensorType {
+      return {t.dtype, ir::Shape({t.shape.num_elements() + 1})};
+    };
+    auto view = [](const runtime::DeviceTensor& big, const ir::TensorType& t) {
+      return runtime::DeviceTensor::Borrow(
+          t.dtype, t.shape, static_cast<char*>(big.data()) + ir::DTypeSize(t.dtype));
+    };
+    std::vector<runtime::DeviceTensor> keep, inputs, outputs;
+    for (const runtime::Tensor& t : in) {
+      runtime::Tensor big = runtime::Tensor::Zeros(bigger(t.type()));
+      std::memcpy(static_cast<char*>(big.data()) + ir::DTypeSize(t.dtype()), t.data(),
+                  static_cast<size_t>(t.nbytes()));
+      absl::StatusOr<runtime::DeviceTensor> dev = exe.ToDevice(big);
+      if (!dev.ok()) return dev.status();
+      keep.push_back(*dev);
+      inputs.push_back(view(*dev, t.type()));
+    }
+    std::vector<runtime::DeviceTensor> out_big;
+    for (const ir::Node* o : g.outputs()) {
+      absl::StatusOr<runtime::DeviceTensor> dev = exe.AllocateDeviceTensor(bigger(o->type()));
+      if (!dev.ok()) return dev.status();
+      out_big.push_back(*dev);
+      outputs.push_back(view(*dev, o->type()));
+    }
+    if (absl::Status st = exe.RunDeviceInto(inputs, absl::MakeSpan(outputs)); !st.ok()) return st;
+    std::vector<runtime::Tensor> got;
+    for (size_t i = 0; i < out_big.size(); ++i) {
+      absl::StatusOr<runtime::Tensor> host = exe.ToHost(out_big[i]);
+      if (!host.ok()) return host.status();
+      const ir::TensorType type = g.outputs()[i]->type();
+      got.push_back(runtime::Tensor::Zeros(type));
+      std::memcpy(got.back().data(),
+                  static_cast<const char*>(host->data()) + ir::DTypeSize(type.dtype),
+                  static_cast<size_t>(got.back().nbytes()));
+    }
+    return got;
   }
 };
 
@@ -309,36 +358,45 @@ TEST_F(CudaTest, FusedAttentionOnUnalignedDeviceBuffers) {
     ASSERT_TRUE(exe.ok()) << exe.status();
     ASSERT_EQ(exe->plan().Find("p")->fused_pattern, "attention");
     const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 11);
-    // Each value one element (2 bytes) into a buffer one element longer.
-    auto shifted = [](const runtime::Tensor& t) {
-      runtime::Tensor big = runtime::Tensor::Zeros({t.dtype(), {t.num_elements() + 1}});
-      std::memcpy(static_cast<char*>(big.data()) + 2, t.data(), static_cast<size_t>(t.nbytes()));
-      return big;
-    };
-    std::vector<runtime::DeviceTensor> keep, views;
-    for (const runtime::Tensor& t : in) {
-      absl::StatusOr<runtime::DeviceTensor> dev = exe->ToDevice(shifted(t));
-      ASSERT_TRUE(dev.ok()) << dev.status();
-      keep.push_back(*dev);
-      views.push_back(runtime::DeviceTensor::Borrow(
-          t.dtype(), t.shape(), static_cast<char*>(dev->data()) + 2));
-    }
-    const ir::TensorType out_type = g->outputs()[0]->type();
-    absl::StatusOr<runtime::DeviceTensor> out_big = exe->AllocateDeviceTensor(
-        {out_type.dtype, ir::Shape({out_type.shape.num_elements() + 1})});
-    ASSERT_TRUE(out_big.ok()) << out_big.status();
-    std::vector<runtime::DeviceTensor> out = {runtime::DeviceTensor::Borrow(
-        out_type.dtype, out_type.shape, static_cast<char*>(out_big->data()) + 2)};
-    ASSERT_TRUE(exe->RunDeviceInto(views, absl::MakeSpan(out)).ok());
-    absl::StatusOr<runtime::Tensor> got_big = exe->ToHost(*out_big);
-    ASSERT_TRUE(got_big.ok()) << got_big.status();
-    runtime::Tensor got = runtime::Tensor::Zeros(out_type);
-    std::memcpy(got.data(), static_cast<const char*>(got_big->data()) + 2,
-                static_cast<size_t>(got.nbytes()));
+    absl::StatusOr<std::vector<runtime::Tensor>> got = RunOnUnalignedViews(*exe, *g, in);
+    ASSERT_TRUE(got.ok()) << got.status();
     absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
     ASSERT_TRUE(ref.ok()) << ref.status();
-    sluice::testing::Tolerance tol{1e-2, 1e-2};
-    EXPECT_ALLCLOSE_TOL(got, (*ref)[0], tol);
+    EXPECT_ALLCLOSE_TOL((*got)[0], (*ref)[0], ToleranceFor(ir::DType::kF16));
+  }
+}
+
+// CudaEmitOptions::aligned_variants (through SLUICE_CUDA_EMIT): every
+// kernel with vector accesses runs its aligned-only variant on the
+// executable's own buffers and the general one, compiled on first need, on
+// buffers that are not 16-byte aligned; both against the reference.
+TEST_F(CudaTest, AlignedVariantsRunOnAlignedAndUnalignedBuffers) {
+  sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", "aligned_variants=1");
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph av(%x: f32[64, 1000], %w: f32[1000], %h: bf16[33, 1024], %y: f32[4099]) {
+  %s = softmax(%x, dim = -1)
+  %n = layer_norm(%s, %w, normalized_shape = [1000])
+  %hn = layer_norm(%h, normalized_shape = [1024])
+  %e = exp(%y)
+  return %n, %hn, %e
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
+      << exe->plan().ToTable();
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 5);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> aligned = exe->Run(in);
+  ASSERT_TRUE(aligned.ok()) << aligned.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> unaligned = RunOnUnalignedViews(*exe, *g, in);
+  ASSERT_TRUE(unaligned.ok()) << unaligned.status();
+  for (size_t i = 0; i < ref->size(); ++i) {
+    SCOPED_TRACE(i);
+    const sluice::testing::Tolerance tol = ToleranceFor((*ref)[i].dtype());
+    EXPECT_ALLCLOSE_TOL((*aligned)[i], (*ref)[i], tol);
+    EXPECT_ALLCLOSE_TOL((*unaligned)[i], (*ref)[i], tol);
   }
 }
 

@@ -127,6 +127,15 @@ struct CudaEmitOptions {
   // Buffers are 16-byte aligned (the memory plan's arena and cuMemAlloc
   // give 64 and 256): no run-time check, no element-wise fallback path.
   bool assume_aligned = false;
+  // Generated kernels with 16-byte vector accesses come in two: the
+  // module's, for 16-byte-aligned buffers only (no element-wise path; its
+  // entry traps on others), and the general one as the launch's unaligned
+  // variant (CudaKernelLaunch::unaligned_source), which the runtime compiles
+  // the first time a launch's buffers are not all aligned. Callers' buffers
+  // keep working, at assume_aligned's speed when aligned. Off by default:
+  // measured only as assume_aligned so far (layer_norm rows 1-2% faster,
+  // softmax rows mixed; benchmarks/NOTES.md §21).
+  bool aligned_variants = false;
   // Row/column reductions: recompute a kernel-IR scratch value from cached
   // loads narrower than it (an f32 value of a bf16 row) where it is read,
   // instead of keeping it in an f32 register array.
@@ -170,7 +179,7 @@ struct CudaEmitOptions {
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
-// fast_math, assume_aligned,
+// fast_math, assume_aligned, aligned_variants,
 // recompute_narrow_scratch, attention_wgmma (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
@@ -200,7 +209,9 @@ struct CudaKernelLaunch {
   // the whole of `unaligned_source` (a translation unit of its own: preamble
   // included, same arch). The runtime compiles it the first time a launch
   // needs it, so that a compile pays only for the aligned kernel (the
-  // Hopper attention kernel's two instantiations cost about the same each).
+  // Hopper attention kernel's two instantiations cost about the same each;
+  // CudaEmitOptions::aligned_variants gives every generated kernel with
+  // vector accesses such a pair).
   std::string unaligned_symbol;
   std::string unaligned_source;
   int first_line = 0;  // 1-based, inclusive: the kernel's lines in `source`

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "codegen/cuda/test_util.h"
 #include "codegen/kernel_ir.h"
@@ -577,6 +578,74 @@ graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64
   }
 }
 
+// aligned_variants: a kernel with vector accesses is emitted for aligned
+// buffers only (its entry traps on others, no run-time vec_ok), and the
+// general kernel, as before, becomes its unaligned variant in a translation
+// unit of its own; a kernel without vector accesses stays one kernel. Both
+// compile without warnings, with and without fast math.
+TEST(CudaEmitterTest, AlignedVariantsSplitVectorizedKernels) {
+  const std::string text = R"(
+graph g(%x: f32[64, 1024], %w: f32[1024], %i: i64[7, 3]) {
+  %s = softmax(%x, dim = -1)
+  %n = layer_norm(%s, %w, normalized_shape = [1024])
+  %j = add(%i, 1)
+  return %n, %j
+})";
+  for (bool fast : {false, true}) {
+    SCOPED_TRACE(fast);
+    CudaEmitOptions plain;
+    plain.fast_math = fast;
+    CudaEmitOptions split = plain;
+    split.aligned_variants = true;
+    absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, plain);
+    absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, split);
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    ASSERT_EQ(a->module.kernels.size(), b->module.kernels.size());
+    int split_kernels = 0;
+    for (size_t i = 0; i < b->module.kernels.size(); ++i) {
+      const CudaKernelLaunch& ka = a->module.kernels[i];
+      const CudaKernelLaunch& kb = b->module.kernels[i];
+      SCOPED_TRACE(kb.name);
+      const std::string before = a->KernelSource(ka.name), after = b->KernelSource(kb.name);
+      EXPECT_TRUE(ka.unaligned_symbol.empty());
+      const bool vectorized = absl::StrContains(before, "const bool vec_ok = ");
+      if (!vectorized) {
+        EXPECT_EQ(after, before);
+        EXPECT_TRUE(kb.unaligned_symbol.empty());
+        continue;
+      }
+      ++split_kernels;
+      EXPECT_EQ(CountOccurrences(after, "__trap()"), 1) << after;
+      EXPECT_EQ(CountOccurrences(after, "constexpr bool vec_ok = true"), 1) << after;
+      EXPECT_EQ(CountOccurrences(after, "const bool vec_ok = "), 0) << after;
+      EXPECT_EQ(kb.unaligned_symbol, kb.symbol + "_unaligned");
+      EXPECT_EQ(kb.grid, ka.grid);
+      EXPECT_EQ(kb.block, ka.block);
+      // The variant is the general kernel under another name, with the
+      // preamble (and fast math's define) of the module.
+      std::string renamed = before;
+      absl::StrReplaceAll({{ka.symbol + "(", kb.unaligned_symbol + "("},
+                           {"// " + ka.name + ":", "// " + ka.name + "_unaligned:"}},
+                          &renamed);
+      EXPECT_NE(kb.unaligned_source.find(renamed), std::string::npos) << kb.unaligned_source;
+      EXPECT_EQ(absl::StrContains(kb.unaligned_source, "#define SLUICE_FAST_MATH 1"), fast);
+      EXPECT_TRUE(absl::StrContains(kb.unaligned_source, "---- end of preamble ----"));
+      NvrtcResult r = CompileForSm90(kb.unaligned_source, "g_unaligned", "sm_90");
+      SKIP_IF_NO_NVRTC(r);
+      EXPECT_TRUE(r.status.ok()) << r.status;
+      EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    }
+    EXPECT_GE(split_kernels, 1);
+    EXPECT_LT(split_kernels, static_cast<int>(b->module.kernels.size()))
+        << "the i64 add has no vector access";
+    NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+  }
+}
+
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
   const std::string text = R"(
 graph g(%x: f32[64, 4096], %w: f32[4096]) {
@@ -662,6 +731,8 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_lazy_rescale, 0);
   ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=8", &o).ok());
   EXPECT_EQ(o.attention_lazy_rescale, 8);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
+  EXPECT_TRUE(o.aligned_variants);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
   EXPECT_TRUE(o.reread_cache_hints);
   EXPECT_FALSE(o.reread_long_rows);
