@@ -570,8 +570,12 @@ class KernelEmitter {
       const int64_t cap = std::max<int64_t>(
           1, int64_t{o_.num_sms} * std::max(1, o_.max_threads_per_sm / 256) *
                  std::max(1, o_.pointwise_waves));
-      grid_ = std::max<int64_t>(1, std::min(CeilDiv(chunks, block_x_), cap));
-      config_ = absl::StrCat("pointwise: ", vec_, "-wide chunks, ", chunks, " chunks, grid-stride");
+      // pointwise_unroll U > 1: a grid for U chunks per thread (with one per
+      // thread at the default 64 waves, U would otherwise never apply).
+      const int unroll = std::max(1, o_.pointwise_unroll);
+      grid_ = std::max<int64_t>(1, std::min(CeilDiv(chunks, block_x_ * unroll), cap));
+      config_ = absl::StrCat("pointwise: ", vec_, "-wide chunks, ", chunks, " chunks, grid-stride",
+                             unroll > 1 ? absl::StrCat(", ", unroll, " per thread step") : "");
       return;
     }
 

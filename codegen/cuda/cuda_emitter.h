@@ -95,7 +95,7 @@ struct CudaEmitOptions {
   // waves 99%, 64 waves (one chunk per thread up to ~70M f32) 100%.
   int pointwise_waves = 64;
   // Pointwise kernels: chunks one thread handles per grid-stride step (their
-  // loads all in flight before the first store).
+  // loads all in flight before the first store); the grid is sized for it.
   int pointwise_unroll = 1;
   // f32 exp and division through the hardware approximations (about 2 ulp;
   // see preamble.template.cu), division by a per-row value (softmax's sum)

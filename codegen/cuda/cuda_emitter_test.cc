@@ -646,6 +646,35 @@ graph g(%x: f32[64, 1024], %w: f32[1024], %i: i64[7, 3]) {
   }
 }
 
+// pointwise_unroll U: the grid is sized for U chunks per thread, and the
+// kernel handles them in one unrolled step (all loads before the stores),
+// the rest (none here) one by one; U = 1 is the default kernel.
+TEST(CudaEmitterTest, PointwiseUnrollSizesTheGridForItsChunks) {
+  const std::string text = R"(
+graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
+  %a = mul(%x, %y)
+  %b = sigmoid(%a)
+  return %b
+})";
+  CudaEmitOptions one, two;
+  two.pointwise_unroll = 2;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, one);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, two);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const CudaKernelLaunch& ka = a->module.kernels[0];
+  const CudaKernelLaunch& kb = b->module.kernels[0];
+  EXPECT_EQ(ka.grid[0], 4096u);  // 1M 4-wide chunks, 256 per block, one each
+  EXPECT_EQ(kb.grid[0], 2048u);
+  EXPECT_EQ(kb.config, ka.config + ", 2 per thread step");
+  const std::string sa = a->KernelSource(ka.name), sb = b->KernelSource(kb.name);
+  EXPECT_EQ(CountOccurrences(sa, "for (int u = 0; u < 2; ++u)"), 0) << sa;
+  EXPECT_EQ(CountOccurrences(sb, "for (int u = 0; u < 2; ++u)"), 1) << sb;
+  NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+}
+
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
   const std::string text = R"(
 graph g(%x: f32[64, 4096], %w: f32[4096]) {
