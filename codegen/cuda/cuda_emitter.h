@@ -243,6 +243,14 @@ absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
 // The preamble every module starts with.
 const char* CudaPreamble();
 
+// A kernel's variant for buffers that are not 16-byte aligned as a
+// translation unit of its own (CudaKernelLaunch::unaligned_source): a header
+// line, the module's SLUICE_FAST_MATH define when options.fast_math, the
+// preamble, then `kernel_text` (the variant and any helpers it needs).
+std::string UnalignedVariantSource(const CudaEmitOptions& options,
+                                   absl::string_view kernel_name,
+                                   absl::string_view kernel_text);
+
 }  // namespace sluice::codegen::cuda
 
 #endif  // SLUICE_CODEGEN_CUDA_CUDA_EMITTER_H_
