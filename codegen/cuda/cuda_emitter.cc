@@ -566,9 +566,10 @@ class KernelEmitter {
       kind_ = CudaTemplate::kPointwise;
       ChooseVectorWidth();
       const int64_t chunks = outer * inner / vec_;
-      block_x_ = chunks >= 256 ? 256 : std::max<int64_t>(32, CeilDiv(chunks, 32) * 32);
+      const int64_t block = Pow2Floor(std::clamp(o_.pointwise_block_threads, 32, 1024));
+      block_x_ = chunks >= block ? block : std::max<int64_t>(32, CeilDiv(chunks, 32) * 32);
       const int64_t cap = std::max<int64_t>(
-          1, int64_t{o_.num_sms} * std::max(1, o_.max_threads_per_sm / 256) *
+          1, int64_t{o_.num_sms} * std::max<int64_t>(1, o_.max_threads_per_sm / block) *
                  std::max(1, o_.pointwise_waves));
       // pointwise_unroll U > 1: a grid for U chunks per thread (with one per
       // thread at the default 64 waves, U would otherwise never apply).
@@ -1320,6 +1321,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     };
     int* int_field = key == "pointwise_waves"           ? &o.pointwise_waves
                      : key == "pointwise_unroll"        ? &o.pointwise_unroll
+                     : key == "pointwise_block_threads" ? &o.pointwise_block_threads
                      : key == "max_elements_per_thread" ? &o.max_elements_per_thread
                      : key == "row_block_threads"       ? &o.row_block_threads
                      : key == "row_reread_threads"      ? &o.row_reread_threads
@@ -1355,7 +1357,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       }
     } else {
       return bad(
-          "unknown key (pointwise_waves, pointwise_unroll, max_elements_per_thread, "
+          "unknown key (pointwise_waves, pointwise_unroll, pointwise_block_threads, "
+          "max_elements_per_thread, "
           "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
@@ -1366,6 +1369,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||
       o.row_block_threads < 32 || o.row_block_threads > 1024 ||
       (o.row_block_threads & (o.row_block_threads - 1)) != 0 ||
+      o.pointwise_block_threads < 32 || o.pointwise_block_threads > 1024 ||
+      (o.pointwise_block_threads & (o.pointwise_block_threads - 1)) != 0 ||
       (o.row_reread_threads != 0 &&
        (o.row_reread_threads < 32 || o.row_reread_threads > 1024 ||
         (o.row_reread_threads & (o.row_reread_threads - 1)) != 0)) || o.attention_m_tiles > 2 ||
@@ -1375,8 +1380,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       o.attention_overlap > 2 || o.attention_lazy_rescale > 15) {
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
-        "': waves, unroll and elements per thread must be at least 1, row_block_threads a power "
-        "of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
+        "': waves, unroll and elements per thread must be at least 1, row_block_threads and "
+        "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
         "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15"));
   }
   *options = o;

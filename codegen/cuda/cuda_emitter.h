@@ -97,6 +97,9 @@ struct CudaEmitOptions {
   // Pointwise kernels: chunks one thread handles per grid-stride step (their
   // loads all in flight before the first store); the grid is sized for it.
   int pointwise_unroll = 1;
+  // Threads per block of pointwise kernels (a power of two, 32..1024; fewer
+  // for a smaller tensor). Triton's pointwise kernels take 128.
+  int pointwise_block_threads = 256;
   // f32 exp and division through the hardware approximations (about 2 ulp;
   // see preamble.template.cu), division by a per-row value (softmax's sum)
   // as a multiplication by its reciprocal, and gelu(tanh) as x * sigmoid(2u).
@@ -176,6 +179,7 @@ struct CudaEmitOptions {
 // Applies "key=value,key=value" overrides of the fields above (the
 // SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
+// pointwise_block_threads,
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and

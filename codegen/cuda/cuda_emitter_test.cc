@@ -675,6 +675,37 @@ graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
   EXPECT_TRUE(r.status.ok()) << r.status;
 }
 
+// pointwise_block_threads: Triton's shape (128 threads, two chunks each) has
+// twice the blocks of 256-thread ones, and a wave cap of as many threads.
+TEST(CudaEmitterTest, PointwiseBlockThreadsSetTheBlockAndTheWaveCap) {
+  const std::string text = R"(
+graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
+  %a = mul(%x, %y)
+  %b = sigmoid(%a)
+  return %b
+})";
+  CudaEmitOptions triton;
+  triton.pointwise_block_threads = 128;
+  triton.pointwise_unroll = 2;
+  CudaEmitOptions capped = triton;  // 132 SMs x 16 blocks x 1 wave
+  capped.pointwise_waves = 1;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, triton);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, capped);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const CudaKernelLaunch& ka = a->module.kernels[0];
+  const CudaKernelLaunch& kb = b->module.kernels[0];
+  EXPECT_EQ(ka.block[0], 128u);
+  EXPECT_EQ(ka.grid[0], 4096u);  // 1M chunks / (128 x 2)
+  EXPECT_EQ(kb.block[0], 128u);
+  EXPECT_EQ(kb.grid[0], 132u * 16u);
+  const std::string sa = a->KernelSource(ka.name);
+  EXPECT_EQ(CountOccurrences(sa, "for (int u = 0; u < 2; ++u)"), 1) << sa;
+  NvrtcResult r = CompileForSm90(a->module.source, "g", "sm_90");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+}
+
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
   const std::string text = R"(
 graph g(%x: f32[64, 4096], %w: f32[4096]) {
@@ -760,6 +791,8 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_lazy_rescale, 0);
   ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=8", &o).ok());
   EXPECT_EQ(o.attention_lazy_rescale, 8);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_block_threads=128", &o).ok());
+  EXPECT_EQ(o.pointwise_block_threads, 128);
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
   EXPECT_TRUE(o.aligned_variants);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
@@ -769,6 +802,7 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   const CudaEmitOptions before = o;
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
                           "row_block_threads=100", "row_reread_threads=48", "pointwise_unroll=0", "max_elements_per_thread",
+                          "pointwise_block_threads=96", "pointwise_block_threads=2048",
                           "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
                           "attention_overlap=3", "reread_cache_hints=2",
                           "attention_lazy_rescale=16"}) {
