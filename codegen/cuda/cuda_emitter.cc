@@ -550,7 +550,10 @@ class KernelEmitter {
       any = true;
       min_size = std::min(min_size, ir::DTypeSize(d));
     });
-    vec_ = any ? static_cast<int>(std::min<int64_t>(8, 16 / std::max<int64_t>(min_size, 1))) : 1;
+    const int64_t max_bytes = std::clamp(o_.max_vector_bytes, 1, 16);
+    vec_ = any ? static_cast<int>(std::clamp<int64_t>(max_bytes / std::max<int64_t>(min_size, 1), 1, 8))
+               : 1;
+    vec_ = static_cast<int>(Pow2Floor(vec_));
     while (vec_ > 1 && k_.inner_extent % vec_ != 0) vec_ /= 2;
   }
 
@@ -1322,6 +1325,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     int* int_field = key == "pointwise_waves"           ? &o.pointwise_waves
                      : key == "pointwise_unroll"        ? &o.pointwise_unroll
                      : key == "pointwise_block_threads" ? &o.pointwise_block_threads
+                     : key == "max_vector_bytes"        ? &o.max_vector_bytes
                      : key == "max_elements_per_thread" ? &o.max_elements_per_thread
                      : key == "row_block_threads"       ? &o.row_block_threads
                      : key == "row_reread_threads"      ? &o.row_reread_threads
@@ -1357,7 +1361,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       }
     } else {
       return bad(
-          "unknown key (pointwise_waves, pointwise_unroll, pointwise_block_threads, "
+          "unknown key (pointwise_waves, pointwise_unroll, pointwise_block_threads, max_vector_bytes, "
           "max_elements_per_thread, "
           "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
@@ -1371,6 +1375,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       (o.row_block_threads & (o.row_block_threads - 1)) != 0 ||
       o.pointwise_block_threads < 32 || o.pointwise_block_threads > 1024 ||
       (o.pointwise_block_threads & (o.pointwise_block_threads - 1)) != 0 ||
+      (o.max_vector_bytes != 4 && o.max_vector_bytes != 8 && o.max_vector_bytes != 16) ||
       (o.row_reread_threads != 0 &&
        (o.row_reread_threads < 32 || o.row_reread_threads > 1024 ||
         (o.row_reread_threads & (o.row_reread_threads - 1)) != 0)) || o.attention_m_tiles > 2 ||
@@ -1382,7 +1387,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads and "
         "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
-        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15"));
+        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15, max_vector_bytes 4, 8 or 16"));
   }
   *options = o;
   return absl::OkStatus();

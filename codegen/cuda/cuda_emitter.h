@@ -100,6 +100,10 @@ struct CudaEmitOptions {
   // Threads per block of pointwise kernels (a power of two, 32..1024; fewer
   // for a smaller tensor). Triton's pointwise kernels take 128.
   int pointwise_block_threads = 256;
+  // Widest vector access of pointwise and row kernels, in bytes (4, 8 or
+  // 16). Inductor's autotuner picked 8 (512 f32 per 256-thread block) for
+  // the suite's pointwise chain and seed graphs on an H100.
+  int max_vector_bytes = 16;
   // f32 exp and division through the hardware approximations (about 2 ulp;
   // see preamble.template.cu), division by a per-row value (softmax's sum)
   // as a multiplication by its reciprocal, and gelu(tanh) as x * sigmoid(2u).
@@ -179,7 +183,7 @@ struct CudaEmitOptions {
 // Applies "key=value,key=value" overrides of the fields above (the
 // SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
-// pointwise_block_threads,
+// pointwise_block_threads, max_vector_bytes,
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and

@@ -706,6 +706,37 @@ graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
   EXPECT_TRUE(r.status.ok()) << r.status;
 }
 
+// max_vector_bytes caps every kernel's vector width: 8 bytes are two f32 or
+// four bf16 per access, and the grid covers twice the chunks.
+TEST(CudaEmitterTest, MaxVectorBytesCapsTheVectorWidth) {
+  const std::string text = R"(
+graph g(%x: f32[4096, 1024], %y: bf16[4096, 1024]) {
+  %a = sigmoid(%x)
+  %s = softmax(%y, dim = -1)
+  return %a, %s
+})";
+  CudaEmitOptions eight;
+  eight.max_vector_bytes = 8;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, CudaEmitOptions{});
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, eight);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(a->module.kernels.size(), 2u);
+  ASSERT_EQ(b->module.kernels.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const CudaKernelLaunch& ka = a->module.kernels[i];
+    const CudaKernelLaunch& kb = b->module.kernels[i];
+    const bool pointwise = ka.kind == CudaTemplate::kPointwise;
+    EXPECT_TRUE(absl::StrContains(ka.config, pointwise ? "4-wide" : "8-wide")) << ka.config;
+    EXPECT_TRUE(absl::StrContains(kb.config, pointwise ? "2-wide" : "4-wide")) << kb.config;
+    if (pointwise) EXPECT_EQ(kb.grid[0], 2 * ka.grid[0]);
+  }
+  NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+}
+
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
   const std::string text = R"(
 graph g(%x: f32[64, 4096], %w: f32[4096]) {
@@ -793,6 +824,8 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_lazy_rescale, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_block_threads=128", &o).ok());
   EXPECT_EQ(o.pointwise_block_threads, 128);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("max_vector_bytes=8", &o).ok());
+  EXPECT_EQ(o.max_vector_bytes, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
   EXPECT_TRUE(o.aligned_variants);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
@@ -803,6 +836,7 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
                           "row_block_threads=100", "row_reread_threads=48", "pointwise_unroll=0", "max_elements_per_thread",
                           "pointwise_block_threads=96", "pointwise_block_threads=2048",
+                          "max_vector_bytes=2", "max_vector_bytes=32",
                           "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
                           "attention_overlap=3", "reread_cache_hints=2",
                           "attention_lazy_rescale=16"}) {
