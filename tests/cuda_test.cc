@@ -400,6 +400,50 @@ graph av(%x: f32[64, 1000], %w: f32[1000], %h: bf16[33, 1024], %y: f32[4099]) {
   }
 }
 
+// Pointwise launch shapes (CudaEmitOptions through SLUICE_CUDA_EMIT):
+// unrolled block-contiguous groups with and without a tail (4099 and 8195
+// f32 are not whole groups; 1M is), 128-thread blocks, 8-byte vectors,
+// plain ld.global loads, a broadcast operand and bf16, on the executable's
+// buffers and on unaligned views, against the reference.
+TEST_F(CudaTest, PointwiseLaunchShapesMatchTheReference) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph pw(%x: f32[1024, 1024], %b: f32[1024], %y: f32[4099], %z: bf16[8195], %w: f32[8195]) {
+  %s = add(%x, %b)
+  %t = sigmoid(%s)
+  %u = mul(%t, %x)
+  %e = exp(%y)
+  %zf = cast(%z, dtype = f32)
+  %v = mul(%zf, %w)
+  return %u, %e, %v
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 9);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  for (const char* emit :
+       {"pointwise_unroll=2", "pointwise_unroll=4,pointwise_block_threads=128",
+        "pointwise_unroll=2,pointwise_block_threads=128,coherent_loads=1",
+        "pointwise_unroll=2,aligned_variants=1,coherent_loads=1", "max_vector_bytes=8",
+        "pointwise_unroll=3,pointwise_waves=1"}) {
+    SCOPED_TRACE(emit);
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
+    absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+    ASSERT_TRUE(exe.ok()) << exe.status();
+    EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
+        << exe->plan().ToTable();
+    absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(in);
+    ASSERT_TRUE(out.ok()) << out.status();
+    absl::StatusOr<std::vector<runtime::Tensor>> unaligned = RunOnUnalignedViews(*exe, *g, in);
+    ASSERT_TRUE(unaligned.ok()) << unaligned.status();
+    for (size_t i = 0; i < ref->size(); ++i) {
+      SCOPED_TRACE(i);
+      const sluice::testing::Tolerance tol = ToleranceFor((*ref)[i].dtype());
+      EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], tol);
+      EXPECT_ALLCLOSE_TOL((*unaligned)[i], (*ref)[i], tol);
+    }
+  }
+}
+
 // The online softmax's conditional rescaling (CudaEmitOptions::
 // attention_lazy_rescale): keys in blocks of 48 scaled by factors that jump
 // (a row's maximum grows by more than 2^8 on later tiles: O and the sums

@@ -1155,11 +1155,10 @@ class KernelEmitter {
             absl::StrCat("kernel ", k_.name, ": a pointwise kernel with reductions")));
       }
     }
-    // The work of chunk `c` = `chunk` (one indentation level deeper than
-    // the caller).
-    auto emit_chunk = [&](const std::string& chunk) {
+    // The work of one chunk, at one indentation level deeper than the caller.
+    auto chunk_body = [&] {
       ++indent_;
-      const std::string body = Capture([&] {
+      std::string body = Capture([&] {
         for (size_t s = 0; s < k_.stages.size(); ++s) {
           if (k_.stages[s].kind == Stage::Kind::kRow) {
             EmitRowStage(k_.stages[s]);
@@ -1168,39 +1167,94 @@ class KernelEmitter {
           }
         }
       });
-      if (UsesToken(body, "c") || UsesToken(body, "x0") || UsesToken(body, "rb")) {
+      --indent_;
+      return body;
+    };
+    // The chunk index `c` = `chunk` and the x0 / rb it splits into, as far
+    // as `text` uses them.
+    auto index_lines = [&](const std::string& text, const std::string& chunk) {
+      if (UsesToken(text, "c") || UsesToken(text, "x0") || UsesToken(text, "rb")) {
         Line(absl::StrCat("const sl_idx c = ", chunk, ";"));
       }
-      if (UsesToken(body, "x0")) {
+      if (UsesToken(text, "x0")) {
         Line(absl::StrCat("const sl_idx x0 = (c * ", vec_, ") / ", inner, ";"));
       }
-      if (UsesToken(body, "rb")) {
+      if (UsesToken(text, "rb")) {
         Line(absl::StrCat("const sl_idx rb = (c * ", vec_, ") % ", inner, ";"));
       }
-      out_ += body;
-      --indent_;
     };
-    Line("const sl_idx stride = static_cast<sl_idx>(gridDim.x) * blockDim.x;");
-    Line("sl_idx c0 = static_cast<sl_idx>(blockIdx.x) * blockDim.x + threadIdx.x;");
+    auto emit_chunk = [&](const std::string& chunk) {
+      const std::string body = chunk_body();
+      ++indent_;
+      index_lines(body, chunk);
+      --indent_;
+      out_ += body;
+    };
     const int unroll = std::max(1, o_.pointwise_unroll);
-    if (unroll > 1 && chunks >= int64_t{unroll} * grid_ * block_x_) {
-      // Whole groups of `unroll` chunks per thread, without bounds checks, so
-      // that every chunk's loads can be in flight before the first store.
-      Open(absl::StrCat("for (; c0 + ", unroll - 1, " * stride < ", chunks, "; c0 += ", unroll,
-                        " * stride) {"));
+    const int64_t group = int64_t{unroll} * block_x_;
+    const int64_t whole_groups = unroll > 1 ? chunks / group : 0;
+    if (whole_groups > 0) {
+      // Triton's layout: a block takes `unroll` x blockDim.x consecutive
+      // chunks per step, thread t chunks t, t + blockDim.x, ..., so that a
+      // block's accesses to each buffer are one contiguous span, and every
+      // chunk's vector loads are issued (into arrays) before the first
+      // chunk's math and stores. No bounds checks in these steps.
+      const std::string chunk = absl::StrCat("g * ", group, " + u * ", block_x_, " + threadIdx.x");
+      Open(absl::StrCat("for (sl_idx g = blockIdx.x; g < ", whole_groups,
+                        "; g += gridDim.x) {"));
+      const std::string body = chunk_body();
+      // A chunk body's vector loads are lines of their own at its top
+      // level, "const SlVec<T, N> lID = sl_ldv...(...);", that read only
+      // arguments (distinct buffers: __restrict__) at c, x0, rb (EmitChunk),
+      // so they can move ahead of everything else in the body.
+      std::vector<std::string> decls, loads, rest;
+      int depth = 0;
+      for (absl::string_view line : absl::StrSplit(body, '\n', absl::SkipEmpty())) {
+        absl::string_view t = absl::StripLeadingAsciiWhitespace(line);
+        const size_t eq = t.find(" = sl_ldv");
+        const int depth_before = depth;
+        for (char ch : t) depth += ch == '{' ? 1 : ch == '}' ? -1 : 0;
+        if (depth_before == 0 && absl::StartsWith(t, "const SlVec<") &&
+            eq != absl::string_view::npos) {
+          const size_t name_at = t.rfind(' ', eq - 1) + 1;
+          const std::string type(t.substr(6, name_at - 1 - 6));  // "SlVec<T, N>"
+          const std::string name(t.substr(name_at, eq - name_at));
+          decls.push_back(absl::StrCat(type, " ", name, "_u[", unroll, "];"));
+          loads.push_back(absl::StrCat(name, "_u[u]", t.substr(eq)));
+          rest.push_back(absl::StrCat("  const ", type, " ", name, " = ", name, "_u[u];"));
+          continue;
+        }
+        rest.push_back(std::string(line.substr(std::min(line.size(), 2 * static_cast<size_t>(indent_)))));
+      }
+      const std::string rest_text = absl::StrJoin(rest, "\n");
+      for (const std::string& d : decls) Line(d);
+      if (!loads.empty()) {
+        Line("#pragma unroll");
+        Open(absl::StrCat("for (int u = 0; u < ", unroll, "; ++u) {"));
+        index_lines(absl::StrJoin(loads, "\n"), chunk);
+        for (const std::string& l : loads) Line(l);
+        Close();
+      }
       Line("#pragma unroll");
       Open(absl::StrCat("for (int u = 0; u < ", unroll, "; ++u) {"));
+      index_lines(rest_text, chunk);
       --indent_;
-      emit_chunk("c0 + u * stride");
+      for (const std::string& l : rest) Line(l);
       ++indent_;
       Close();
       Close();
     }
-    Open(absl::StrCat("for (; c0 < ", chunks, "; c0 += stride) {"));
-    --indent_;
-    emit_chunk("c0");
-    ++indent_;
-    Close();
+    if (whole_groups * group < chunks) {
+      Line("const sl_idx stride = static_cast<sl_idx>(gridDim.x) * blockDim.x;");
+      Line(absl::StrCat("sl_idx c0 = ",
+                        whole_groups > 0 ? absl::StrCat(whole_groups * group, " + ") : "",
+                        "static_cast<sl_idx>(blockIdx.x) * blockDim.x + threadIdx.x;"));
+      Open(absl::StrCat("for (; c0 < ", chunks, "; c0 += stride) {"));
+      --indent_;
+      emit_chunk("c0");
+      ++indent_;
+      Close();
+    }
   }
 
   void EmitRowReduction() {
@@ -1307,7 +1361,8 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitOne(const Kernel& k
 // The first line(s) of a generated translation unit, before the preamble.
 std::string UnitHeader(const CudaEmitOptions& options, absl::string_view what) {
   return absl::StrCat("// Generated by sluice (codegen/cuda): ", what, "\n",
-                      options.fast_math ? "#define SLUICE_FAST_MATH 1\n" : "");
+                      options.fast_math ? "#define SLUICE_FAST_MATH 1\n" : "",
+                      options.coherent_loads ? "#define SLUICE_COHERENT_LOADS 1\n" : "");
 }
 
 }  // namespace
@@ -1344,6 +1399,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
+                       : key == "coherent_loads"           ? &o.coherent_loads
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1367,7 +1423,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows, "
-          "aligned_variants)");
+          "aligned_variants, coherent_loads)");
     }
   }
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||

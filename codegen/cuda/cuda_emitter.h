@@ -143,6 +143,10 @@ struct CudaEmitOptions {
   // measured only as assume_aligned so far (layer_norm rows 1-2% faster,
   // softmax rows mixed; benchmarks/NOTES.md §21).
   bool aligned_variants = false;
+  // Vector loads as plain ld.global (SLUICE_COHERENT_LOADS), as Triton's
+  // are, instead of what `const __restrict__` lets nvcc choose: the
+  // non-coherent read-only path (ld.global.nc, LDG.CONSTANT in SASS).
+  bool coherent_loads = false;
   // Row/column reductions: recompute a kernel-IR scratch value from cached
   // loads narrower than it (an f32 value of a bf16 row) where it is read,
   // instead of keeping it in an f32 register array.
@@ -187,7 +191,7 @@ struct CudaEmitOptions {
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
-// fast_math, assume_aligned, aligned_variants,
+// fast_math, assume_aligned, aligned_variants, coherent_loads,
 // recompute_narrow_scratch, attention_wgmma (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.

@@ -647,8 +647,9 @@ graph g(%x: f32[64, 1024], %w: f32[1024], %i: i64[7, 3]) {
 }
 
 // pointwise_unroll U: the grid is sized for U chunks per thread, and the
-// kernel handles them in one unrolled step (all loads before the stores),
-// the rest (none here) one by one; U = 1 is the default kernel.
+// kernel handles them in block-contiguous groups (all U chunks' loads into
+// arrays first, then the math and the stores), the rest (none here) one by
+// one; U = 1 is the default kernel.
 TEST(CudaEmitterTest, PointwiseUnrollSizesTheGridForItsChunks) {
   const std::string text = R"(
 graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
@@ -669,7 +670,14 @@ graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
   EXPECT_EQ(kb.config, ka.config + ", 2 per thread step");
   const std::string sa = a->KernelSource(ka.name), sb = b->KernelSource(kb.name);
   EXPECT_EQ(CountOccurrences(sa, "for (int u = 0; u < 2; ++u)"), 0) << sa;
-  EXPECT_EQ(CountOccurrences(sb, "for (int u = 0; u < 2; ++u)"), 1) << sb;
+  EXPECT_EQ(CountOccurrences(sb, "for (int u = 0; u < 2; ++u)"), 2) << sb;
+  EXPECT_EQ(CountOccurrences(sb, "c0 += stride"), 0) << "no tail: " << sb;
+  EXPECT_EQ(CountOccurrences(sb, "const sl_idx c = g * 512 + u * 256 + threadIdx.x;"), 2) << sb;
+  // Both loads of both chunks come before the first store.
+  const size_t store = sb.find("sl_stv<");
+  for (const char* load : {"l0_u[u] = sl_ldv<4>(", "l1_u[u] = sl_ldv<4>("}) {
+    EXPECT_LT(sb.find(load), store) << load << "\n" << sb;
+  }
   NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
   SKIP_IF_NO_NVRTC(r);
   EXPECT_TRUE(r.status.ok()) << r.status;
@@ -700,7 +708,7 @@ graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
   EXPECT_EQ(kb.block[0], 128u);
   EXPECT_EQ(kb.grid[0], 132u * 16u);
   const std::string sa = a->KernelSource(ka.name);
-  EXPECT_EQ(CountOccurrences(sa, "for (int u = 0; u < 2; ++u)"), 1) << sa;
+  EXPECT_EQ(CountOccurrences(sa, "for (int u = 0; u < 2; ++u)"), 2) << sa;
   NvrtcResult r = CompileForSm90(a->module.source, "g", "sm_90");
   SKIP_IF_NO_NVRTC(r);
   EXPECT_TRUE(r.status.ok()) << r.status;
@@ -735,6 +743,37 @@ graph g(%x: f32[4096, 1024], %y: bf16[4096, 1024]) {
   SKIP_IF_NO_NVRTC(r);
   EXPECT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+}
+
+// coherent_loads defines SLUICE_COHERENT_LOADS in the module (and in an
+// unaligned variant's unit), whose vector loads then compile as plain
+// ld.global; a module without it has no such define.
+TEST(CudaEmitterTest, CoherentLoadsDefineTheirMacroAndCompile) {
+  const std::string text = R"(
+graph g(%x: f32[64, 1024], %h: bf16[64, 1024]) {
+  %a = sigmoid(%x)
+  %s = softmax(%h, dim = -1)
+  return %a, %s
+})";
+  CudaEmitOptions coherent;
+  coherent.coherent_loads = true;
+  coherent.aligned_variants = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, CudaEmitOptions{});
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, coherent);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(CountOccurrences(a->module.source, "#define SLUICE_COHERENT_LOADS"), 0);
+  EXPECT_EQ(CountOccurrences(b->module.source, "#define SLUICE_COHERENT_LOADS 1"), 1);
+  for (const CudaKernelLaunch& k : b->module.kernels) {
+    ASSERT_FALSE(k.unaligned_source.empty()) << k.name;
+    EXPECT_EQ(CountOccurrences(k.unaligned_source, "#define SLUICE_COHERENT_LOADS 1"), 1);
+  }
+  NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+  NvrtcResult u = CompileForSm90(b->module.kernels[0].unaligned_source, "u", "sm_90");
+  EXPECT_TRUE(u.status.ok()) << u.status;
 }
 
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
@@ -824,7 +863,8 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_lazy_rescale, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_block_threads=128", &o).ok());
   EXPECT_EQ(o.pointwise_block_threads, 128);
-  ASSERT_TRUE(ApplyCudaEmitOverrides("max_vector_bytes=8", &o).ok());
+  ASSERT_TRUE(ApplyCudaEmitOverrides("max_vector_bytes=8,coherent_loads=1", &o).ok());
+  EXPECT_TRUE(o.coherent_loads);
   EXPECT_EQ(o.max_vector_bytes, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
   EXPECT_TRUE(o.aligned_variants);

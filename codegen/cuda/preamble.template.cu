@@ -52,11 +52,29 @@ struct alignas(sizeof(T) * N > 16 ? 16 : sizeof(T) * N) SlVec {
 
 // `vec`: whether the base pointers are 16-byte aligned (checked once per
 // kernel); without it the N elements are accessed one by one.
+// With SLUICE_COHERENT_LOADS (CudaEmitOptions::coherent_loads) a vector
+// load is a plain ld.global, as Triton's are; otherwise nvcc may use the
+// non-coherent read-only path (ld.global.nc) that `const __restrict__` allows.
 template <int N, typename T>
 __device__ __forceinline__ SlVec<T, N> sl_ldv(const T* __restrict__ p, bool vec) {
   SlVec<T, N> r;
   if (vec) {
+#if defined(SLUICE_COHERENT_LOADS) && defined(__CUDA_ARCH__)
+    unsigned* u = reinterpret_cast<unsigned*>(&r);
+    if constexpr (sizeof(r) == 16) {
+      asm("ld.global.v4.u32 {%0, %1, %2, %3}, [%4];"
+          : "=r"(u[0]), "=r"(u[1]), "=r"(u[2]), "=r"(u[3])
+          : "l"(p));
+    } else if constexpr (sizeof(r) == 8) {
+      asm("ld.global.v2.u32 {%0, %1}, [%2];" : "=r"(u[0]), "=r"(u[1]) : "l"(p));
+    } else if constexpr (sizeof(r) == 4) {
+      asm("ld.global.u32 %0, [%1];" : "=r"(u[0]) : "l"(p));
+    } else {
+      r = *reinterpret_cast<const SlVec<T, N>*>(p);
+    }
+#else
     r = *reinterpret_cast<const SlVec<T, N>*>(p);
+#endif
   } else {
 #pragma unroll
     for (int i = 0; i < N; ++i) r.v[i] = p[i];
