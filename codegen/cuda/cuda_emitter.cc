@@ -542,7 +542,8 @@ class KernelEmitter {
     return size;
   }
 
-  void ChooseVectorWidth() {
+  void ChooseVectorWidth() { ChooseVectorWidth(o_.max_vector_bytes); }
+  void ChooseVectorWidth(int max_vector_bytes) {
     int64_t min_size = 16;
     bool any = false;
     ForEachLoopAccess([&](const IndexExpr& index, DType d, bool) {
@@ -550,7 +551,7 @@ class KernelEmitter {
       any = true;
       min_size = std::min(min_size, ir::DTypeSize(d));
     });
-    const int64_t max_bytes = std::clamp(o_.max_vector_bytes, 1, 16);
+    const int64_t max_bytes = std::clamp(max_vector_bytes, 1, 16);
     vec_ = any ? static_cast<int>(std::clamp<int64_t>(max_bytes / std::max<int64_t>(min_size, 1), 1, 8))
                : 1;
     vec_ = static_cast<int>(Pow2Floor(vec_));
@@ -567,7 +568,13 @@ class KernelEmitter {
 
     if (!k_.is_reduction) {
       kind_ = CudaTemplate::kPointwise;
-      ChooseVectorWidth();
+      int streams = 0;  // full-size inputs: loads that move with x0 and r0
+      ForEachLoopAccess([&](const IndexExpr& index, DType, bool is_load) {
+        if (is_load && k_.outer_extent > 1 && index.DependsOnVar(kOuterVar)) ++streams;
+      });
+      ChooseVectorWidth(streams >= 2 && o_.pointwise_stream_vector_bytes > 0
+                            ? std::min(o_.max_vector_bytes, o_.pointwise_stream_vector_bytes)
+                            : o_.max_vector_bytes);
       const int64_t chunks = outer * inner / vec_;
       const int64_t block = Pow2Floor(std::clamp(o_.pointwise_block_threads, 32, 1024));
       block_x_ = chunks >= block ? block : std::max<int64_t>(32, CeilDiv(chunks, 32) * 32);
@@ -1381,6 +1388,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "pointwise_unroll"        ? &o.pointwise_unroll
                      : key == "pointwise_block_threads" ? &o.pointwise_block_threads
                      : key == "max_vector_bytes"        ? &o.max_vector_bytes
+                     : key == "pointwise_stream_vector_bytes" ? &o.pointwise_stream_vector_bytes
                      : key == "max_elements_per_thread" ? &o.max_elements_per_thread
                      : key == "row_block_threads"       ? &o.row_block_threads
                      : key == "row_reread_threads"      ? &o.row_reread_threads
@@ -1418,6 +1426,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     } else {
       return bad(
           "unknown key (pointwise_waves, pointwise_unroll, pointwise_block_threads, max_vector_bytes, "
+          "pointwise_stream_vector_bytes, "
           "max_elements_per_thread, "
           "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
@@ -1432,6 +1441,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       o.pointwise_block_threads < 32 || o.pointwise_block_threads > 1024 ||
       (o.pointwise_block_threads & (o.pointwise_block_threads - 1)) != 0 ||
       (o.max_vector_bytes != 4 && o.max_vector_bytes != 8 && o.max_vector_bytes != 16) ||
+      (o.pointwise_stream_vector_bytes != 0 && o.pointwise_stream_vector_bytes != 4 &&
+       o.pointwise_stream_vector_bytes != 8 && o.pointwise_stream_vector_bytes != 16) ||
       (o.row_reread_threads != 0 &&
        (o.row_reread_threads < 32 || o.row_reread_threads > 1024 ||
         (o.row_reread_threads & (o.row_reread_threads - 1)) != 0)) || o.attention_m_tiles > 2 ||
@@ -1443,7 +1454,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads and "
         "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
-        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15, max_vector_bytes 4, 8 or 16"));
+        "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15, max_vector_bytes 4, 8 or 16, pointwise_stream_vector_bytes 0, 4, 8 or 16"));
   }
   *options = o;
   return absl::OkStatus();

@@ -92,8 +92,9 @@ struct CudaEmitOptions {
   // Pointwise grids: at most this many waves of full occupancy (blocks of
   // 256 threads, max_threads_per_sm / 256 per SM); beyond that, threads
   // loop. Measured on an H100 (64M f32): 4 waves 96% of copy bandwidth, 16
-  // waves 99%, 64 waves (one chunk per thread up to ~70M f32) 100%.
-  int pointwise_waves = 64;
+  // waves 99%, 64 waves (one 16-byte chunk per thread up to ~70M f32) 100%;
+  // 128 keeps one 8-byte chunk per thread there (pointwise_stream_vector_bytes).
+  int pointwise_waves = 128;
   // Pointwise kernels: chunks one thread handles per grid-stride step (their
   // loads all in flight before the first store); the grid is sized for it.
   int pointwise_unroll = 1;
@@ -101,9 +102,17 @@ struct CudaEmitOptions {
   // for a smaller tensor). Triton's pointwise kernels take 128.
   int pointwise_block_threads = 256;
   // Widest vector access of pointwise and row kernels, in bytes (4, 8 or
-  // 16). Inductor's autotuner picked 8 (512 f32 per 256-thread block) for
-  // the suite's pointwise chain and seed graphs on an H100.
+  // 16).
   int max_vector_bytes = 16;
+  // Pointwise kernels that stream two or more full-size inputs (loads that
+  // move with both the row and the column, not broadcasts) take vectors of
+  // at most this many bytes (0: max_vector_bytes). Measured on an H100
+  // inside PyTorch's do_bench (benchmarks/NOTES.md §22): two f32 streams
+  // at 8 bytes, one chunk per thread, 265.3-266.9 us against 268.7-269.5 at
+  // 16 (Triton's own kernels: the same 265 against 270; Inductor's
+  // autotuner picks 8 there); one stream and a broadcast bias (bias_gelu)
+  // 182 at 16 against 195 at 8.
+  int pointwise_stream_vector_bytes = 8;
   // f32 exp and division through the hardware approximations (about 2 ulp;
   // see preamble.template.cu), division by a per-row value (softmax's sum)
   // as a multiplication by its reciprocal, and gelu(tanh) as x * sigmoid(2u).
@@ -187,7 +196,7 @@ struct CudaEmitOptions {
 // Applies "key=value,key=value" overrides of the fields above (the
 // SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
-// pointwise_block_threads, max_vector_bytes,
+// pointwise_block_threads, max_vector_bytes, pointwise_stream_vector_bytes,
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and

@@ -85,8 +85,8 @@ TEST(CudaEmitterGoldenTest, Cases) {
 
 int CountGlobals(const std::string& source) { return CountOccurrences(source, "__global__ void"); }
 
-TEST(CudaEmitterTest, FusedFiveOpChainIsOneKernelWithFloat4Accesses) {
-  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+TEST(CudaEmitterTest, FusedFiveOpChainIsOneKernelWithVectorAccesses) {
+  const std::string text = R"(
 graph chain(%x: f32[4096, 4096], %y: f32[4096, 4096]) {
   %a = mul(%x, %y)
   %b = add(%a, 1.0)
@@ -94,27 +94,53 @@ graph chain(%x: f32[4096, 4096], %y: f32[4096, 4096]) {
   %d = sigmoid(%c)
   %e = mul(%d, %x)
   return %e
+})";
+  CudaEmitOptions wide;  // 16-byte vectors whatever the streams
+  wide.pointwise_stream_vector_bytes = 0;
+  for (const bool two_streams_narrow : {true, false}) {
+    SCOPED_TRACE(two_streams_narrow);
+    absl::StatusOr<EmittedGraph> e =
+        EmitGraphText(text, {}, two_streams_narrow ? CudaEmitOptions{} : wide);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(CountGlobals(e->module.source), 1);
+    ASSERT_EQ(e->module.kernels.size(), 1u);
+    const CudaKernelLaunch& k = e->module.kernels[0];
+    EXPECT_EQ(k.kind, CudaTemplate::kPointwise);
+    const std::string src = e->KernelSource(k.name);
+    // x and y stream in: by default one 8-byte (2 x f32) load each per
+    // chunk and one 8-byte store (pointwise_stream_vector_bytes); 16 bytes
+    // (4 x f32) without that cap.
+    const int n = two_streams_narrow ? 2 : 4;
+    EXPECT_EQ(CountOccurrences(src, absl::StrCat("SlVec<float, ", n, "> l0 = sl_ldv<", n, ">(a0 + ")), 1) << src;
+    EXPECT_EQ(CountOccurrences(src, absl::StrCat("SlVec<float, ", n, "> l1 = sl_ldv<", n, ">(a1 + ")), 1) << src;
+    EXPECT_EQ(CountOccurrences(src, absl::StrCat("sl_stv<", n, ">(a2 + ")), 1) << src;
+    // No scalar access to the contiguous buffers.
+    EXPECT_EQ(CountOccurrences(src, "a0["), 0) << src;
+    EXPECT_EQ(CountOccurrences(src, "a1["), 0) << src;
+    EXPECT_EQ(CountOccurrences(src, "a2["), 0) << src;
+    // One n-element chunk per thread: 4096 * 4096 / n / 256 blocks.
+    EXPECT_EQ(k.block[0], 256u);
+    EXPECT_EQ(k.grid[0], 4096u * 4096u / n / 256u);
+    EXPECT_EQ(k.args.size(), 3u);
+    EXPECT_EQ(k.args[2].value, "e");
+    EXPECT_TRUE(k.args[2].is_output);
+  }
+}
+
+// One streamed input and a broadcast one (a bias, read again by every row)
+// keep 16-byte vectors: only two or more full-size streams are narrowed.
+TEST(CudaEmitterTest, OneStreamAndABroadcastKeepSixteenByteVectors) {
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+graph bias_gelu(%x: f32[512, 8192], %b: f32[8192]) {
+  %a = add(%x, %b)
+  %g = gelu(%a, approximate = "tanh")
+  return %g
 })");
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(CountGlobals(e->module.source), 1);
   ASSERT_EQ(e->module.kernels.size(), 1u);
-  const CudaKernelLaunch& k = e->module.kernels[0];
-  EXPECT_EQ(k.kind, CudaTemplate::kPointwise);
-  const std::string src = e->KernelSource(k.name);
-  // x and y: one 16-byte (4 x f32) load each per chunk; e: one 16-byte store.
-  EXPECT_EQ(CountOccurrences(src, "SlVec<float, 4> l0 = sl_ldv<4>(a0 + "), 1) << src;
-  EXPECT_EQ(CountOccurrences(src, "SlVec<float, 4> l1 = sl_ldv<4>(a1 + "), 1) << src;
-  EXPECT_EQ(CountOccurrences(src, "sl_stv<4>(a2 + "), 1) << src;
-  // No scalar access to the contiguous buffers.
-  EXPECT_EQ(CountOccurrences(src, "a0["), 0) << src;
-  EXPECT_EQ(CountOccurrences(src, "a1["), 0) << src;
-  EXPECT_EQ(CountOccurrences(src, "a2["), 0) << src;
-  // One 4-element chunk per thread: 4096 * 4096 / 4 / 256 blocks.
-  EXPECT_EQ(k.block[0], 256u);
-  EXPECT_EQ(k.grid[0], 16384u);
-  EXPECT_EQ(k.args.size(), 3u);
-  EXPECT_EQ(k.args[2].value, "e");
-  EXPECT_TRUE(k.args[2].is_output);
+  const std::string src = e->KernelSource(e->module.kernels[0].name);
+  EXPECT_EQ(CountOccurrences(src, "sl_ldv<4>("), 2) << src;
+  EXPECT_EQ(CountOccurrences(src, "sl_stv<4>("), 1) << src;
 }
 
 TEST(CudaEmitterTest, PointwiseGridIsCappedAndThreadsLoop) {
@@ -658,6 +684,8 @@ graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
   return %b
 })";
   CudaEmitOptions one, two;
+  one.pointwise_stream_vector_bytes = 0;  // 16-byte chunks, as the counts below
+  two.pointwise_stream_vector_bytes = 0;
   two.pointwise_unroll = 2;
   absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, one);
   absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, two);
@@ -693,6 +721,7 @@ graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {
   return %b
 })";
   CudaEmitOptions triton;
+  triton.pointwise_stream_vector_bytes = 0;  // 16-byte chunks
   triton.pointwise_block_threads = 128;
   triton.pointwise_unroll = 2;
   CudaEmitOptions capped = triton;  // 132 SMs x 16 blocks x 1 wave
@@ -864,6 +893,9 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_block_threads=128", &o).ok());
   EXPECT_EQ(o.pointwise_block_threads, 128);
   ASSERT_TRUE(ApplyCudaEmitOverrides("max_vector_bytes=8,coherent_loads=1", &o).ok());
+  EXPECT_EQ(o.pointwise_stream_vector_bytes, 8);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_stream_vector_bytes=0", &o).ok());
+  EXPECT_EQ(o.pointwise_stream_vector_bytes, 0);
   EXPECT_TRUE(o.coherent_loads);
   EXPECT_EQ(o.max_vector_bytes, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
@@ -876,7 +908,7 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
                           "row_block_threads=100", "row_reread_threads=48", "pointwise_unroll=0", "max_elements_per_thread",
                           "pointwise_block_threads=96", "pointwise_block_threads=2048",
-                          "max_vector_bytes=2", "max_vector_bytes=32",
+                          "max_vector_bytes=2", "max_vector_bytes=32", "pointwise_stream_vector_bytes=2",
                           "attention_stages=1", "attention_warpgroups=5", "attention_block_n=96",
                           "attention_overlap=3", "reread_cache_hints=2",
                           "attention_lazy_rescale=16"}) {
