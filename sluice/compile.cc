@@ -363,11 +363,13 @@ struct CudaResult {
 
 absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOptions& options,
                                         const std::string& arch, int num_sms,
+                                        absl::string_view device_name,
                                         runtime::CompilePhases* phases) {
   codegen::cuda::CudaEmitOptions eo;
   eo.num_sms = num_sms;
   eo.fast_math = options.cuda.fast_math;
   eo.hopper = arch == "sm_90" || arch == "sm_90a";
+  codegen::cuda::ApplyDeviceTuning(device_name, &eo);
   if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {
     if (absl::Status s = codegen::cuda::ApplyCudaEmitOverrides(spec, &eo); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("SLUICE_CUDA_EMIT: ", s.message()));
@@ -467,7 +469,7 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
   const std::string arch = options.cuda.arch.empty() ? gpu->arch() : options.cuda.arch;
   const int num_sms =
       options.cuda.num_sms > 0 ? options.cuda.num_sms : gpu->multiprocessor_count();
-  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, &phases);
+  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, gpu->name(), &phases);
   if (!r.ok()) return r.status();
   Attempt& a = *r->attempt;
 
@@ -534,16 +536,21 @@ absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
   const std::string arch =
       options.cuda.arch.empty() ? runtime::cuda::DefaultCudaArch() : options.cuda.arch;
   int num_sms = options.cuda.num_sms;
+  std::string device_name;  // none: the defaults of no particular GPU
   if (num_sms <= 0) {
     num_sms = 132;  // an H100 SXM
     if (runtime::cuda::CudaAvailable()) {
       absl::StatusOr<runtime::cuda::CudaDevice*> gpu =
           runtime::cuda::CudaDevice::Get(options.cuda.device_ordinal);
-      if (gpu.ok()) num_sms = (*gpu)->multiprocessor_count();
+      if (gpu.ok()) {
+        num_sms = (*gpu)->multiprocessor_count();
+        device_name = (*gpu)->name();
+      }
     }
   }
   phases.device_ms = total.Total();
-  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, &phases);
+  absl::StatusOr<CudaResult> r =
+      GenerateCuda(graph, options, arch, num_sms, device_name, &phases);
   if (!r.ok()) return r.status();
   CudaKernels out = std::move(r->kernels);
   Stopwatch watch;

@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -1373,6 +1374,12 @@ std::string UnitHeader(const CudaEmitOptions& options, absl::string_view what) {
 }
 
 }  // namespace
+
+void ApplyDeviceTuning(absl::string_view device_name, CudaEmitOptions* options) {
+  if (absl::StrContains(device_name, "H100") && absl::StrContains(device_name, "HBM3")) {
+    options->pointwise_stream_vector_bytes = 8;
+  }
+}
 
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options) {
   CudaEmitOptions o = *options;

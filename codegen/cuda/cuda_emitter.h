@@ -106,13 +106,14 @@ struct CudaEmitOptions {
   int max_vector_bytes = 16;
   // Pointwise kernels that stream two or more full-size inputs (loads that
   // move with both the row and the column, not broadcasts) take vectors of
-  // at most this many bytes (0: max_vector_bytes). Measured on an H100
-  // inside PyTorch's do_bench (benchmarks/NOTES.md §22): two f32 streams
-  // at 8 bytes, one chunk per thread, 265.3-266.9 us against 268.7-269.5 at
-  // 16 (Triton's own kernels: the same 265 against 270; Inductor's
-  // autotuner picks 8 there); one stream and a broadcast bias (bias_gelu)
-  // 182 at 16 against 195 at 8.
-  int pointwise_stream_vector_bytes = 8;
+  // at most this many bytes (0: max_vector_bytes). Which is faster depends
+  // on the GPU (benchmarks/NOTES.md §22, inside PyTorch's do_bench, two f32
+  // streams of 64M): on an H100 (HBM3) 8 bytes 265.3-266.9 us against
+  // 268.7-269.5 at 16, on an H200 201 against 189; Triton's own kernels
+  // the same way round, and Inductor's autotuner picks accordingly. One
+  // stream and a broadcast bias: 16 bytes faster on both. So 0 here, and
+  // ApplyDeviceTuning sets 8 for the H100.
+  int pointwise_stream_vector_bytes = 0;
   // f32 exp and division through the hardware approximations (about 2 ulp;
   // see preamble.template.cu), division by a per-row value (softmax's sum)
   // as a multiplication by its reciprocal, and gelu(tanh) as x * sigmoid(2u).
@@ -205,6 +206,13 @@ struct CudaEmitOptions {
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);
+
+// Defaults measured per GPU (sluice::Compile applies them for the device it
+// compiles for, before SLUICE_CUDA_EMIT): an H100 with HBM3 memory (the SXM
+// card, named "NVIDIA H100 80GB HBM3") takes pointwise_stream_vector_bytes
+// = 8. Every other device, and compiling without one, keeps the defaults:
+// the H200 was measured the other way round, the rest not at all.
+void ApplyDeviceTuning(absl::string_view device_name, CudaEmitOptions* options);
 
 // How to launch one generated kernel.
 struct CudaKernelLaunch {

@@ -95,21 +95,21 @@ graph chain(%x: f32[4096, 4096], %y: f32[4096, 4096]) {
   %e = mul(%d, %x)
   return %e
 })";
-  CudaEmitOptions wide;  // 16-byte vectors whatever the streams
-  wide.pointwise_stream_vector_bytes = 0;
+  CudaEmitOptions h100;  // ApplyDeviceTuning's H100 choice
+  ApplyDeviceTuning("NVIDIA H100 80GB HBM3", &h100);
   for (const bool two_streams_narrow : {true, false}) {
     SCOPED_TRACE(two_streams_narrow);
     absl::StatusOr<EmittedGraph> e =
-        EmitGraphText(text, {}, two_streams_narrow ? CudaEmitOptions{} : wide);
+        EmitGraphText(text, {}, two_streams_narrow ? h100 : CudaEmitOptions{});
     ASSERT_TRUE(e.ok()) << e.status();
     EXPECT_EQ(CountGlobals(e->module.source), 1);
     ASSERT_EQ(e->module.kernels.size(), 1u);
     const CudaKernelLaunch& k = e->module.kernels[0];
     EXPECT_EQ(k.kind, CudaTemplate::kPointwise);
     const std::string src = e->KernelSource(k.name);
-    // x and y stream in: by default one 8-byte (2 x f32) load each per
-    // chunk and one 8-byte store (pointwise_stream_vector_bytes); 16 bytes
-    // (4 x f32) without that cap.
+    // x and y stream in: tuned for an H100, one 8-byte (2 x f32) load
+    // each per chunk and one 8-byte store (pointwise_stream_vector_bytes);
+    // 16 bytes (4 x f32) by default.
     const int n = two_streams_narrow ? 2 : 4;
     EXPECT_EQ(CountOccurrences(src, absl::StrCat("SlVec<float, ", n, "> l0 = sl_ldv<", n, ">(a0 + ")), 1) << src;
     EXPECT_EQ(CountOccurrences(src, absl::StrCat("SlVec<float, ", n, "> l1 = sl_ldv<", n, ">(a1 + ")), 1) << src;
@@ -130,12 +130,14 @@ graph chain(%x: f32[4096, 4096], %y: f32[4096, 4096]) {
 // One streamed input and a broadcast one (a bias, read again by every row)
 // keep 16-byte vectors: only two or more full-size streams are narrowed.
 TEST(CudaEmitterTest, OneStreamAndABroadcastKeepSixteenByteVectors) {
+  CudaEmitOptions h100;
+  ApplyDeviceTuning("NVIDIA H100 80GB HBM3", &h100);
   absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
 graph bias_gelu(%x: f32[512, 8192], %b: f32[8192]) {
   %a = add(%x, %b)
   %g = gelu(%a, approximate = "tanh")
   return %g
-})");
+})", {}, h100);
   ASSERT_TRUE(e.ok()) << e.status();
   ASSERT_EQ(e->module.kernels.size(), 1u);
   const std::string src = e->KernelSource(e->module.kernels[0].name);
@@ -805,6 +807,21 @@ graph g(%x: f32[64, 1024], %h: bf16[64, 1024]) {
   EXPECT_TRUE(u.status.ok()) << u.status;
 }
 
+// Per-device defaults: the measured H100 (HBM3) narrows two-stream
+// pointwise kernels; the H200, other H100s (PCIe, NVL: not measured), other
+// GPUs and no GPU keep every default.
+TEST(CudaEmitterTest, DeviceTuningIsTheMeasuredH100Only) {
+  CudaEmitOptions h100;
+  ApplyDeviceTuning("NVIDIA H100 80GB HBM3", &h100);
+  EXPECT_EQ(h100.pointwise_stream_vector_bytes, 8);
+  for (const char* name : {"NVIDIA H200", "NVIDIA H100 PCIe", "NVIDIA H100 NVL",
+                           "NVIDIA A100-SXM4-80GB", ""}) {
+    CudaEmitOptions o;
+    ApplyDeviceTuning(name, &o);
+    EXPECT_EQ(o.pointwise_stream_vector_bytes, 0) << name;
+  }
+}
+
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
   const std::string text = R"(
 graph g(%x: f32[64, 4096], %w: f32[4096]) {
@@ -893,9 +910,9 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_block_threads=128", &o).ok());
   EXPECT_EQ(o.pointwise_block_threads, 128);
   ASSERT_TRUE(ApplyCudaEmitOverrides("max_vector_bytes=8,coherent_loads=1", &o).ok());
-  EXPECT_EQ(o.pointwise_stream_vector_bytes, 8);
-  ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_stream_vector_bytes=0", &o).ok());
   EXPECT_EQ(o.pointwise_stream_vector_bytes, 0);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_stream_vector_bytes=8", &o).ok());
+  EXPECT_EQ(o.pointwise_stream_vector_bytes, 8);
   EXPECT_TRUE(o.coherent_loads);
   EXPECT_EQ(o.max_vector_bytes, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
