@@ -6,7 +6,7 @@
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
 //             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
 //             [--no_split_reductions] [--timing=dobench|back_to_back]
-//             [--flush=memset32|memset8|none] [google benchmark flags]
+//             [--flush=memset32|memset8|kernel|none] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
@@ -56,6 +56,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +77,8 @@
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/execution_device.h"
 #include "runtime/cuda/memory.h"
+#include "runtime/cuda/module.h"
+#include "runtime/cuda/nvrtc.h"
 #include "runtime/cuda/status.h"
 #include "runtime/cuda/stream.h"
 #endif
@@ -97,7 +100,9 @@ struct Flags {
   // TimeMsLikeDoBench and TimeMs.
   std::string timing = "dobench";
   // --timing=dobench's L2 flush: "memset32" (cuMemsetD32Async, as a 4-byte
-  // fill), "memset8" (cuMemsetD8Async) or "none".
+  // fill), "memset8" (cuMemsetD8Async), "kernel" (a fill kernel of 16-byte
+  // stores, one per thread, as PyTorch's zero_ of do_bench's int32 buffer
+  // is) or "none".
   std::string flush = "memset32";
 };
 Flags& GetFlags() {
@@ -245,9 +250,33 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
     SLUICE_CUDA_ASSIGN_OR_RETURN(cu::DeviceBuffer b, cu::DeviceBuffer::Allocate(device, kFlushBytes));
     flush->emplace(device, std::move(b));
   }
-  const cu::DevicePtr flush_ptr = flush->at(device).ptr();
+  cu::DevicePtr flush_ptr = flush->at(device).ptr();
   const std::string& how = GetFlags().flush;
+  static auto* fill = new absl::flat_hash_map<cu::CudaDevice*, std::unique_ptr<cu::CudaModule>>();
+  std::optional<cu::CudaFunction> fill_fn;
+  if (how == "kernel") {
+    if (!fill->contains(device)) {
+      cu::NvrtcOptions options;
+      options.arch = device->arch();
+      SLUICE_CUDA_ASSIGN_OR_RETURN(
+          cu::CompiledCuda c,
+          cu::CompileCuda("extern \"C\" __global__ void sluice_bench_fill(int4* p) {\n"
+                          "  p[static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x] ="
+                          " make_int4(0, 0, 0, 0);\n}\n",
+                          "bench_fill", options));
+      SLUICE_CUDA_ASSIGN_OR_RETURN(auto module, cu::CudaModule::Load(device, c.cubin, "bench_fill"));
+      fill->emplace(device, std::move(module));
+    }
+    SLUICE_CUDA_ASSIGN_OR_RETURN(cu::CudaFunction f, fill->at(device)->GetFunction("sluice_bench_fill"));
+    fill_fn = f;
+  }
+  void* fill_args[] = {&flush_ptr};
   auto flush_l2 = [&] {
+    if (fill_fn.has_value()) {
+      constexpr unsigned kBlock = 128;
+      return cu::Launch(*fill_fn, {static_cast<unsigned>(kFlushBytes / 16 / kBlock)}, {kBlock}, 0,
+                        stream, fill_args);
+    }
     return how == "none"      ? absl::OkStatus()
            : how == "memset8" ? stream->Memset8(flush_ptr, 0, kFlushBytes)
                               : stream->Memset32(flush_ptr, 0, kFlushBytes / 4);
@@ -786,8 +815,9 @@ int main(int argc, char** argv) {
       continue;
     }
     if (value("flush", &flags.flush)) {
-      if (flags.flush != "memset32" && flags.flush != "memset8" && flags.flush != "none") {
-        fprintf(stderr, "gpu_bench: --flush is memset32, memset8 or none, not '%s'\n",
+      if (flags.flush != "memset32" && flags.flush != "memset8" && flags.flush != "kernel" &&
+          flags.flush != "none") {
+        fprintf(stderr, "gpu_bench: --flush is memset32, memset8, kernel or none, not '%s'\n",
                 flags.flush.c_str());
         return 2;
       }
