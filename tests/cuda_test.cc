@@ -80,6 +80,25 @@ class CudaTest : public ::testing::Test {
     return tol;
   }
 
+  // Runs `exe` (compiled from `g`) on `in` through Run (the executable's own,
+  // aligned buffers) and RunOnUnalignedViews, and compares both with `ref`.
+  static void ExpectAlignedAndUnalignedRunsMatch(runtime::Executable& exe, const ir::Graph& g,
+                                                 const std::vector<runtime::Tensor>& in,
+                                                 const std::vector<runtime::Tensor>& ref) {
+    absl::StatusOr<std::vector<runtime::Tensor>> aligned = exe.Run(in);
+    ASSERT_TRUE(aligned.ok()) << aligned.status();
+    absl::StatusOr<std::vector<runtime::Tensor>> unaligned = RunOnUnalignedViews(exe, g, in);
+    ASSERT_TRUE(unaligned.ok()) << unaligned.status();
+    ASSERT_EQ(aligned->size(), ref.size());
+    ASSERT_EQ(unaligned->size(), ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) {
+      SCOPED_TRACE(i);
+      const sluice::testing::Tolerance tol = ToleranceFor(ref[i].dtype());
+      EXPECT_ALLCLOSE_TOL((*aligned)[i], ref[i], tol);
+      EXPECT_ALLCLOSE_TOL((*unaligned)[i], ref[i], tol);
+    }
+  }
+
   // Runs `exe` (compiled from `g`) with every input and output a device view
   // one element into an allocation one element longer, so that no buffer is
   // 16-byte aligned; returns the outputs on the host.
@@ -388,16 +407,7 @@ graph av(%x: f32[64, 1000], %w: f32[1000], %h: bf16[33, 1024], %y: f32[4099]) {
   const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 5);
   absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
   ASSERT_TRUE(ref.ok()) << ref.status();
-  absl::StatusOr<std::vector<runtime::Tensor>> aligned = exe->Run(in);
-  ASSERT_TRUE(aligned.ok()) << aligned.status();
-  absl::StatusOr<std::vector<runtime::Tensor>> unaligned = RunOnUnalignedViews(*exe, *g, in);
-  ASSERT_TRUE(unaligned.ok()) << unaligned.status();
-  for (size_t i = 0; i < ref->size(); ++i) {
-    SCOPED_TRACE(i);
-    const sluice::testing::Tolerance tol = ToleranceFor((*ref)[i].dtype());
-    EXPECT_ALLCLOSE_TOL((*aligned)[i], (*ref)[i], tol);
-    EXPECT_ALLCLOSE_TOL((*unaligned)[i], (*ref)[i], tol);
-  }
+  ExpectAlignedAndUnalignedRunsMatch(*exe, *g, in, *ref);
 }
 
 // Pointwise launch shapes (CudaEmitOptions through SLUICE_CUDA_EMIT):
@@ -431,16 +441,7 @@ graph pw(%x: f32[1024, 1024], %b: f32[1024], %y: f32[4099], %z: bf16[8195], %w: 
     ASSERT_TRUE(exe.ok()) << exe.status();
     EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
         << exe->plan().ToTable();
-    absl::StatusOr<std::vector<runtime::Tensor>> out = exe->Run(in);
-    ASSERT_TRUE(out.ok()) << out.status();
-    absl::StatusOr<std::vector<runtime::Tensor>> unaligned = RunOnUnalignedViews(*exe, *g, in);
-    ASSERT_TRUE(unaligned.ok()) << unaligned.status();
-    for (size_t i = 0; i < ref->size(); ++i) {
-      SCOPED_TRACE(i);
-      const sluice::testing::Tolerance tol = ToleranceFor((*ref)[i].dtype());
-      EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], tol);
-      EXPECT_ALLCLOSE_TOL((*unaligned)[i], (*ref)[i], tol);
-    }
+    ExpectAlignedAndUnalignedRunsMatch(*exe, *g, in, *ref);
   }
 }
 

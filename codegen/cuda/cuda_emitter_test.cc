@@ -61,6 +61,16 @@ NvrtcResult CompileForSm90(const std::string& source, const std::string& name,
 #define SKIP_IF_NO_NVRTC(result)                                                   \
   if (!(result).available) GTEST_SKIP() << "NVRTC unavailable: " << (result).why_unavailable
 
+// NVRTC compiles `source` for sm_90 without a warning (the test is skipped
+// where NVRTC is unavailable).
+#define EXPECT_COMPILES_CLEANLY(source, name)                                    \
+  do {                                                                           \
+    NvrtcResult compiled = CompileForSm90((source), (name), "sm_90");            \
+    SKIP_IF_NO_NVRTC(compiled);                                                  \
+    EXPECT_TRUE(compiled.status.ok()) << compiled.status;                        \
+    EXPECT_EQ(compiled.log.find("warning"), std::string::npos) << compiled.log;  \
+  } while (0)
+
 // ---- Golden CUDA text ------------------------------------------------------------
 
 // Every kernel's text, each after a "launch <symbol> grid=.. block=.. <config>" line.
@@ -659,18 +669,12 @@ graph g(%x: f32[64, 1024], %w: f32[1024], %i: i64[7, 3]) {
       EXPECT_NE(kb.unaligned_source.find(renamed), std::string::npos) << kb.unaligned_source;
       EXPECT_EQ(absl::StrContains(kb.unaligned_source, "#define SLUICE_FAST_MATH 1"), fast);
       EXPECT_TRUE(absl::StrContains(kb.unaligned_source, "---- end of preamble ----"));
-      NvrtcResult r = CompileForSm90(kb.unaligned_source, "g_unaligned", "sm_90");
-      SKIP_IF_NO_NVRTC(r);
-      EXPECT_TRUE(r.status.ok()) << r.status;
-      EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+      EXPECT_COMPILES_CLEANLY(kb.unaligned_source, "g_unaligned");
     }
     EXPECT_GE(split_kernels, 1);
     EXPECT_LT(split_kernels, static_cast<int>(b->module.kernels.size()))
         << "the i64 add has no vector access";
-    NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
-    SKIP_IF_NO_NVRTC(r);
-    EXPECT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    EXPECT_COMPILES_CLEANLY(b->module.source, "g");
   }
 }
 
@@ -770,10 +774,7 @@ graph g(%x: f32[4096, 1024], %y: bf16[4096, 1024]) {
     EXPECT_TRUE(absl::StrContains(kb.config, pointwise ? "2-wide" : "4-wide")) << kb.config;
     if (pointwise) EXPECT_EQ(kb.grid[0], 2 * ka.grid[0]);
   }
-  NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
-  SKIP_IF_NO_NVRTC(r);
-  EXPECT_TRUE(r.status.ok()) << r.status;
-  EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+  EXPECT_COMPILES_CLEANLY(b->module.source, "g");
 }
 
 // coherent_loads defines SLUICE_COHERENT_LOADS in the module (and in an
@@ -799,10 +800,7 @@ graph g(%x: f32[64, 1024], %h: bf16[64, 1024]) {
     ASSERT_FALSE(k.unaligned_source.empty()) << k.name;
     EXPECT_EQ(CountOccurrences(k.unaligned_source, "#define SLUICE_COHERENT_LOADS 1"), 1);
   }
-  NvrtcResult r = CompileForSm90(b->module.source, "g", "sm_90");
-  SKIP_IF_NO_NVRTC(r);
-  EXPECT_TRUE(r.status.ok()) << r.status;
-  EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+  EXPECT_COMPILES_CLEANLY(b->module.source, "g");
   NvrtcResult u = CompileForSm90(b->module.kernels[0].unaligned_source, "u", "sm_90");
   EXPECT_TRUE(u.status.ok()) << u.status;
 }
@@ -871,10 +869,7 @@ graph g(%x: f32[64, 4096]) {
     EXPECT_EQ(CountOccurrences(o->KernelSource("k0"), "sl_ldv_"), 0) << other;
     EXPECT_NE(o->module.kernels[0].config.find("registers"), std::string::npos) << other;
   }
-  NvrtcResult r = CompileForSm90(hints->module.source, "hints");
-  SKIP_IF_NO_NVRTC(r);
-  EXPECT_TRUE(r.status.ok()) << r.status;
-  EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+  EXPECT_COMPILES_CLEANLY(hints->module.source, "hints");
 }
 
 }  // namespace
