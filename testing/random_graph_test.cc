@@ -320,11 +320,15 @@ TEST(RandomGraphTest, NumericallyTouchyOpsOnlySeeSafeOperands) {
                                ir::IsFloatingPoint(n->operand_node(0)->dtype());
       if (compare || op == "argmax" || to_discrete) {
         for (int i = 0; i < n->num_operands(); ++i) {
-          if (n->operand_node(i) != nullptr) EXPECT_TRUE(IsExact(n->operand_node(i), memo));
+          if (n->operand_node(i) != nullptr) {
+            EXPECT_TRUE(IsExact(n->operand_node(i), memo));
+          }
         }
         ++checked_discontinuous;
       }
-      if (op == "where") EXPECT_TRUE(IsExact(n->operand_node(0), memo));
+      if (op == "where") {
+        EXPECT_TRUE(IsExact(n->operand_node(0), memo));
+      }
       if (op == "log" || op == "sqrt" || op == "rsqrt" || op == "reciprocal" || op == "pow") {
         EXPECT_TRUE(IsGuard(n->operand_node(0)));
         ++checked_domain;

@@ -772,7 +772,9 @@ graph g(%x: f32[4096, 1024], %y: bf16[4096, 1024]) {
     const bool pointwise = ka.kind == CudaTemplate::kPointwise;
     EXPECT_TRUE(absl::StrContains(ka.config, pointwise ? "4-wide" : "8-wide")) << ka.config;
     EXPECT_TRUE(absl::StrContains(kb.config, pointwise ? "2-wide" : "4-wide")) << kb.config;
-    if (pointwise) EXPECT_EQ(kb.grid[0], 2 * ka.grid[0]);
+    if (pointwise) {
+      EXPECT_EQ(kb.grid[0], 2 * ka.grid[0]);
+    }
   }
   EXPECT_COMPILES_CLEANLY(b->module.source, "g");
 }
