@@ -243,9 +243,12 @@ std::string CastText(DType from, DType to, const std::string& a) {
   return codegen::CastText(from, to, ValueType(to), a);
 }
 
-absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
+// `approx`: f32 exp, division, sigmoid, silu and gelu(tanh) through the
+// preamble's *_approx functions (CudaEmitOptions::approx_math_half_outputs).
+absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e, bool approx) {
   const DType d = e.dtype;
   const std::string T = ValueType(d);
+  const std::string approx_suffix = approx && T == "float" ? "_approx" : "";
   const std::string& op = e.op;
   const bool integral = ir::IsIntegral(d);
   const size_t arity = e.args.size();
@@ -285,7 +288,8 @@ absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
                                               ir::DTypeName(d), " (v", e.id, ")"));
     }
     // exp log sqrt sin cos tanh erf rsqrt sigmoid silu gelu gelu_tanh.
-    return absl::StrCat("sl_", op, "(", arg(0), ")");
+    const bool has_approx = op == "exp" || op == "sigmoid" || op == "silu" || op == "gelu_tanh";
+    return absl::StrCat("sl_", op, has_approx ? approx_suffix : "", "(", arg(0), ")");
   }
   if (op == "where") {
     if (absl::Status s = need(3); !s.ok()) return s;
@@ -294,7 +298,7 @@ absl::StatusOr<std::string> OpText(const Kernel& k, const Expr& e) {
   if (absl::Status s = need(2); !s.ok()) return s;
   if (std::optional<std::string> text = BinaryOpText(op, d, T, arg(0), arg(1))) return *text;
   if (op == "div") {
-    if (IsFloat(d)) return absl::StrCat("sl_div(", arg(0), ", ", arg(1), ")");
+    if (IsFloat(d)) return absl::StrCat("sl_div", approx_suffix, "(", arg(0), ", ", arg(1), ")");
     {
       // True division always has a floating result; guard against IR that
       // says otherwise instead of dividing by zero in integers.
@@ -452,9 +456,19 @@ class KernelEmitter {
       cache_first_stage_.push_back(*stages.begin());
       cache_last_stage_.push_back(*stages.rbegin());
     }
-    // fast_math: an f32 division in a loop by a value of the row (softmax's
-    // sum) multiplies by its reciprocal, computed once per row.
-    if (o_.fast_math) {
+    // Approximate f32 math in this kernel: fast_math, or every value it
+    // stores is f16 / bf16 (approx_math_half_outputs).
+    bool half_stores = false, other_stores = false;
+    for (const Stage& st : k_.stages) {
+      for (const Store& store : st.stores) {
+        const DType sd = k_.args[store.arg].dtype;
+        (sd == DType::kF16 || sd == DType::kBF16 ? half_stores : other_stores) = true;
+      }
+    }
+    approx_ = !o_.fast_math && o_.approx_math_half_outputs && half_stores && !other_stores;
+    // fast_math or approx_: an f32 division in a loop by a value of the row
+    // (softmax's sum) multiplies by its reciprocal, computed once per row.
+    if (o_.fast_math || approx_) {
       for (const Stage& st : k_.stages) {
         if (st.kind != Stage::Kind::kLoop) continue;
         for (int id : st.exprs) {
@@ -807,7 +821,7 @@ class KernelEmitter {
             stage_of_[e.id] != stage_of_[e.args[1]]) {
           return absl::StrCat("(", V(e.args[0]), " * rcp", e.args[1], ")");
         }
-        absl::StatusOr<std::string> t = OpText(k_, e);
+        absl::StatusOr<std::string> t = OpText(k_, e, approx_);
         if (!t.ok()) {
           Fail(t.status());
           return "0";
@@ -1322,7 +1336,8 @@ class KernelEmitter {
   std::vector<int> cache_first_stage_;     // cache array -> stage that fills it
   std::vector<int> cache_last_stage_;      // cache array -> last stage reading it
   std::map<int, std::string> cache_decls_;
-  absl::flat_hash_set<int> rcp_;  // row values loops divide by (fast_math)
+  absl::flat_hash_set<int> rcp_;  // row values loops divide by (fast_math, approx_)
+  bool approx_ = false;           // approximate f32 math: every store is f16 / bf16
   std::set<int> recomputed_;      // scratch slots recomputed instead of kept
   IndexExpr r0_;
   bool wide_ = false;
@@ -1415,6 +1430,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
                        : key == "coherent_loads"           ? &o.coherent_loads
+                       : key == "approx_math_half_outputs" ? &o.approx_math_half_outputs
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1439,7 +1455,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows, "
-          "aligned_variants, coherent_loads)");
+          "aligned_variants, coherent_loads, approx_math_half_outputs)");
     }
   }
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||

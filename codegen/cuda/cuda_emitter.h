@@ -119,6 +119,13 @@ struct CudaEmitOptions {
   // as a multiplication by its reciprocal, and gelu(tanh) as x * sigmoid(2u).
   // Triton, and so Inductor, compile like this. f64 is never affected.
   bool fast_math = false;
+  // Kernels whose stored values are all f16 / bf16 compute f32 exp,
+  // division (a row's divisor: one reciprocal per row), sigmoid, silu and
+  // gelu(tanh) as fast_math does (about 2 ulp of f32): the stores' rounding
+  // (2^-8 relative for bf16, 2^-11 for f16) hides that. Kernels with any f32,
+  // f64, integer or bool store stay exact. Measured on an H200 inside
+  // PyTorch's do_bench: softmax_bf16 38.8 -> 37.8 us (benchmarks/NOTES.md §22).
+  bool approx_math_half_outputs = true;
   // Row/column reductions: elements one thread keeps per register array
   // (and 2x this over all arrays) before falling back to re-reading.
   int max_elements_per_thread = 32;
@@ -201,7 +208,7 @@ struct CudaEmitOptions {
 // max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
-// fast_math, assume_aligned, aligned_variants, coherent_loads,
+// fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.

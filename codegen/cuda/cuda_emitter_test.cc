@@ -573,7 +573,7 @@ graph g(%x: bf16[64, 1024]) {
   EXPECT_NE(a.find("float s0[4][8];"), std::string::npos) << a;
   EXPECT_EQ(b.find("float s0["), std::string::npos) << b;
   EXPECT_NE(b.find("SlVec<__nv_bfloat16, 8> c0[4];"), std::string::npos) << b;
-  EXPECT_EQ(CountOccurrences(b, "sl_exp("), 2) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_exp_approx("), 2) << b;
   // Either way the input is read from global memory once.
   EXPECT_EQ(CountOccurrences(a, "(a0 + "), 1) << a;
   EXPECT_EQ(CountOccurrences(b, "(a0 + "), 1) << b;
@@ -814,6 +814,46 @@ TEST(CudaEmitterTest, DeviceTuningIsTheMeasuredH100Only) {
     ApplyDeviceTuning(name, &o);
     EXPECT_EQ(o.pointwise_stream_vector_bytes, 0) << name;
   }
+}
+
+// approx_math_half_outputs: a kernel whose every store is bf16 / f16 gets
+// the approximate exp, sigmoid and division (softmax's divisor as one
+// reciprocal per row); a kernel with an f32 store, or one storing both, or
+// any kernel with the option off, stays exact.
+TEST(CudaEmitterTest, HalfOutputKernelsUseApproximateMath) {
+  const std::string text = R"(
+graph g(%h: bf16[64, 1024], %f: f32[64, 1024], %m: f16[64, 1024]) {
+  %hs = softmax(%h, dim = -1)
+  %fs = softmax(%f, dim = -1)
+  %ms = sigmoid(%m)
+  %ml = cast(%ms, dtype = f32)
+  return %hs, %fs, %ms, %ml
+})";
+  CudaEmitOptions exact;
+  exact.approx_math_half_outputs = false;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, CudaEmitOptions{});
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, exact);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  int approx_kernels = 0;
+  for (const CudaKernelLaunch& k : a->module.kernels) {
+    const std::string src = a->KernelSource(k.name);
+    const bool bf16_out = absl::StrContains(src, "__nv_bfloat16* __restrict__ a1)");
+    if (bf16_out) {  // the bf16 softmax: approximate exp, one reciprocal a row
+      ++approx_kernels;
+      EXPECT_GE(CountOccurrences(src, "sl_exp_approx("), 1) << src;
+      EXPECT_EQ(CountOccurrences(src, "sl_exp("), 0) << src;
+      EXPECT_EQ(CountOccurrences(src, "sl_div("), 0) << src;
+      EXPECT_GE(CountOccurrences(src, " * rcp"), 1) << src;
+    } else {  // f32 softmax; f16 sigmoid stored as f16 and as f32: exact
+      EXPECT_EQ(CountOccurrences(src, "_approx("), 0) << src;
+    }
+  }
+  EXPECT_EQ(approx_kernels, 1);
+  EXPECT_EQ(CountOccurrences(b->module.source, "_approx("),
+            CountOccurrences(std::string(CudaPreamble()), "_approx("))
+      << "option off: only the preamble's definitions";
+  EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }
 
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {

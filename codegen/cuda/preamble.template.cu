@@ -159,22 +159,28 @@ __device__ __forceinline__ auto sl_imax(A a, B b) -> decltype(a + b) {
 }
 
 // ---- math ---------------------------------------------------------------------------
-// SLUICE_FAST_MATH (CudaEmitOptions::fast_math, defined before this preamble)
-// trades the last ulps of f32 exp and division for speed, as Triton does:
-// exp through ex2.approx (about 2 ulp, plus |x| * 2^-24 relative), division
-// through div.full.f32 (2 ulp over the full range). f64 and everything else
-// stay IEEE-exact.
-#ifdef SLUICE_FAST_MATH
-__device__ __forceinline__ float sl_exp(float x) {
+// sl_exp_approx / sl_div_approx: f32 exp through ex2.approx (about 2 ulp,
+// plus |x| * 2^-24 relative) and division through div.full.f32 (2 ulp over
+// the full range), as Triton compiles them; f64 stays exact. Kernels whose
+// stored values are all f16 / bf16 use them (CudaEmitOptions::
+// approx_math_half_outputs: the stores' rounding, 2^-8 or 2^-11 relative,
+// hides the difference), and every kernel does under SLUICE_FAST_MATH
+// (CudaEmitOptions::fast_math, defined before this preamble).
+__device__ __forceinline__ float sl_exp_approx(float x) {
   float y;
   asm("ex2.approx.f32 %0, %1;" : "=f"(y) : "f"(x * 1.4426950408889634f));
   return y;
 }
-__device__ __forceinline__ float sl_div(float a, float b) {
+__device__ __forceinline__ float sl_div_approx(float a, float b) {
   float y;
   asm("div.full.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b));
   return y;
 }
+__device__ __forceinline__ double sl_exp_approx(double x) { return exp(x); }
+__device__ __forceinline__ double sl_div_approx(double a, double b) { return a / b; }
+#ifdef SLUICE_FAST_MATH
+__device__ __forceinline__ float sl_exp(float x) { return sl_exp_approx(x); }
+__device__ __forceinline__ float sl_div(float a, float b) { return sl_div_approx(a, b); }
 #else
 __device__ __forceinline__ float sl_exp(float x) { return expf(x); }
 __device__ __forceinline__ float sl_div(float a, float b) { return a / b; }
@@ -213,14 +219,27 @@ __device__ __forceinline__ T sl_gelu(T x) {
   return T(0.5) * x * (T(1) + sl_erf(x * T(0.70710678118654752440)));
 }
 template <typename T>
-__device__ __forceinline__ T sl_gelu_tanh(T x) {
+__device__ __forceinline__ T sl_gelu_tanh_approx(T x) {
   const T inner = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
-#ifdef SLUICE_FAST_MATH
   // 0.5 * (1 + tanh(u)) == sigmoid(2u): no tanh, no cancellation.
-  return sl_div(x, T(1) + sl_exp(T(-2) * inner));
+  return sl_div_approx(x, T(1) + sl_exp_approx(T(-2) * inner));
+}
+template <typename T>
+__device__ __forceinline__ T sl_gelu_tanh(T x) {
+#ifdef SLUICE_FAST_MATH
+  return sl_gelu_tanh_approx(x);
 #else
+  const T inner = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
   return T(0.5) * x * (T(1) + sl_tanh(inner));
 #endif
+}
+template <typename T>
+__device__ __forceinline__ T sl_sigmoid_approx(T x) {
+  return sl_div_approx(T(1), T(1) + sl_exp_approx(-x));
+}
+template <typename T>
+__device__ __forceinline__ T sl_silu_approx(T x) {
+  return sl_div_approx(x, T(1) + sl_exp_approx(-x));
 }
 
 // torch.maximum / torch.minimum: a NaN in either operand wins.
