@@ -445,6 +445,33 @@ graph pw(%x: f32[1024, 1024], %b: f32[1024], %y: f32[4099], %z: bf16[8195], %w: 
   }
 }
 
+// CudaEmitOptions::approx_math_half_outputs: kernels storing only bf16 /
+// f16 (softmax, sigmoid, silu, gelu(tanh), division) with approximate f32
+// math, against the reference at the half types' tolerances; an f32 output
+// of the same graph stays exact (1e-4).
+TEST_F(CudaTest, ApproximateMathInHalfOutputKernelsMatchesTheReference) {
+  sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", "approx_math_half_outputs=1");
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512]) {
+  %hs = softmax(%h, dim = -1)
+  %ms = sigmoid(%m)
+  %mu = silu(%m)
+  %mg = gelu(%m, approximate = "tanh")
+  %q = div(%d, 3.0)
+  %fs = softmax(%f, dim = -1)
+  return %hs, %ms, %mu, %mg, %q, %fs
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+  ASSERT_TRUE(exe.ok()) << exe.status();
+  EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
+      << exe->plan().ToTable();
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 11);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  ExpectAlignedAndUnalignedRunsMatch(*exe, *g, in, *ref);
+}
+
 // The online softmax's conditional rescaling (CudaEmitOptions::
 // attention_lazy_rescale): keys in blocks of 48 scaled by factors that jump
 // (a row's maximum grows by more than 2^8 on later tiles: O and the sums

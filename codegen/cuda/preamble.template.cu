@@ -162,8 +162,8 @@ __device__ __forceinline__ auto sl_imax(A a, B b) -> decltype(a + b) {
 // sl_exp_approx / sl_div_approx: f32 exp through ex2.approx (about 2 ulp,
 // plus |x| * 2^-24 relative) and division through div.full.f32 (2 ulp over
 // the full range), as Triton compiles them; f64 stays exact. Kernels whose
-// stored values are all f16 / bf16 use them (CudaEmitOptions::
-// approx_math_half_outputs: the stores' rounding, 2^-8 or 2^-11 relative,
+// stored values are all f16 / bf16 use them with CudaEmitOptions::
+// approx_math_half_outputs (the stores' rounding, 2^-8 or 2^-11 relative,
 // hides the difference), and every kernel does under SLUICE_FAST_MATH
 // (CudaEmitOptions::fast_math, defined before this preamble).
 __device__ __forceinline__ float sl_exp_approx(float x) {
