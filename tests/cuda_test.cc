@@ -80,6 +80,21 @@ class CudaTest : public ::testing::Test {
     return tol;
   }
 
+  // Parses and compiles `text` (every node lowered, none falling back) and
+  // runs it on seeded random inputs as ExpectAlignedAndUnalignedRunsMatch.
+  static void ExpectLoweredGraphMatchesOnAnyBuffers(const std::string& text, uint64_t seed) {
+    absl::StatusOr<ir::Graph> g = ir::ParseGraph(text);
+    ASSERT_TRUE(g.ok()) << g.status();
+    absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
+    ASSERT_TRUE(exe.ok()) << exe.status();
+    EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
+        << exe->plan().ToTable();
+    const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, seed);
+    absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+    ASSERT_TRUE(ref.ok()) << ref.status();
+    ExpectAlignedAndUnalignedRunsMatch(*exe, *g, in, *ref);
+  }
+
   // Runs `exe` (compiled from `g`) on `in` through Run (the executable's own,
   // aligned buffers) and RunOnUnalignedViews, and compares both with `ref`.
   static void ExpectAlignedAndUnalignedRunsMatch(runtime::Executable& exe, const ir::Graph& g,
@@ -391,23 +406,15 @@ TEST_F(CudaTest, FusedAttentionOnUnalignedDeviceBuffers) {
 // buffers that are not 16-byte aligned; both against the reference.
 TEST_F(CudaTest, AlignedVariantsRunOnAlignedAndUnalignedBuffers) {
   sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", "aligned_variants=1");
-  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+  ExpectLoweredGraphMatchesOnAnyBuffers(R"(
 graph av(%x: f32[64, 1000], %w: f32[1000], %h: bf16[33, 1024], %y: f32[4099]) {
   %s = softmax(%x, dim = -1)
   %n = layer_norm(%s, %w, normalized_shape = [1000])
   %hn = layer_norm(%h, normalized_shape = [1024])
   %e = exp(%y)
   return %n, %hn, %e
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
-  ASSERT_TRUE(exe.ok()) << exe.status();
-  EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
-      << exe->plan().ToTable();
-  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 5);
-  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
-  ASSERT_TRUE(ref.ok()) << ref.status();
-  ExpectAlignedAndUnalignedRunsMatch(*exe, *g, in, *ref);
+})",
+                                        5);
 }
 
 // Pointwise launch shapes (CudaEmitOptions through SLUICE_CUDA_EMIT):
@@ -451,7 +458,7 @@ graph pw(%x: f32[1024, 1024], %b: f32[1024], %y: f32[4099], %z: bf16[8195], %w: 
 // of the same graph stays exact (1e-4).
 TEST_F(CudaTest, ApproximateMathInHalfOutputKernelsMatchesTheReference) {
   sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", "approx_math_half_outputs=1");
-  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+  ExpectLoweredGraphMatchesOnAnyBuffers(R"(
 graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512]) {
   %hs = softmax(%h, dim = -1)
   %ms = sigmoid(%m)
@@ -460,16 +467,8 @@ graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512])
   %q = div(%d, 3.0)
   %fs = softmax(%f, dim = -1)
   return %hs, %ms, %mu, %mg, %q, %fs
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  absl::StatusOr<runtime::Executable> exe = Compile(*g, Options());
-  ASSERT_TRUE(exe.ok()) << exe.status();
-  EXPECT_TRUE(exe->plan().NodesWith(passes::Decision::kFallback).empty())
-      << exe->plan().ToTable();
-  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 11);
-  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
-  ASSERT_TRUE(ref.ok()) << ref.status();
-  ExpectAlignedAndUnalignedRunsMatch(*exe, *g, in, *ref);
+})",
+                                        11);
 }
 
 // The online softmax's conditional rescaling (CudaEmitOptions::
