@@ -596,8 +596,8 @@ class KernelEmitter {
       const int64_t cap = std::max<int64_t>(
           1, int64_t{o_.num_sms} * std::max<int64_t>(1, o_.max_threads_per_sm / block) *
                  std::max(1, o_.pointwise_waves));
-      // pointwise_unroll U > 1: a grid for U chunks per thread (with one per
-      // thread at the default 64 waves, U would otherwise never apply).
+      // pointwise_unroll U > 1: a grid for U chunks per thread (sized for one
+      // per thread under the wave cap, U would otherwise never apply).
       const int unroll = std::max(1, o_.pointwise_unroll);
       grid_ = std::max<int64_t>(1, std::min(CeilDiv(chunks, block_x_ * unroll), cap));
       config_ = absl::StrCat("pointwise: ", vec_, "-wide chunks, ", chunks, " chunks, grid-stride",
@@ -1458,17 +1458,14 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "aligned_variants, coherent_loads, approx_math_half_outputs)");
     }
   }
+  auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };
+  auto vector_bytes = [](int v) { return v == 4 || v == 8 || v == 16; };
   if (o.pointwise_waves < 1 || o.pointwise_unroll < 1 || o.max_elements_per_thread < 1 ||
-      o.row_block_threads < 32 || o.row_block_threads > 1024 ||
-      (o.row_block_threads & (o.row_block_threads - 1)) != 0 ||
-      o.pointwise_block_threads < 32 || o.pointwise_block_threads > 1024 ||
-      (o.pointwise_block_threads & (o.pointwise_block_threads - 1)) != 0 ||
-      (o.max_vector_bytes != 4 && o.max_vector_bytes != 8 && o.max_vector_bytes != 16) ||
-      (o.pointwise_stream_vector_bytes != 0 && o.pointwise_stream_vector_bytes != 4 &&
-       o.pointwise_stream_vector_bytes != 8 && o.pointwise_stream_vector_bytes != 16) ||
-      (o.row_reread_threads != 0 &&
-       (o.row_reread_threads < 32 || o.row_reread_threads > 1024 ||
-        (o.row_reread_threads & (o.row_reread_threads - 1)) != 0)) || o.attention_m_tiles > 2 ||
+      !block_threads(o.row_block_threads) || !block_threads(o.pointwise_block_threads) ||
+      !vector_bytes(o.max_vector_bytes) ||
+      (o.pointwise_stream_vector_bytes != 0 && !vector_bytes(o.pointwise_stream_vector_bytes)) ||
+      (o.row_reread_threads != 0 && !block_threads(o.row_reread_threads)) ||
+      o.attention_m_tiles > 2 ||
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
        o.attention_block_n != 64 && o.attention_block_n != 128) ||
       o.attention_warpgroups > 4 || o.attention_stages == 1 || o.attention_stages > 4 ||

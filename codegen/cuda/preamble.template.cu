@@ -218,19 +218,22 @@ template <typename T>
 __device__ __forceinline__ T sl_gelu(T x) {
   return T(0.5) * x * (T(1) + sl_erf(x * T(0.70710678118654752440)));
 }
+// gelu(tanh)'s u = sqrt(2 / pi) * (x + 0.044715 x^3).
+template <typename T>
+__device__ __forceinline__ T sl_gelu_tanh_inner(T x) {
+  return T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
+}
 template <typename T>
 __device__ __forceinline__ T sl_gelu_tanh_approx(T x) {
-  const T inner = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
   // 0.5 * (1 + tanh(u)) == sigmoid(2u): no tanh, no cancellation.
-  return sl_div_approx(x, T(1) + sl_exp_approx(T(-2) * inner));
+  return sl_div_approx(x, T(1) + sl_exp_approx(T(-2) * sl_gelu_tanh_inner(x)));
 }
 template <typename T>
 __device__ __forceinline__ T sl_gelu_tanh(T x) {
 #ifdef SLUICE_FAST_MATH
   return sl_gelu_tanh_approx(x);
 #else
-  const T inner = T(0.79788456080286535588) * (x + T(0.044715) * x * x * x);
-  return T(0.5) * x * (T(1) + sl_tanh(inner));
+  return T(0.5) * x * (T(1) + sl_tanh(sl_gelu_tanh_inner(x)));
 #endif
 }
 template <typename T>
