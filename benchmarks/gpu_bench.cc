@@ -245,36 +245,38 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
                                          const std::function<absl::Status()>& run) {
   cu::CudaDevice* device = stream->device();
   constexpr size_t kFlushBytes = size_t{256} << 20;
-  static auto* flush = new absl::flat_hash_map<cu::CudaDevice*, cu::DeviceBuffer>();
-  if (!flush->contains(device)) {
-    SLUICE_CUDA_ASSIGN_OR_RETURN(cu::DeviceBuffer b, cu::DeviceBuffer::Allocate(device, kFlushBytes));
-    flush->emplace(device, std::move(b));
-  }
-  cu::DevicePtr flush_ptr = flush->at(device).ptr();
   const std::string& how = GetFlags().flush;
-  static auto* fill = new absl::flat_hash_map<cu::CudaDevice*, std::unique_ptr<cu::CudaModule>>();
-  std::optional<cu::CudaFunction> fill_fn;
-  if (how == "kernel") {
-    if (!fill->contains(device)) {
-      cu::NvrtcOptions options;
-      options.arch = device->arch();
-      SLUICE_CUDA_ASSIGN_OR_RETURN(
-          cu::CompiledCuda c,
-          cu::CompileCuda("extern \"C\" __global__ void sluice_bench_fill(int4* p) {\n"
-                          "  p[static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x] ="
-                          " make_int4(0, 0, 0, 0);\n}\n",
-                          "bench_fill", options));
-      SLUICE_CUDA_ASSIGN_OR_RETURN(auto module, cu::CudaModule::Load(device, c.cubin, "bench_fill"));
-      fill->emplace(device, std::move(module));
-    }
-    SLUICE_CUDA_ASSIGN_OR_RETURN(cu::CudaFunction f, fill->at(device)->GetFunction("sluice_bench_fill"));
-    fill_fn = f;
+  // Per device: the buffer the flush writes and, for --flush=kernel, the
+  // fill kernel (compiled on first use).
+  struct Flush {
+    cu::DeviceBuffer buffer;
+    std::unique_ptr<cu::CudaModule> fill_module;
+    std::optional<cu::CudaFunction> fill;
+  };
+  static auto* flushes = new absl::flat_hash_map<cu::CudaDevice*, Flush>();
+  if (!flushes->contains(device)) {
+    SLUICE_CUDA_ASSIGN_OR_RETURN(cu::DeviceBuffer b, cu::DeviceBuffer::Allocate(device, kFlushBytes));
+    flushes->emplace(device, Flush{std::move(b), nullptr, std::nullopt});
   }
+  Flush& f = flushes->at(device);
+  if (how == "kernel" && !f.fill.has_value()) {
+    cu::NvrtcOptions options;
+    options.arch = device->arch();
+    SLUICE_CUDA_ASSIGN_OR_RETURN(
+        cu::CompiledCuda c,
+        cu::CompileCuda("extern \"C\" __global__ void sluice_bench_fill(int4* p) {\n"
+                        "  p[static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x] ="
+                        " make_int4(0, 0, 0, 0);\n}\n",
+                        "bench_fill", options));
+    SLUICE_CUDA_ASSIGN_OR_RETURN(f.fill_module, cu::CudaModule::Load(device, c.cubin, "bench_fill"));
+    SLUICE_CUDA_ASSIGN_OR_RETURN(f.fill, f.fill_module->GetFunction("sluice_bench_fill"));
+  }
+  cu::DevicePtr flush_ptr = f.buffer.ptr();
   void* fill_args[] = {&flush_ptr};
   auto flush_l2 = [&] {
-    if (fill_fn.has_value()) {
+    if (how == "kernel") {
       constexpr unsigned kBlock = 128;
-      return cu::Launch(*fill_fn, {static_cast<unsigned>(kFlushBytes / 16 / kBlock)}, {kBlock}, 0,
+      return cu::Launch(*f.fill, {static_cast<unsigned>(kFlushBytes / 16 / kBlock)}, {kBlock}, 0,
                         stream, fill_args);
     }
     return how == "none"      ? absl::OkStatus()
