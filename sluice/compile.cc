@@ -368,6 +368,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
   codegen::cuda::CudaEmitOptions eo;
   eo.num_sms = num_sms;
   eo.fast_math = options.cuda.fast_math;
+  eo.approx_math_half_outputs = options.cuda.approx_math_half_outputs;
   eo.hopper = arch == "sm_90" || arch == "sm_90a";
   codegen::cuda::ApplyDeviceTuning(device_name, &eo);
   if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {

@@ -58,6 +58,12 @@ struct CudaCompileOptions {
   // emitter's tuning fields (codegen/cuda ApplyCudaEmitOverrides), for
   // experiments; a bad value makes Compile fail with InvalidArgument.
   bool fast_math = false;
+  // Kernels whose every stored value is f16 / bf16 compute f32 exp,
+  // division, sigmoid, silu and gelu(tanh) with the hardware approximations
+  // (about 2 ulp of f32, below the stores' rounding; codegen/cuda
+  // CudaEmitOptions::approx_math_half_outputs). Off: the exact f32 math,
+  // rounded once at the store, as every other kernel computes.
+  bool approx_math_half_outputs = true;
   // NVRTC --generate-line-info (profilers, compute-sanitizer).
   bool line_info = false;
   // f32 matmul on TF32 tensor cores.

@@ -146,6 +146,42 @@ TEST(CudaCompileTest, SeedIsOneKernelAndTheMarkedAddSplitsIt) {
   EXPECT_THAT(marked->kernel_ir, ::testing::Not(HasSubstr("add(")));
 }
 
+// CudaCompileOptions::approx_math_half_outputs reaches the emitter: by
+// default the bf16 softmax takes the approximate exp and one reciprocal a
+// row, the f32 one stays exact; off, both are exact; SLUICE_CUDA_EMIT
+// overrides the option (the experiments' switch).
+TEST(CudaCompileTest, HalfOutputApproximateMathFollowsTheOption) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph sm(%h: bf16[64, 1024], %f: f32[64, 1024]) {
+  %hs = softmax(%h, dim = -1)
+  %fs = softmax(%f, dim = -1)
+  return %hs, %fs
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto approx_kernels = [&](const CompileOptions& o) -> int {
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, o);
+    EXPECT_TRUE(k.ok()) << k.status();
+    if (!k.ok()) return -1;
+    EXPECT_EQ(k->kernels.size(), 2u);
+    // Kernels that call the helper (the preamble, which defines it, comes
+    // before the first kernel).
+    int n = 0;
+    for (size_t at = k->source.find("__global__"); at != std::string::npos;) {
+      const size_t next = k->source.find("__global__", at + 1);
+      if (absl::StrContains(k->source.substr(at, next - at), "sl_exp_approx(")) ++n;
+      at = next;
+    }
+    return n;
+  };
+  EXPECT_EQ(approx_kernels(Sm90()), 1);
+  CompileOptions exact = Sm90();
+  exact.cuda.approx_math_half_outputs = false;
+  EXPECT_EQ(approx_kernels(exact), 0);
+  ScopedEnv env("SLUICE_CUDA_EMIT", "approx_math_half_outputs=1");
+  EXPECT_EQ(approx_kernels(exact), 1);
+}
+
 // softmax(Q Kᵀ / c) V is one flash-attention kernel (passes/attention.h):
 // f16 with the suite's shape, bf16 with d = 128 and sequence lengths that
 // are not multiples of the tiles; marking the softmax splits it again. For

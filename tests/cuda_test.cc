@@ -453,13 +453,16 @@ graph pw(%x: f32[1024, 1024], %b: f32[1024], %y: f32[4099], %z: bf16[8195], %w: 
   }
 }
 
-// CudaEmitOptions::approx_math_half_outputs: kernels storing only bf16 /
-// f16 (softmax, sigmoid, silu, gelu(tanh), division) with approximate f32
-// math, against the reference at the half types' tolerances; an f32 output
-// of the same graph stays exact (1e-4).
+// CudaEmitOptions::approx_math_half_outputs (on by default): kernels
+// storing only bf16 / f16 (softmax, sigmoid, silu, gelu(tanh), division)
+// with approximate f32 math, against the reference at the half types'
+// tolerances; an f32 output of the same graph stays exact (1e-4). The same
+// graph with the option off (exact math everywhere) as well.
 TEST_F(CudaTest, ApproximateMathInHalfOutputKernelsMatchesTheReference) {
-  sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", "approx_math_half_outputs=1");
-  ExpectLoweredGraphMatchesOnAnyBuffers(R"(
+  for (const char* emit : {"approx_math_half_outputs=1", "approx_math_half_outputs=0"}) {
+    SCOPED_TRACE(emit);
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
+    ExpectLoweredGraphMatchesOnAnyBuffers(R"(
 graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512]) {
   %hs = softmax(%h, dim = -1)
   %ms = sigmoid(%m)
@@ -469,7 +472,8 @@ graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512])
   %fs = softmax(%f, dim = -1)
   return %hs, %ms, %mu, %mg, %q, %fs
 })",
-                                        11);
+                                          11);
+  }
 }
 
 // The online softmax's conditional rescaling (CudaEmitOptions::

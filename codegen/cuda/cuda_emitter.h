@@ -123,11 +123,11 @@ struct CudaEmitOptions {
   // division (a row's divisor: one reciprocal per row), sigmoid, silu and
   // gelu(tanh) as fast_math does (about 2 ulp of f32): the stores' rounding
   // (2^-8 relative for bf16, 2^-11 for f16) hides that. Kernels with any f32,
-  // f64, integer or bool store stay exact. Off by default: not yet run on a
-  // GPU (no device time was left); the lead is fast math's effect on an H200
-  // inside PyTorch's do_bench, softmax_bf16 38.8 -> 37.8 us
-  // (benchmarks/NOTES.md §22).
-  bool approx_math_half_outputs = false;
+  // f64, integer or bool store stay exact. On by default (sluice::
+  // CudaCompileOptions::approx_math_half_outputs turns it off): softmax_bf16
+  // 51.5 -> 50.0 us on an H100 (benchmarks/NOTES.md §23), as XLA and
+  // Triton compile half-precision math.
+  bool approx_math_half_outputs = true;
   // Row/column reductions: elements one thread keeps per register array
   // (and 2x this over all arrays) before falling back to re-reading.
   int max_elements_per_thread = 32;

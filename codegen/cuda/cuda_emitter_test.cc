@@ -573,7 +573,7 @@ graph g(%x: bf16[64, 1024]) {
   EXPECT_NE(a.find("float s0[4][8];"), std::string::npos) << a;
   EXPECT_EQ(b.find("float s0["), std::string::npos) << b;
   EXPECT_NE(b.find("SlVec<__nv_bfloat16, 8> c0[4];"), std::string::npos) << b;
-  EXPECT_EQ(CountOccurrences(b, "sl_exp("), 2) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_exp_approx("), 2) << b;
   // Either way the input is read from global memory once.
   EXPECT_EQ(CountOccurrences(a, "(a0 + "), 1) << a;
   EXPECT_EQ(CountOccurrences(b, "(a0 + "), 1) << b;
@@ -816,11 +816,11 @@ TEST(CudaEmitterTest, DeviceTuningIsTheMeasuredH100Only) {
   }
 }
 
-// approx_math_half_outputs: a kernel whose every store is bf16 / f16 gets
-// the approximate exp, sigmoid and division (softmax's divisor as one
-// reciprocal per row); a kernel with an f32 store, or one storing both, or
-// any kernel with the option off (the default), stays exact.
-TEST(CudaEmitterTest, HalfOutputKernelsUseApproximateMathWhenAsked) {
+// approx_math_half_outputs (the default): a kernel whose every store is
+// bf16 / f16 gets the approximate exp, sigmoid and division (softmax's
+// divisor as one reciprocal per row); a kernel with an f32 store, or one
+// storing both, or any kernel with the option off, stays exact.
+TEST(CudaEmitterTest, HalfOutputKernelsUseApproximateMathUnlessTurnedOff) {
   const std::string text = R"(
 graph g(%h: bf16[64, 1024], %f: f32[64, 1024], %m: f16[64, 1024]) {
   %hs = softmax(%h, dim = -1)
@@ -829,10 +829,10 @@ graph g(%h: bf16[64, 1024], %f: f32[64, 1024], %m: f16[64, 1024]) {
   %ml = cast(%ms, dtype = f32)
   return %hs, %fs, %ms, %ml
 })";
-  CudaEmitOptions approx;
-  approx.approx_math_half_outputs = true;
-  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, approx);
-  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, CudaEmitOptions{});
+  CudaEmitOptions exact;
+  exact.approx_math_half_outputs = false;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, CudaEmitOptions{});
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, exact);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
   int approx_kernels = 0;
