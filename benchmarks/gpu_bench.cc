@@ -757,15 +757,16 @@ void PrintTable() {
   // Executable's move).
   printf("\nthe first warm compile's phases, ms; the median and maximum of %d more warm "
          "compiles; the cold compile\n", GetFlags().warm_repeats);
-  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "graph", "warm", "device",
-         "lower", "emit", "cache", "load", "exe", "other", "median", "max", "cold");
+  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "graph", "warm", "device",
+         "lower", "emit", "cache", "load", "tune", "exe", "other", "median", "max", "cold");
   for (const auto& [name, f] : Results()) {
     const runtime::CompilePhases& p = f.warm_phases;
     const double other = f.warm_ms - (p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms +
-                                      p.load_ms + p.executable_ms);
-    printf("%-18s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.1f\n",
+                                      p.load_ms + p.tune_ms + p.executable_ms);
+    printf("%-18s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.1f\n",
            name.c_str(), f.warm_ms, p.device_ms, p.lower_ms, p.emit_ms, p.kernel_cache_ms,
-           p.load_ms, p.executable_ms, other, f.warm_median_ms, f.warm_max_ms, f.cold_ms);
+           p.load_ms, p.tune_ms, p.executable_ms, other, f.warm_median_ms, f.warm_max_ms,
+           f.cold_ms);
   }
   for (const auto& [name, f] : Results()) {
     if (f.parts_us > 0) {

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "codegen/cpu/capabilities.h"
@@ -30,6 +31,7 @@
 #include "runtime/kernel_cache.h"
 
 #if SLUICE_HAVE_CUDA
+#include "runtime/cuda/cubin_cache.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/execution_device.h"
 #include "runtime/cuda/nvrtc.h"
@@ -361,17 +363,22 @@ struct CudaResult {
   codegen::cuda::CudaModuleSource module;
 };
 
+// `autotune`: the kernels come with their other launch shapes (Compile
+// times them on its GPU).
 absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOptions& options,
                                         const std::string& arch, int num_sms,
-                                        absl::string_view device_name,
+                                        absl::string_view device_name, bool autotune,
                                         runtime::CompilePhases* phases) {
   codegen::cuda::CudaEmitOptions eo;
   eo.num_sms = num_sms;
   eo.fast_math = options.cuda.fast_math;
   eo.approx_math_half_outputs = options.cuda.approx_math_half_outputs;
   eo.hopper = arch == "sm_90" || arch == "sm_90a";
+  eo.launch_variants = autotune;
   codegen::cuda::ApplyDeviceTuning(device_name, &eo);
-  if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr) {
+  if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr && *spec != '\0') {
+    // An experiment's fixed shape is not tuned away, unless it asks.
+    if (!absl::StrContains(spec, "launch_variants")) eo.launch_variants = false;
     if (absl::Status s = codegen::cuda::ApplyCudaEmitOverrides(spec, &eo); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("SLUICE_CUDA_EMIT: ", s.message()));
     }
@@ -449,6 +456,79 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
       });
 }
 
+// Autotuning (CudaCompileOptions::autotune): the launch shape of every
+// kernel of `module` that has several, from the tuning cache (keyed by the
+// source and the GPU) or by timing them all (CudaKernelModule::Tune), then
+// cached. Returns the report's lines (HostCompileReport::tuning).
+absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
+    const codegen::cuda::CudaModuleSource& module, const CompileOptions& options,
+    const std::string& gpu_name, const std::string& arch,
+    runtime::cuda::CudaKernelModule& loaded) {
+  std::vector<std::vector<int64_t>> arg_bytes;
+  bool any = false;
+  for (const codegen::cuda::CudaKernelLaunch& k : module.kernels) {
+    any = any || !k.variants.empty();
+    std::vector<int64_t> bytes;
+    for (const codegen::KernelArg& a : k.args) bytes.push_back(a.numel * ir::DTypeSize(a.dtype));
+    arg_bytes.push_back(std::move(bytes));
+  }
+  if (!any) return std::vector<std::string>();
+  const runtime::cuda::CubinCache cache(options.cache_dir.empty()
+                                            ? runtime::cuda::CubinCache::DefaultDir()
+                                            : options.cache_dir + "/cuda");
+  const runtime::cuda::CacheKey key =
+      runtime::cuda::CacheKey::Of({"sluice-launch-shapes-v1", module.source, gpu_name, arch});
+  // The cached choice: one line "kernel shape" per kernel with variants.
+  std::vector<std::pair<int, int>> cached;
+  std::string data;
+  if (cache.Lookup(key, &data) == runtime::cuda::CubinCache::LookupResult::kHit) {
+    for (absl::string_view line : absl::StrSplit(data, '\n', absl::SkipEmpty())) {
+      std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
+      int kernel = 0, shape = 0;
+      if (f.size() != 2 || !absl::SimpleAtoi(f[0], &kernel) || !absl::SimpleAtoi(f[1], &shape) ||
+          kernel < 0 || kernel >= loaded.num_kernels() || shape < 0 ||
+          shape >= loaded.num_shapes(kernel)) {
+        cached.clear();  // not this module's: time again
+        break;
+      }
+      cached.push_back({kernel, shape});
+    }
+  }
+  auto config = [&](int kernel, int shape) {
+    const codegen::cuda::CudaKernelLaunch& k = module.kernels[kernel];
+    return shape == 0 ? k.config : k.variants[shape - 1].config;
+  };
+  std::vector<std::string> report;
+  if (!cached.empty()) {
+    for (const auto& [kernel, shape] : cached) {
+      if (absl::Status s = loaded.Choose(kernel, shape); !s.ok()) return s;
+      report.push_back(absl::StrCat(module.kernels[kernel].name, ": ", config(kernel, shape),
+                                    " (", loaded.num_shapes(kernel),
+                                    " shapes; chosen from the cache)"));
+    }
+    return report;
+  }
+  absl::StatusOr<std::vector<runtime::cuda::KernelTuning>> tuned = loaded.Tune(arg_bytes);
+  if (!tuned.ok()) return tuned.status();
+  std::string lines;
+  for (const runtime::cuda::KernelTuning& t : *tuned) {
+    absl::StrAppend(&lines, t.kernel, " ", t.chosen, "\n");
+    std::string times;
+    for (double us : t.us) absl::StrAppend(&times, " ", absl::StrFormat("%.1f", us));
+    report.push_back(absl::StrCat(
+        module.kernels[t.kernel].name, ": ", config(t.kernel, t.chosen), " (",
+        loaded.num_shapes(t.kernel), " shapes",
+        t.us.empty() ? "; not timed: no memory for scratch buffers, the default kept"
+                     : absl::StrCat(", us", times, "; chosen by timing"),
+        ")"));
+  }
+  // A cache that cannot be written only costs the next compile the timing.
+  if (absl::Status s = cache.Store(key, lines); !s.ok()) {
+    LOG(WARNING) << "sluice: the launch-shape choice was not cached: " << s;
+  }
+  return report;
+}
+
 absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
                                                    const CompileOptions& options) {
   Stopwatch total;
@@ -470,7 +550,8 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
   const std::string arch = options.cuda.arch.empty() ? gpu->arch() : options.cuda.arch;
   const int num_sms =
       options.cuda.num_sms > 0 ? options.cuda.num_sms : gpu->multiprocessor_count();
-  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, gpu->name(), &phases);
+  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, gpu->name(),
+                                              options.cuda.autotune, &phases);
   if (!r.ok()) return r.status();
   Attempt& a = *r->attempt;
 
@@ -498,6 +579,12 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
     spec.block = {k.block[0], k.block[1], k.block[2]};
     spec.shared_bytes = k.shared_bytes;
     spec.num_args = static_cast<int>(k.args.size());
+    for (const codegen::cuda::CudaLaunchVariant& v : k.variants) {
+      spec.variants.push_back({v.symbol,
+                               {v.grid[0], v.grid[1], v.grid[2]},
+                               {v.block[0], v.block[1], v.block[2]},
+                               v.shared_bytes});
+    }
     if (!k.unaligned_symbol.empty()) {
       spec.unaligned_symbol = k.unaligned_symbol;
       spec.unaligned_cubin = [source = k.unaligned_source, name = k.unaligned_symbol,
@@ -517,8 +604,13 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
         runtime::cuda::CudaKernelModule::Load(device->get(), r->kernels.cubin, graph.name(),
                                               std::move(specs));
     if (!m.ok()) return m.status();
-    parts.module = *std::move(m);
     phases.load_ms = watch.Lap();
+    absl::StatusOr<std::vector<std::string>> tuning =
+        ChooseLaunchShapes(r->module, options, gpu->name(), r->kernels.arch, **m);
+    if (!tuning.ok()) return tuning.status();
+    parts.compile_report.tuning = *std::move(tuning);
+    phases.tune_ms = watch.Lap();
+    parts.module = *std::move(m);
   }
   parts.device = std::shared_ptr<runtime::Device>(std::move(*device));
   parts.source = std::move(r->kernels.source);
@@ -551,7 +643,7 @@ absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
   }
   phases.device_ms = total.Total();
   absl::StatusOr<CudaResult> r =
-      GenerateCuda(graph, options, arch, num_sms, device_name, &phases);
+      GenerateCuda(graph, options, arch, num_sms, device_name, /*autotune=*/false, &phases);
   if (!r.ok()) return r.status();
   CudaKernels out = std::move(r->kernels);
   Stopwatch watch;

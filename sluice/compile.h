@@ -64,6 +64,16 @@ struct CudaCompileOptions {
   // CudaEmitOptions::approx_math_half_outputs). Off: the exact f32 math,
   // rounded once at the store, as every other kernel computes.
   bool approx_math_half_outputs = true;
+  // Autotuning (Compile with a GPU): kernels that have other launch shapes
+  // (row reductions' rows per block, pointwise vector widths: codegen/cuda
+  // CudaEmitOptions::launch_variants) are compiled in all of them, each
+  // shape is timed on the GPU on scratch buffers, and the fastest runs
+  // (runtime/cuda CudaKernelModule::Tune). The choice is cached with the
+  // cubin, per GPU model, so a warm compile times nothing. Every shape
+  // computes the same bits. The report says what was chosen
+  // (compile_report().tuning). Off when SLUICE_CUDA_EMIT is set, unless it
+  // sets launch_variants=1 (experiments with a fixed shape).
+  bool autotune = true;
   // NVRTC --generate-line-info (profilers, compute-sanitizer).
   bool line_info = false;
   // f32 matmul on TF32 tensor cores.

@@ -420,7 +420,7 @@ void ExpectCpuPhases(const runtime::CompilePhases& p, bool loaded = true) {
   }
   constexpr double kRounding = 1e-9;
   EXPECT_LE(p.passes_ms + p.fuse_ms + p.kernel_ir_ms + p.memory_plan_ms, p.lower_ms + kRounding);
-  EXPECT_LE(p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms + p.load_ms +
+  EXPECT_LE(p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms + p.load_ms + p.tune_ms +
                 p.executable_ms,
             p.total_ms + kRounding);
 }

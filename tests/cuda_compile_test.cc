@@ -108,6 +108,35 @@ TEST_P(EveryGraphTest, EveryKernelCompilesForSm90) {
   }
 }
 
+// What sluice::Compile compiles when it autotunes on a GPU: the benchmark
+// suite's kernels with their other launch shapes (CudaEmitOptions::
+// launch_variants) compile without warnings; the row reductions of a warp
+// per row (softmax, layer_norm) and the two-stream pointwise kernels have
+// variants, nothing else.
+class SuiteGraphTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SuiteGraphTest, LaunchVariantsCompileForSm90) {
+  SKIP_WITHOUT_NVRTC();
+  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(GetParam());
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  ScopedEnv env("SLUICE_CUDA_EMIT", "launch_variants=1");
+  for (const ir::Graph& g : *graphs) {
+    SCOPED_TRACE(g.name());
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(g, Sm90());
+    ASSERT_TRUE(k.ok()) << k.status();
+    for (const passes::NodeDecision& d : k->plan.entries) {
+      EXPECT_NE(d.rule, passes::Rule::kLoweringError) << d.node << ": " << d.detail;
+    }
+    EXPECT_EQ(k->nvrtc_log.find("warning"), std::string::npos) << k->nvrtc_log;
+    // Rows of a warp (1024 f32 or bf16), and pointwise kernels streaming
+    // two full-size inputs (x and y).
+    const bool tunable = g.name() == "softmax_f32" || g.name() == "softmax_bf16" ||
+                         g.name() == "layer_norm_f32" || g.name() == "layer_norm_bf16" ||
+                         g.name() == "pointwise_chain" || g.name() == "seed";
+    EXPECT_EQ(absl::StrContains(k->source, "sluice_k0_v1("), tunable);
+  }
+}
+
 std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param.substr(0, info.param.size() - 6);
   for (char& c : name) {
@@ -117,6 +146,16 @@ std::string FileTestName(const ::testing::TestParamInfo<std::string>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, EveryGraphTest, ::testing::ValuesIn(GraphFiles()), FileTestName);
+
+std::vector<std::string> SuiteFiles() {
+  std::vector<std::string> files;
+  for (const std::string& f : GraphFiles()) {
+    if (absl::StartsWith(f, "benchmarks/graphs/")) files.push_back(f);
+  }
+  return files;
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, SuiteGraphTest, ::testing::ValuesIn(SuiteFiles()), FileTestName);
 
 constexpr char kSeed[] = R"(
 graph foo(%x: f32[10], %y: f32[10]) {

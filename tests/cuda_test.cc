@@ -6,8 +6,11 @@
 // cuBLASLt call (and the marks that keep it apart), and bad inputs (device
 // tensors: device_tensor_test.cc; the exported models: models_test.cc,
 // parameterized by device). Every test skips, with the reason, without a GPU.
+#include <stdlib.h>
+
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -473,6 +476,76 @@ graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512])
   return %hs, %ms, %mu, %mg, %q, %fs
 })",
                                           11);
+  }
+}
+
+// CudaCompileOptions::autotune (on by default): the bf16 softmax (a warp
+// per row: 1, 2, 4 or 8 rows per block) and the two-stream multiply (8- or
+// 16-byte vectors) are timed in every shape on a cold compile, and the
+// report says which shape each runs and the times; a warm compile takes the
+// choice from the cache. The tuned outputs match the reference, and every
+// fixed shape (SLUICE_CUDA_EMIT, which turns tuning off) gives the same bits.
+TEST_F(CudaTest, AutotunedLaunchShapesAreCachedAndGiveTheSameBits) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
+  %hs = softmax(%h, dim = -1)
+  %p = mul(%x, %y)
+  return %hs, %p
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  CompileOptions o = Options();
+  char dir[] = "/tmp/sluice-autotune-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  o.cache_dir = dir;
+  absl::StatusOr<runtime::Executable> cold = Compile(*g, o);
+  ASSERT_TRUE(cold.ok()) << cold.status();
+  const std::vector<std::string>& tuned = cold->compile_report().tuning;
+  EXPECT_GT(cold->compile_report().phases.tune_ms, 0);
+  EXPECT_THAT(tuned, ::testing::UnorderedElementsAre(
+                         ::testing::AllOf(::testing::StartsWith("k0: row: 32 threads/row, "),
+                                          HasSubstr("(4 shapes, us "),
+                                          HasSubstr("; chosen by timing)")),
+                         ::testing::AllOf(::testing::StartsWith("k1: pointwise: "),
+                                          HasSubstr("(2 shapes, us "),
+                                          HasSubstr("; chosen by timing)"))));
+  absl::StatusOr<runtime::Executable> warm = Compile(*g, o);
+  ASSERT_TRUE(warm.ok()) << warm.status();
+  EXPECT_TRUE(warm->cache_hit());
+  const std::vector<std::string>& cached = warm->compile_report().tuning;
+  ASSERT_EQ(cached.size(), tuned.size());
+  for (size_t i = 0; i < tuned.size(); ++i) {
+    // The same kernel and shape ("k0: <config> ("), from the cache.
+    EXPECT_EQ(cached[i].substr(0, cached[i].find(" (")), tuned[i].substr(0, tuned[i].find(" (")));
+    EXPECT_THAT(cached[i], HasSubstr("; chosen from the cache)"));
+  }
+  std::filesystem::remove_all(dir);
+
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 5);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> out = warm->Run(in);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_ALLCLOSE_TOL((*out)[i], (*ref)[i], ToleranceFor((*ref)[i].dtype())) << i;
+  }
+  for (int threads : {32, 64, 128, 256}) {
+    for (int bytes : {8, 16}) {
+      const std::string emit =
+          absl::StrCat("row_block_threads=", threads, ",pointwise_stream_vector_bytes=", bytes);
+      SCOPED_TRACE(emit);
+      sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit.c_str());
+      absl::StatusOr<runtime::Executable> fixed = Compile(*g, Options());
+      ASSERT_TRUE(fixed.ok()) << fixed.status();
+      EXPECT_THAT(fixed->compile_report().tuning, ::testing::IsEmpty());
+      absl::StatusOr<std::vector<runtime::Tensor>> got = fixed->Run(in);
+      ASSERT_TRUE(got.ok()) << got.status();
+      for (size_t i = 0; i < 2; ++i) {
+        ASSERT_EQ((*got)[i].nbytes(), (*out)[i].nbytes());
+        EXPECT_EQ(std::memcmp((*got)[i].data(), (*out)[i].data(), (*out)[i].nbytes()), 0)
+            << "output " << i << " differs from the tuned executable's";
+      }
+    }
   }
 }
 

@@ -18,8 +18,9 @@
 # Graphs whose steps are all kernels with at most 48 KB of dynamic shared
 # memory (not attention, MLP or fallback graphs). Kernels are launched with the
 # driver API (ctypes) on PyTorch's current stream; sluice's outputs are
-# checked against Inductor's.
-import ctypes, json, os, sys
+# checked against Inductor's. SIDE_STREAM=1 times every round a second time
+# on a non-blocking stream (sluice's executables run on one).
+import contextlib, ctypes, json, os, sys
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 sys.path.insert(0, os.path.join(REPO, "tools"))
@@ -68,6 +69,16 @@ def make_launches(steps, bufs, dev):
     return launches
 
 
+def streams():
+    """Where each round is timed: PyTorch's current stream (the legacy
+    default stream) and, with SIDE_STREAM=1 in the environment, also a
+    stream of PyTorch's pool (non-blocking, as sluice's own streams are)."""
+    out = [("", contextlib.nullcontext())]
+    if os.environ.get("SIDE_STREAM") == "1":
+        out.append((" (side stream)", torch.cuda.stream(torch.cuda.Stream())))
+    return out
+
+
 def main():
     folders, names = sys.argv[1].split(","), sys.argv[2].split(",")
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
@@ -103,14 +114,16 @@ def main():
                     print(f"{g.name} {folder}: output {o.name} {'ok' if ok else 'MISMATCH'}",
                           flush=True)
             for r in range(rounds):
-                i = 1000 * triton.testing.do_bench(lambda: ind(*ins), warmup=25, rep=100,
-                                                   return_mode="median")
-                line = [f"{g.name} round {r}: Inductor {i:.1f}"]
-                for folder, run, _ in variants:
-                    s = 1000 * triton.testing.do_bench(run, warmup=25, rep=100,
-                                                       return_mode="median")
-                    line.append(f"{os.path.basename(folder)} {s:.1f} ({s / i:.3f})")
-                print("  ".join(line), flush=True)
+                for where, ctx in streams():
+                    with ctx:
+                        i = 1000 * triton.testing.do_bench(lambda: ind(*ins), warmup=25,
+                                                           rep=100, return_mode="median")
+                        line = [f"{g.name} round {r}{where}: Inductor {i:.1f}"]
+                        for folder, run, _ in variants:
+                            s = 1000 * triton.testing.do_bench(run, warmup=25, rep=100,
+                                                               return_mode="median")
+                            line.append(f"{os.path.basename(folder)} {s:.1f} ({s / i:.3f})")
+                    print("  ".join(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -1361,10 +1361,53 @@ int CountLines(absl::string_view s) {
   return n;
 }
 
+// CudaEmitOptions::launch_variants: `launch`'s other shapes, their text
+// appended to `text` (the kernel's), each distinct from the kernel and from
+// the others in grid, block and configuration.
+absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
+                               std::string* text, CudaKernelLaunch* launch) {
+  std::vector<CudaEmitOptions> shapes;
+  if (launch->kind == CudaTemplate::kRowReduction) {
+    for (int threads : {32, 64, 128, 256}) {
+      shapes.push_back(options);
+      shapes.back().row_block_threads = threads;
+    }
+  } else if (launch->kind == CudaTemplate::kPointwise) {
+    for (int bytes : {8, 16}) {
+      shapes.push_back(options);
+      shapes.back().pointwise_stream_vector_bytes = bytes;
+    }
+  }
+  auto same = [](const auto& a, const auto& b) {
+    return a.grid == b.grid && a.block == b.block && a.config == b.config;
+  };
+  for (CudaEmitOptions& o : shapes) {
+    o.launch_variants = false;
+    Kernel v = k;
+    v.name = absl::StrCat(k.name, "_v", launch->variants.size() + 1);
+    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = KernelEmitter(v, o).Emit();
+    if (!e.ok()) return e.status();
+    const CudaKernelLaunch& l = e->second;
+    if (same(l, *launch) || std::any_of(launch->variants.begin(), launch->variants.end(),
+                                         [&](const CudaLaunchVariant& w) { return same(l, w); })) {
+      continue;
+    }
+    absl::StrAppend(text, "\n", e->first);
+    launch->variants.push_back({l.symbol, l.grid, l.block, l.shared_bytes, l.config});
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitOne(const Kernel& k,
                                                                  const CudaEmitOptions& options) {
   if (k.attention.has_value()) return EmitAttentionKernel(k, options);
-  if (!options.aligned_variants || options.assume_aligned) return KernelEmitter(k, options).Emit();
+  if (!options.aligned_variants || options.assume_aligned) {
+    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = KernelEmitter(k, options).Emit();
+    if (e.ok() && options.launch_variants) {
+      if (absl::Status s = AddLaunchVariants(k, options, &e->first, &e->second); !s.ok()) return s;
+    }
+    return e;
+  }
   // CudaEmitOptions::aligned_variants: the module's kernel for aligned
   // buffers, the general one (run-time check, element-wise path) in a
   // translation unit of its own for the runtime to compile on first need.
@@ -1431,6 +1474,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "aligned_variants"         ? &o.aligned_variants
                        : key == "coherent_loads"           ? &o.coherent_loads
                        : key == "approx_math_half_outputs" ? &o.approx_math_half_outputs
+                       : key == "launch_variants"          ? &o.launch_variants
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1455,7 +1499,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows, "
-          "aligned_variants, coherent_loads, approx_math_half_outputs)");
+          "aligned_variants, coherent_loads, approx_math_half_outputs, launch_variants)");
     }
   }
   auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };

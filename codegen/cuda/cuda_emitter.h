@@ -198,6 +198,15 @@ struct CudaEmitOptions {
   // skipped multiplies filled issue slots between the exponentials anyway
   // and the vote and branch split the softmax's schedule.
   int attention_lazy_rescale = 0;
+  // Kernels also come in other launch shapes, each a kernel of its own in
+  // the module (CudaKernelLaunch::variants), for a caller that times them on
+  // its GPU and launches the fastest (sluice::Compile's autotuning): row
+  // reductions of a warp or less per row with 1, 2, 4 and 8 rows per block
+  // (row_block_threads 32..256), pointwise kernels that stream two or more
+  // full-size inputs with 8- and 16-byte vectors. A variant computes the
+  // same values in the same order as the kernel it varies, so whichever runs
+  // gives the same bits. Not for attention kernels or with aligned_variants.
+  bool launch_variants = false;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;
@@ -211,7 +220,7 @@ struct CudaEmitOptions {
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
-// recompute_narrow_scratch, attention_wgmma (0/1/true/false).
+// recompute_narrow_scratch, attention_wgmma, launch_variants (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);
@@ -222,6 +231,17 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
 // = 8. Every other device, and compiling without one, keeps the defaults:
 // the H200 was measured the other way round, the rest not at all.
 void ApplyDeviceTuning(absl::string_view device_name, CudaEmitOptions* options);
+
+// Another launch shape of a generated kernel (CudaEmitOptions::
+// launch_variants): a kernel of its own in the same module, taking the same
+// parameters.
+struct CudaLaunchVariant {
+  std::string symbol;  // "sluice_" + name + "_v" + i
+  std::array<uint32_t, 3> grid = {1, 1, 1};
+  std::array<uint32_t, 3> block = {1, 1, 1};
+  uint32_t shared_bytes = 0;
+  std::string config;  // as CudaKernelLaunch::config
+};
 
 // How to launch one generated kernel.
 struct CudaKernelLaunch {
@@ -252,6 +272,9 @@ struct CudaKernelLaunch {
   // vector accesses such a pair).
   std::string unaligned_symbol;
   std::string unaligned_source;
+  // Its other launch shapes (CudaEmitOptions::launch_variants), whose text
+  // follows the kernel's within [first_line, last_line].
+  std::vector<CudaLaunchVariant> variants;
   int first_line = 0;  // 1-based, inclusive: the kernel's lines in `source`
   int last_line = 0;
 };

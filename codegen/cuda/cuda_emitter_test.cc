@@ -1,6 +1,8 @@
 #include "codegen/cuda/cuda_emitter.h"
 
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "codegen/cuda/test_util.h"
 #include "codegen/kernel_ir.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "passes/schedule.h"
@@ -23,6 +26,8 @@
 
 namespace sluice::codegen::cuda {
 namespace {
+
+using ::testing::HasSubstr;
 
 // ---- NVRTC -------------------------------------------------------------------
 
@@ -853,6 +858,68 @@ graph g(%h: bf16[64, 1024], %f: f32[64, 1024], %m: f16[64, 1024]) {
   EXPECT_EQ(CountOccurrences(b->module.source, "_approx("),
             CountOccurrences(std::string(CudaPreamble()), "_approx("))
       << "option off: only the preamble's definitions";
+  EXPECT_COMPILES_CLEANLY(a->module.source, "g");
+}
+
+// launch_variants: a row reduction of a warp per row also comes with 1, 2
+// and 4 rows per block (the module's own has 8), a pointwise kernel that
+// streams two full-size inputs with the other vector width, each a kernel of
+// its own inside the base kernel's lines; a broadcast-only pointwise kernel
+// and a column reduction have none; off (the default), no kernel has any.
+TEST(CudaEmitterTest, LaunchVariantsAreKernelsOfTheirOwnWhenAsked) {
+  const std::string text = R"(
+graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64, 4096],
+        %b: f32[4096], %c: f32[512, 96]) {
+  %hs = softmax(%h, dim = -1)
+  %p = mul(%x, %y)
+  %q = add(%z, %b)
+  %s = sum(%c, dims = [0])
+  return %hs, %p, %q, %s
+})";
+  CudaEmitOptions variants;
+  variants.launch_variants = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, variants);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(a->module.kernels.size(), 4u) << a->module.source;
+  for (const CudaKernelLaunch& k : b->module.kernels) EXPECT_TRUE(k.variants.empty()) << k.name;
+  std::map<std::string, int> variants_of;  // "row", "pointwise x*y", ...
+  for (const CudaKernelLaunch& k : a->module.kernels) {
+    const std::string src = a->KernelSource(k.name);
+    std::string what(CudaTemplateName(k.kind));
+    if (k.kind == CudaTemplate::kPointwise) {
+      what += k.args[0].value == "x" ? " x*y" : " z+b";
+    }
+    variants_of[what] = static_cast<int>(k.variants.size());
+    std::set<std::string> shapes = {k.config};
+    for (size_t i = 0; i < k.variants.size(); ++i) {
+      const CudaLaunchVariant& v = k.variants[i];
+      SCOPED_TRACE(v.config);
+      EXPECT_EQ(v.symbol, absl::StrCat(k.symbol, "_v", i + 1));
+      // The variant's text is inside the kernel's lines (NVRTC errors in
+      // it blame the kernel), once.
+      EXPECT_EQ(CountOccurrences(src, absl::StrCat(" ", v.symbol, "(")), 1) << src;
+      EXPECT_TRUE(shapes.insert(v.config).second) << "a duplicate shape";
+      if (k.kind == CudaTemplate::kRowReduction) {
+        // Same threads per row; the grid covers the 300 rows with the
+        // variant's rows per block.
+        EXPECT_THAT(v.config, HasSubstr("32 threads/row"));
+        const uint32_t rows_per_block = v.block[0] / 32;
+        EXPECT_GE(v.grid[0] * rows_per_block, 300u);
+        EXPECT_LT((v.grid[0] - 1) * rows_per_block, 300u);
+      }
+    }
+    if (k.kind == CudaTemplate::kRowReduction) {
+      EXPECT_THAT(k.config, HasSubstr("8 rows/block"));
+      EXPECT_THAT(shapes, ::testing::IsSupersetOf({HasSubstr(" 1 rows/block"),
+                                                   HasSubstr(" 2 rows/block"),
+                                                   HasSubstr(" 4 rows/block")}));
+    }
+  }
+  EXPECT_THAT(variants_of, ::testing::UnorderedElementsAre(
+                               ::testing::Pair("row", 3), ::testing::Pair("pointwise x*y", 1),
+                               ::testing::Pair("pointwise z+b", 0), ::testing::Pair("column", 0)));
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }
 

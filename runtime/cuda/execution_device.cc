@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -339,7 +340,18 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
   for (const KernelLaunchSpec& k : kernels) {
     SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction f, m->module_->GetFunction(k.symbol));
     m->functions_.push_back(f);
+    if (!k.variants.empty() && !k.unaligned_symbol.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kernel ", k.symbol, " has both launch variants and an unaligned variant"));
+    }
+    std::vector<CudaFunction> variants;
+    for (const KernelLaunchSpec::Variant& v : k.variants) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction vf, m->module_->GetFunction(v.symbol));
+      variants.push_back(vf);
+    }
+    m->variant_functions_.push_back(std::move(variants));
   }
+  m->chosen_.assign(kernels.size(), 0);
   m->kernels_ = std::move(kernels);
   m->name_ = name;
   absl::MutexLock lock(&m->mu_);
@@ -373,13 +385,43 @@ absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers
   if (index < 0 || index >= num_kernels()) {
     return absl::OutOfRangeError(absl::StrCat("no kernel ", index));
   }
+  return LaunchShape(index, chosen_[index], buffers);
+}
+
+int CudaKernelModule::num_shapes(int index) const {
+  return 1 + static_cast<int>(kernels_[index].variants.size());
+}
+
+absl::Status CudaKernelModule::Choose(int index, int shape) {
+  if (index < 0 || index >= num_kernels()) {
+    return absl::OutOfRangeError(absl::StrCat("no kernel ", index));
+  }
+  if (shape < 0 || shape >= num_shapes(index)) {
+    return absl::OutOfRangeError(absl::StrCat("kernel ", kernels_[index].symbol, " has ",
+                                              num_shapes(index), " launch shapes, not ",
+                                              shape + 1));
+  }
+  chosen_[index] = shape;
+  return absl::OkStatus();
+}
+
+absl::Status CudaKernelModule::LaunchShape(int index, int shape,
+                                           absl::Span<void* const> buffers) {
   const KernelLaunchSpec& k = kernels_[index];
   if (static_cast<int>(buffers.size()) != k.num_args) {
     return absl::InternalError(absl::StrCat("kernel ", k.symbol, " takes ", k.num_args,
                                             " buffers, got ", buffers.size()));
   }
   CudaFunction function = functions_[index];
-  if (!k.unaligned_symbol.empty()) {
+  Dim3 grid = k.grid, block = k.block;
+  unsigned shared_bytes = k.shared_bytes;
+  if (shape > 0) {
+    const KernelLaunchSpec::Variant& v = k.variants[shape - 1];
+    function = variant_functions_[index][shape - 1];
+    grid = v.grid;
+    block = v.block;
+    shared_bytes = v.shared_bytes;
+  } else if (!k.unaligned_symbol.empty()) {
     bool aligned = true;
     for (void* b : buffers) aligned = aligned && (reinterpret_cast<uintptr_t>(b) & 15) == 0;
     if (!aligned) {
@@ -389,7 +431,85 @@ absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers
   std::vector<void*> values(buffers.begin(), buffers.end());
   std::vector<void*> args(values.size());
   for (size_t i = 0; i < values.size(); ++i) args[i] = &values[i];
-  return cuda::Launch(function, k.grid, k.block, k.shared_bytes, device_->stream(), args.data());
+  return cuda::Launch(function, grid, block, shared_bytes, device_->stream(), args.data());
+}
+
+absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
+    const std::vector<std::vector<int64_t>>& arg_bytes, int rounds) {
+  if (static_cast<int>(arg_bytes.size()) != num_kernels()) {
+    return absl::InternalError(absl::StrCat("Tune: buffer sizes for ", arg_bytes.size(),
+                                            " kernels, the module has ", num_kernels()));
+  }
+  CudaDevice* gpu = device_->device();
+  CudaStream* stream = device_->stream();
+  std::vector<KernelTuning> out;
+  std::optional<DeviceBuffer> flush;
+  for (int i = 0; i < num_kernels(); ++i) {
+    const int shapes = num_shapes(i);
+    if (shapes == 1) continue;
+    KernelTuning t;
+    t.kernel = i;
+    // Scratch buffers; the kernel keeps its own shape without them.
+    std::vector<DeviceBuffer> buffers;
+    std::vector<void*> pointers;
+    bool allocated = true;
+    for (int64_t bytes : arg_bytes[i]) {
+      absl::StatusOr<DeviceBuffer> b =
+          DeviceBuffer::Allocate(gpu, static_cast<size_t>(std::max<int64_t>(bytes, 1)));
+      if (!b.ok()) {
+        allocated = false;
+        break;
+      }
+      SLUICE_CUDA_RETURN_IF_ERROR(stream->Memset8(b->ptr(), 0, b->size()));
+      pointers.push_back(reinterpret_cast<void*>(b->ptr()));
+      buffers.push_back(*std::move(b));
+    }
+    if (!allocated) {
+      out.push_back(std::move(t));
+      continue;
+    }
+    // Twice the L2 cache, written before every timed run, so that no shape
+    // finds the previous run's data there.
+    if (!flush.has_value()) {
+      const size_t bytes = std::max<size_t>(size_t{2} * std::max(gpu->l2_cache_bytes(), 0),
+                                            size_t{32} << 20);
+      SLUICE_CUDA_ASSIGN_OR_RETURN(DeviceBuffer f, DeviceBuffer::Allocate(gpu, bytes));
+      flush = std::move(f);
+    }
+    for (int s = 0; s < shapes; ++s) SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, pointers));
+    std::vector<std::unique_ptr<CudaEvent>> events;
+    for (int e = 0; e < 2 * rounds * shapes; ++e) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(std::unique_ptr<CudaEvent> ev, CudaEvent::Create(gpu));
+      events.push_back(std::move(ev));
+    }
+    for (int r = 0; r < rounds; ++r) {
+      for (int k = 0; k < shapes; ++k) {
+        const int s = (k + r) % shapes;  // each round starts with another shape
+        const int e = 2 * (r * shapes + s);
+        SLUICE_CUDA_RETURN_IF_ERROR(stream->Memset32(flush->ptr(), 0, flush->size() / 4));
+        SLUICE_CUDA_RETURN_IF_ERROR(events[e]->Record(stream));
+        SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, pointers));
+        SLUICE_CUDA_RETURN_IF_ERROR(events[e + 1]->Record(stream));
+      }
+    }
+    SLUICE_CUDA_RETURN_IF_ERROR(stream->Synchronize());
+    for (int s = 0; s < shapes; ++s) {
+      std::vector<double> us;
+      for (int r = 0; r < rounds; ++r) {
+        const int e = 2 * (r * shapes + s);
+        SLUICE_CUDA_ASSIGN_OR_RETURN(float ms, CudaEvent::ElapsedMillis(*events[e], *events[e + 1]));
+        us.push_back(1e3 * ms);
+      }
+      std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+      t.us.push_back(us[us.size() / 2]);
+    }
+    for (int s = 1; s < shapes; ++s) {
+      if (t.us[s] < t.us[t.chosen] && t.us[s] < 0.995 * t.us[0]) t.chosen = s;
+    }
+    chosen_[i] = t.chosen;
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 }  // namespace sluice::runtime::cuda

@@ -132,6 +132,26 @@ struct KernelLaunchSpec {
   // NVRTC compile, cached) the first time a launch needs it.
   std::string unaligned_symbol;
   std::function<absl::StatusOr<std::string>()> unaligned_cubin;
+  // Other launch shapes of the same kernel, functions of the same cubin
+  // taking the same buffers and computing the same values (codegen/cuda's
+  // CudaKernelLaunch::variants), for autotuning: CudaKernelModule::Tune.
+  // Not together with unaligned_symbol.
+  struct Variant {
+    std::string symbol;
+    Dim3 grid;
+    Dim3 block;
+    unsigned shared_bytes = 0;
+  };
+  std::vector<Variant> variants;
+};
+
+// What CudaKernelModule::Tune measured for one kernel with variants.
+struct KernelTuning {
+  int kernel = 0;
+  // Median µs of each shape over the rounds: the spec's own first, then
+  // KernelLaunchSpec::variants in order.
+  std::vector<double> us;
+  int chosen = 0;  // index into `us`
 };
 
 // The generated kernels of one graph: one cubin loaded on the device, kernel
@@ -143,7 +163,26 @@ class CudaKernelModule : public runtime::DeviceModule {
       CudaExecutionDevice* device, absl::string_view cubin, const std::string& name,
       std::vector<KernelLaunchSpec> kernels);
   int num_kernels() const override { return static_cast<int>(kernels_.size()); }
+  // Runs kernel `index` in its chosen shape (the spec's own unless Choose or
+  // Tune picked a variant).
   absl::Status Launch(int index, absl::Span<void* const> buffers) override;
+
+  // Launch shapes of kernel `index`: 1 + its spec's variants.
+  int num_shapes(int index) const;
+  // Launch() runs kernel `index` as shape `shape` (0: the spec's own, i:
+  // variants[i - 1]) from now on. Call before launches start (Compile does,
+  // before the executable exists): launches do not lock for it.
+  absl::Status Choose(int index, int shape);
+  int chosen(int index) const { return chosen_[index]; }
+  // Autotuning: every kernel with variants runs in each of its shapes on
+  // scratch buffers of `arg_bytes[kernel][arg]` bytes (zeroed), each run
+  // after an L2 flush and between two events, the shapes interleaved over
+  // `rounds` rounds after one warm-up run each; the fastest median is
+  // chosen, the spec's own shape unless another is at least 0.5% faster.
+  // A kernel whose scratch buffers cannot be allocated keeps its own shape
+  // (us empty). Synchronizes the stream; the scratch buffers are freed.
+  absl::StatusOr<std::vector<KernelTuning>> Tune(
+      const std::vector<std::vector<int64_t>>& arg_bytes, int rounds = 5);
 
  private:
   CudaKernelModule() = default;
@@ -155,6 +194,11 @@ class CudaKernelModule : public runtime::DeviceModule {
   std::unique_ptr<CudaModule> module_;
   std::vector<KernelLaunchSpec> kernels_;
   std::vector<CudaFunction> functions_;
+  // Per kernel: the functions of its variants, and the shape Launch runs.
+  std::vector<std::vector<CudaFunction>> variant_functions_;
+  std::vector<int> chosen_;
+  // Launches kernel `index` as `shape` with these buffers (checked).
+  absl::Status LaunchShape(int index, int shape, absl::Span<void* const> buffers);
   // A kernel's unaligned variant, once loaded (module null before).
   struct Unaligned {
     std::unique_ptr<CudaModule> module;
