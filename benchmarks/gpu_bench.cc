@@ -445,6 +445,10 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
     return fail(absl::InternalError("the cold compile hit the cache"));
   }
   f.cold_phases = cold->compile_report().phases;
+  // The autotuner's choices and times (CudaCompileOptions::autotune).
+  for (const std::string& line : cold->compile_report().tuning) {
+    std::printf("tuning %s %s\n", g.name().c_str(), line.c_str());
+  }
   absl::StatusOr<runtime::Executable> exe = timed_compile(&f.warm_ms);
   if (!exe.ok()) return fail(exe.status());
   f.warm_phases = exe->compile_report().phases;
