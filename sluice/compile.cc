@@ -464,13 +464,12 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
     const codegen::cuda::CudaModuleSource& module, const CompileOptions& options,
     const std::string& gpu_name, const std::string& arch,
     runtime::cuda::CudaKernelModule& loaded) {
-  std::vector<std::vector<int64_t>> arg_bytes;
+  std::vector<std::vector<runtime::cuda::CudaKernelModule::TuneArg>> args;
   bool any = false;
   for (const codegen::cuda::CudaKernelLaunch& k : module.kernels) {
     any = any || !k.variants.empty();
-    std::vector<int64_t> bytes;
-    for (const codegen::KernelArg& a : k.args) bytes.push_back(a.numel * ir::DTypeSize(a.dtype));
-    arg_bytes.push_back(std::move(bytes));
+    args.emplace_back();
+    for (const codegen::KernelArg& a : k.args) args.back().push_back({a.numel, a.dtype});
   }
   if (!any) return std::vector<std::string>();
   const runtime::cuda::CubinCache cache(options.cache_dir.empty()
@@ -508,7 +507,7 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
     }
     return report;
   }
-  absl::StatusOr<std::vector<runtime::cuda::KernelTuning>> tuned = loaded.Tune(arg_bytes);
+  absl::StatusOr<std::vector<runtime::cuda::KernelTuning>> tuned = loaded.Tune(args);
   if (!tuned.ok()) return tuned.status();
   std::string lines;
   for (const runtime::cuda::KernelTuning& t : *tuned) {

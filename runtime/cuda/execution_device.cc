@@ -1,6 +1,7 @@
 #include "runtime/cuda/execution_device.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -434,10 +435,56 @@ absl::Status CudaKernelModule::LaunchShape(int index, int shape,
   return cuda::Launch(function, grid, block, shared_bytes, device_->stream(), args.data());
 }
 
+namespace {
+
+// Fills `bytes` at `dst` with random values of `dtype` (floats in [-2, 2),
+// integers in [0, 8), bools 0 / 1): a 4 MB random pattern copied from the
+// host, then repeated by device-to-device copies that double the filled part.
+absl::Status FillRandom(CudaStream* stream, DevicePtr dst, size_t bytes, ir::DType dtype) {
+  const size_t size = static_cast<size_t>(ir::DTypeSize(dtype));
+  const size_t n = std::max<size_t>(1, std::min(bytes, size_t{4} << 20) / size);
+  std::vector<char> host(n * size);
+  uint64_t z = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < n; ++i) {
+    z ^= z << 13;
+    z ^= z >> 7;
+    z ^= z << 17;
+    const float f = static_cast<float>(z >> 40) / static_cast<float>(1 << 24) * 4.0f - 2.0f;
+    char* at = host.data() + i * size;
+    switch (dtype) {
+      case ir::DType::kF32: std::memcpy(at, &f, 4); break;
+      case ir::DType::kF64: { const double d = f; std::memcpy(at, &d, 8); break; }
+      case ir::DType::kF16: { const uint16_t h = FloatToHalfBits(f); std::memcpy(at, &h, 2); break; }
+      case ir::DType::kBF16: {
+        const uint16_t h = FloatToBFloat16Bits(f);
+        std::memcpy(at, &h, 2);
+        break;
+      }
+      case ir::DType::kBool: *at = static_cast<char>(z & 1); break;
+      default: {  // integers, little-endian: the low byte holds 0..7
+        std::memset(at, 0, size);
+        *at = static_cast<char>(z & 7);
+        break;
+      }
+    }
+  }
+  const size_t first = std::min(bytes, host.size());
+  SLUICE_CUDA_RETURN_IF_ERROR(stream->CopyHostToDevice(dst, host.data(), first));
+  for (size_t filled = first; filled < bytes;) {
+    const size_t step = std::min(filled, bytes - filled);
+    SLUICE_CUDA_RETURN_IF_ERROR(stream->CopyDeviceToDevice(dst + filled, dst, step));
+    filled += step;
+  }
+  // The host pattern must outlive the copy from it.
+  return stream->Synchronize();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
-    const std::vector<std::vector<int64_t>>& arg_bytes, int rounds) {
-  if (static_cast<int>(arg_bytes.size()) != num_kernels()) {
-    return absl::InternalError(absl::StrCat("Tune: buffer sizes for ", arg_bytes.size(),
+    const std::vector<std::vector<TuneArg>>& args, int rounds) {
+  if (static_cast<int>(args.size()) != num_kernels()) {
+    return absl::InternalError(absl::StrCat("Tune: buffers for ", args.size(),
                                             " kernels, the module has ", num_kernels()));
   }
   CudaDevice* gpu = device_->device();
@@ -453,14 +500,15 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
     std::vector<DeviceBuffer> buffers;
     std::vector<void*> pointers;
     bool allocated = true;
-    for (int64_t bytes : arg_bytes[i]) {
+    for (const TuneArg& a : args[i]) {
+      const int64_t bytes = a.numel * ir::DTypeSize(a.dtype);
       absl::StatusOr<DeviceBuffer> b =
           DeviceBuffer::Allocate(gpu, static_cast<size_t>(std::max<int64_t>(bytes, 1)));
       if (!b.ok()) {
         allocated = false;
         break;
       }
-      SLUICE_CUDA_RETURN_IF_ERROR(stream->Memset8(b->ptr(), 0, b->size()));
+      SLUICE_CUDA_RETURN_IF_ERROR(FillRandom(stream, b->ptr(), b->size(), a.dtype));
       pointers.push_back(reinterpret_cast<void*>(b->ptr()));
       buffers.push_back(*std::move(b));
     }
@@ -468,11 +516,11 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
       out.push_back(std::move(t));
       continue;
     }
-    // Twice the L2 cache, written before every timed run, so that no shape
-    // finds the previous run's data there.
+    // Written before every timed run, so that no shape finds the previous
+    // run's data in L2 (do_bench's 256 MB; at least 4x the L2 cache).
     if (!flush.has_value()) {
-      const size_t bytes = std::max<size_t>(size_t{2} * std::max(gpu->l2_cache_bytes(), 0),
-                                            size_t{32} << 20);
+      const size_t bytes = std::max<size_t>(size_t{4} * std::max(gpu->l2_cache_bytes(), 0),
+                                            size_t{256} << 20);
       SLUICE_CUDA_ASSIGN_OR_RETURN(DeviceBuffer f, DeviceBuffer::Allocate(gpu, bytes));
       flush = std::move(f);
     }

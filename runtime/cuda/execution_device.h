@@ -174,15 +174,22 @@ class CudaKernelModule : public runtime::DeviceModule {
   // before the executable exists): launches do not lock for it.
   absl::Status Choose(int index, int shape);
   int chosen(int index) const { return chosen_[index]; }
+  // One kernel parameter's buffer, for Tune.
+  struct TuneArg {
+    int64_t numel = 0;
+    ir::DType dtype = ir::DType::kF32;
+  };
   // Autotuning: every kernel with variants runs in each of its shapes on
-  // scratch buffers of `arg_bytes[kernel][arg]` bytes (zeroed), each run
-  // after an L2 flush and between two events, the shapes interleaved over
-  // `rounds` rounds after one warm-up run each; the fastest median is
-  // chosen, the spec's own shape unless another is at least 0.5% faster.
-  // A kernel whose scratch buffers cannot be allocated keeps its own shape
-  // (us empty). Synchronizes the stream; the scratch buffers are freed.
-  absl::StatusOr<std::vector<KernelTuning>> Tune(
-      const std::vector<std::vector<int64_t>>& arg_bytes, int rounds = 5);
+  // scratch buffers `args[kernel]` (filled with random values of their
+  // dtype, in [-2, 2) for floats, as a real input would be), each run after
+  // a 256 MB L2 flush (triton.testing.do_bench's) and between two events,
+  // the shapes interleaved over `rounds` rounds after one warm-up run each;
+  // the fastest median is chosen, the spec's own shape unless another is at
+  // least 0.5% faster. A kernel whose scratch buffers cannot be allocated
+  // keeps its own shape (us empty). Synchronizes the stream; the scratch
+  // buffers are freed.
+  absl::StatusOr<std::vector<KernelTuning>> Tune(const std::vector<std::vector<TuneArg>>& args,
+                                                 int rounds = 9);
 
  private:
   CudaKernelModule() = default;
