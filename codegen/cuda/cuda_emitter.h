@@ -201,8 +201,8 @@ struct CudaEmitOptions {
   // Kernels also come in other launch shapes, each a kernel of its own in
   // the module (CudaKernelLaunch::variants), for a caller that times them on
   // its GPU and launches the fastest (sluice::Compile's autotuning): row
-  // reductions of a warp or less per row with 1, 2, 4 and 8 rows per block
-  // (row_block_threads 32..256), pointwise kernels that stream two or more
+  // reductions of a warp or less per row with 1 and 8 rows per block
+  // (row_block_threads 32 and 256), pointwise kernels that stream two or more
   // full-size inputs with 8- and 16-byte vectors. A variant computes the
   // same values in the same order as the kernel it varies, so whichever runs
   // gives the same bits. Not for attention kernels or with aligned_variants.
