@@ -521,8 +521,12 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
     if (!flush.has_value()) {
       const size_t bytes = std::max<size_t>(size_t{4} * std::max(gpu->l2_cache_bytes(), 0),
                                             size_t{256} << 20);
-      SLUICE_CUDA_ASSIGN_OR_RETURN(DeviceBuffer f, DeviceBuffer::Allocate(gpu, bytes));
-      flush = std::move(f);
+      absl::StatusOr<DeviceBuffer> f = DeviceBuffer::Allocate(gpu, bytes);
+      if (!f.ok()) {  // no memory to time anything: every kernel keeps its shape
+        out.push_back(std::move(t));
+        continue;
+      }
+      flush = *std::move(f);
     }
     for (int s = 0; s < shapes; ++s) SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, pointers));
     std::vector<std::unique_ptr<CudaEvent>> events;

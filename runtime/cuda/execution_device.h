@@ -185,9 +185,10 @@ class CudaKernelModule : public runtime::DeviceModule {
   // a 256 MB L2 flush (triton.testing.do_bench's) and between two events,
   // the shapes interleaved over `rounds` rounds after one warm-up run each;
   // the fastest median is chosen, the spec's own shape unless another is at
-  // least 0.5% faster. A kernel whose scratch buffers cannot be allocated
-  // keeps its own shape (us empty). Synchronizes the stream; the scratch
-  // buffers are freed.
+  // least 0.5% faster. A kernel whose scratch buffers (or the flush
+  // buffer) cannot be allocated keeps its own shape (us empty): tuning never
+  // makes a compile fail for want of memory. Synchronizes the stream; the
+  // scratch buffers are freed.
   absl::StatusOr<std::vector<KernelTuning>> Tune(const std::vector<std::vector<TuneArg>>& args,
                                                  int rounds = 9);
 
