@@ -479,6 +479,25 @@ graph am(%h: bf16[33, 1000], %m: f16[4099], %d: bf16[64, 512], %f: f32[64, 512])
   }
 }
 
+// CudaEmitOptions::row_threads: rows kept in registers spread over 64 or
+// 128 threads (a block per row) instead of a warp, against the reference on
+// aligned and unaligned buffers (softmax, layer_norm, a sum; ragged widths).
+TEST_F(CudaTest, RowsOverMoreThreadsMatchTheReference) {
+  for (const char* emit : {"row_threads=64", "row_threads=128"}) {
+    SCOPED_TRACE(emit);
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
+    ExpectLoweredGraphMatchesOnAnyBuffers(R"(
+graph rt(%h: bf16[77, 1024], %w: bf16[1024], %b: bf16[1024], %f: f32[45, 1000], %g: f32[9, 520]) {
+  %hs = softmax(%h, dim = -1)
+  %hn = layer_norm(%h, %w, %b, normalized_shape = [1024])
+  %fs = softmax(%f, dim = -1)
+  %gs = sum(%g, dims = [1])
+  return %hs, %hn, %fs, %gs
+})",
+                                          13);
+  }
+}
+
 // CudaCompileOptions::autotune (on by default): the bf16 softmax (a warp
 // per row: 1 or 8 rows per block) and the two-stream multiply (8- or
 // 16-byte vectors) are timed in every shape on a cold compile, and the

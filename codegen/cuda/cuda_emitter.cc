@@ -669,6 +669,12 @@ class KernelEmitter {
       group_ = 1024;
       unrolled_ = false;
     }
+    // row_threads: more threads per row than picked (fewer values each), up
+    // to one chunk per thread.
+    if (unrolled_ && o_.row_threads > group_) {
+      group_ = static_cast<int>(
+          std::min<int64_t>({Pow2Floor(o_.row_threads), 1024, Pow2Ceil(row_chunks)}));
+    }
     chunks_ = CeilDiv(row_chunks, group_);
     if (group_ <= 32) {
       const int64_t threads = Pow2Floor(std::clamp(o_.row_block_threads, 32, 1024));
@@ -1461,6 +1467,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "pointwise_stream_vector_bytes" ? &o.pointwise_stream_vector_bytes
                      : key == "max_elements_per_thread" ? &o.max_elements_per_thread
                      : key == "row_block_threads"       ? &o.row_block_threads
+                     : key == "row_threads"             ? &o.row_threads
                      : key == "row_reread_threads"      ? &o.row_reread_threads
                      : key == "min_blocks_per_sm"       ? &o.min_blocks_per_sm
                      : key == "attention_m_tiles"       ? &o.attention_m_tiles
@@ -1500,7 +1507,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "unknown key (pointwise_waves, pointwise_unroll, pointwise_block_threads, max_vector_bytes, "
           "pointwise_stream_vector_bytes, "
           "max_elements_per_thread, "
-          "row_block_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, attention_block_n, "
+          "row_block_threads, row_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, "
+          "attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows, "
@@ -1514,6 +1522,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       !vector_bytes(o.max_vector_bytes) ||
       (o.pointwise_stream_vector_bytes != 0 && !vector_bytes(o.pointwise_stream_vector_bytes)) ||
       (o.row_reread_threads != 0 && !block_threads(o.row_reread_threads)) ||
+      (o.row_threads != 0 && !block_threads(o.row_threads)) ||
       o.attention_m_tiles > 2 ||
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
        o.attention_block_n != 64 && o.attention_block_n != 128) ||
@@ -1522,7 +1531,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads and "
-        "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
+        "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads and row_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
         "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15, max_vector_bytes 4, 8 or 16, pointwise_stream_vector_bytes 0, 4, 8 or 16"));
   }
   *options = o;

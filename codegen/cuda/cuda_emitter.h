@@ -133,6 +133,12 @@ struct CudaEmitOptions {
   int max_elements_per_thread = 32;
   // Threads per block of row reductions with a warp or less per row.
   int row_block_threads = 256;
+  // When more than the threads per row picked above (a power of two): this
+  // many threads per row for rows kept in registers (fewer values a thread,
+  // fewer registers; at most one chunk a thread, 1024 threads). Over 32 a
+  // row is a block (shuffles plus shared memory). Changes the order of the
+  // row's sums. 0: the pick.
+  int row_threads = 0;
   // When > 0 (a power of two, 32..1024): row reductions whose rows have more
   // chunks than this take this many threads per row and the rolled loop that
   // re-reads the row (from L2) instead of keeping it in registers, as
@@ -216,7 +222,7 @@ struct CudaEmitOptions {
 // SLUICE_CUDA_EMIT environment variable of sluice::Compile, for tuning
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
 // pointwise_block_threads, max_vector_bytes, pointwise_stream_vector_bytes,
-// max_elements_per_thread, row_block_threads, row_reread_threads, min_blocks_per_sm,
+// max_elements_per_thread, row_block_threads, row_threads, row_reread_threads, min_blocks_per_sm,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,

@@ -861,6 +861,39 @@ graph g(%h: bf16[64, 1024], %f: f32[64, 1024], %m: f16[64, 1024]) {
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }
 
+// row_threads: a 1024-wide bf16 row (a warp, 32 values a thread, by
+// default) takes 64 or 128 threads, a block each (fewer values a thread);
+// values below the pick change nothing; 2048 stops at one chunk a thread.
+TEST(CudaEmitterTest, RowThreadsSpreadARowOverMoreThreads) {
+  const std::string text = R"(
+graph g(%x: bf16[300, 1024], %w: bf16[1024], %b: bf16[1024]) {
+  %y = layer_norm(%x, %w, %b, normalized_shape = [1024])
+  return %y
+})";
+  for (const auto& [threads, config] : std::vector<std::pair<int, std::string>>{
+           {0, "row: 32 threads/row, 8 rows/block, 8-wide, unrolled x4"},
+           {16, "row: 32 threads/row, 8 rows/block, 8-wide, unrolled x4"},
+           {64, "row: 64 threads/row, 1 rows/block, 8-wide, unrolled x2"},
+           {128, "row: 128 threads/row, 1 rows/block, 8-wide, unrolled x1"},
+           {2048, "row: 128 threads/row, 1 rows/block, 8-wide, unrolled x1"}}) {
+    SCOPED_TRACE(threads);
+    CudaEmitOptions o;
+    o.row_threads = threads;
+    absl::StatusOr<EmittedGraph> e = EmitGraphText(text, {}, o);
+    ASSERT_TRUE(e.ok()) << e.status();
+    ASSERT_EQ(e->module.kernels.size(), 1u);
+    const CudaKernelLaunch& k = e->module.kernels[0];
+    EXPECT_THAT(k.config, ::testing::StartsWith(config));
+    // A block per row, or 8 rows of a warp per 256-thread block.
+    EXPECT_EQ(k.grid[0], threads > 32 ? 300u : 38u);
+    if (threads == 64) EXPECT_COMPILES_CLEANLY(e->module.source, "g");
+  }
+  CudaEmitOptions bad;
+  EXPECT_FALSE(ApplyCudaEmitOverrides("row_threads=48", &bad).ok());
+  EXPECT_TRUE(ApplyCudaEmitOverrides("row_threads=64", &bad).ok());
+  EXPECT_EQ(bad.row_threads, 64);
+}
+
 // launch_variants: a row reduction of a warp per row also comes with 1 row
 // per block (the module's own has 8), a pointwise kernel that
 // streams two full-size inputs with the other vector width, each a kernel of
