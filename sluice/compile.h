@@ -69,8 +69,11 @@ struct CudaCompileOptions {
   // CudaEmitOptions::launch_variants) are compiled in all of them, each
   // shape is timed on the GPU on scratch buffers, and the fastest runs
   // (runtime/cuda CudaKernelModule::Tune). The choice is cached with the
-  // cubin, per GPU model, so a warm compile times nothing. Every shape
-  // computes the same bits. The report says what was chosen
+  // cubin, per GPU model, so a warm compile times nothing. Shapes that
+  // differ in rows per block or vector width compute the same bits; a row
+  // over 64 threads instead of 32 sums in another order (within f32
+  // rounding), so which GPU model compiled can change a row's last bit, as
+  // Inductor's autotuning can. The report says what was chosen
   // (compile_report().tuning). Off when SLUICE_CUDA_EMIT is set, unless it
   // sets launch_variants=1 (experiments with a fixed shape).
   bool autotune = true;

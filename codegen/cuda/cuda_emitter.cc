@@ -1374,15 +1374,18 @@ absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
                                std::string* text, CudaKernelLaunch* launch) {
   std::vector<CudaEmitOptions> shapes;
   if (launch->kind == CudaTemplate::kRowReduction) {
-    // One row per block and eight: on an H200 one row per block is the
-    // fastest for 1024-wide f32 rows and layer_norm_bf16, within 0.5% for
-    // softmax_bf16 (benchmarks/NOTES.md §23). Each shape is another
-    // unrolled row kernel for NVRTC (about +0.15 s a shape on a 2-core
-    // host), so the 2 and 4 rows per block between them are left out.
+    // One row per block and eight, and 64 threads per row: on an H200 the
+    // 1024-wide rows are 1-2% faster with one row per block than eight,
+    // and 64 threads per row is faster again for layer_norm_bf16 and
+    // softmax_f32 (benchmarks/NOTES.md §23); the H100 is indifferent. Each
+    // shape is another unrolled row kernel for NVRTC (about +0.1 s a shape
+    // on a 2-core host), so 2 and 4 rows per block are left out.
     for (int threads : {32, 256}) {
       shapes.push_back(options);
       shapes.back().row_block_threads = threads;
     }
+    shapes.push_back(options);
+    shapes.back().row_threads = 64;
   } else if (launch->kind == CudaTemplate::kPointwise) {
     for (int bytes : {8, 16}) {
       shapes.push_back(options);

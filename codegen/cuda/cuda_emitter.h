@@ -208,10 +208,13 @@ struct CudaEmitOptions {
   // the module (CudaKernelLaunch::variants), for a caller that times them on
   // its GPU and launches the fastest (sluice::Compile's autotuning): row
   // reductions of a warp or less per row with 1 and 8 rows per block
-  // (row_block_threads 32 and 256), pointwise kernels that stream two or more
-  // full-size inputs with 8- and 16-byte vectors. A variant computes the
-  // same values in the same order as the kernel it varies, so whichever runs
-  // gives the same bits. Not for attention kernels or with aligned_variants.
+  // (row_block_threads 32 and 256) and with 64 threads per row
+  // (row_threads), pointwise kernels that stream two or more full-size
+  // inputs with 8- and 16-byte vectors. Variants with the kernel's threads
+  // per row compute the same values in the same order, so they give the
+  // same bits; 64 threads per row sums a row in another order (results
+  // within f32 rounding of each other). Not for attention kernels or with
+  // aligned_variants.
   bool launch_variants = false;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.

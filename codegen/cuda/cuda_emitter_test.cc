@@ -895,7 +895,8 @@ graph g(%x: bf16[300, 1024], %w: bf16[1024], %b: bf16[1024]) {
 }
 
 // launch_variants: a row reduction of a warp per row also comes with 1 row
-// per block (the module's own has 8), a pointwise kernel that
+// per block (the module's own has 8) and as 64 threads per row (a block), a
+// pointwise kernel that
 // streams two full-size inputs with the other vector width, each a kernel of
 // its own inside the base kernel's lines; a broadcast-only pointwise kernel
 // and a column reduction have none; off (the default), no kernel has any.
@@ -935,21 +936,23 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
       EXPECT_EQ(CountOccurrences(src, absl::StrCat(" ", v.symbol, "(")), 1) << src;
       EXPECT_TRUE(shapes.insert(v.config).second) << "a duplicate shape";
       if (k.kind == CudaTemplate::kRowReduction) {
-        // Same threads per row; the grid covers the 300 rows with the
-        // variant's rows per block.
-        EXPECT_THAT(v.config, HasSubstr("32 threads/row"));
-        const uint32_t rows_per_block = v.block[0] / 32;
+        // The grid covers the 300 rows with the variant's rows per block:
+        // a warp each, or one 64-thread block each.
+        const bool block_row = absl::StrContains(v.config, "64 threads/row");
+        if (!block_row) EXPECT_THAT(v.config, HasSubstr("32 threads/row"));
+        const uint32_t rows_per_block = block_row ? 1 : v.block[0] / 32;
         EXPECT_GE(v.grid[0] * rows_per_block, 300u);
         EXPECT_LT((v.grid[0] - 1) * rows_per_block, 300u);
       }
     }
     if (k.kind == CudaTemplate::kRowReduction) {
       EXPECT_THAT(k.config, HasSubstr("8 rows/block"));
-      EXPECT_THAT(shapes, ::testing::Contains(HasSubstr(" 1 rows/block")));
+      EXPECT_THAT(shapes, ::testing::Contains(HasSubstr("32 threads/row, 1 rows/block")));
+      EXPECT_THAT(shapes, ::testing::Contains(HasSubstr("64 threads/row, 1 rows/block")));
     }
   }
   EXPECT_THAT(variants_of, ::testing::UnorderedElementsAre(
-                               ::testing::Pair("row", 1), ::testing::Pair("pointwise x*y", 1),
+                               ::testing::Pair("row", 2), ::testing::Pair("pointwise x*y", 1),
                                ::testing::Pair("pointwise z+b", 0), ::testing::Pair("column", 0)));
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }

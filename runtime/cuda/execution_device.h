@@ -133,8 +133,9 @@ struct KernelLaunchSpec {
   std::string unaligned_symbol;
   std::function<absl::StatusOr<std::string>()> unaligned_cubin;
   // Other launch shapes of the same kernel, functions of the same cubin
-  // taking the same buffers and computing the same values (codegen/cuda's
-  // CudaKernelLaunch::variants), for autotuning: CudaKernelModule::Tune.
+  // taking the same buffers and computing the same values up to rounding
+  // (codegen/cuda's CudaKernelLaunch::variants), for autotuning:
+  // CudaKernelModule::Tune.
   // Not together with unaligned_symbol.
   struct Variant {
     std::string symbol;
