@@ -17,7 +17,10 @@
 // (runtime::CompilePhases): warm_device_ms (CudaExecutionDevice::Create),
 // warm_lower_ms (pipeline, fusion, kernel IR, memory plan), warm_emit_ms
 // (EmitCuda), warm_cache_ms (hash + cubin cache read), warm_load_ms
-// (cuModuleLoadData + cuModuleGetFunction), warm_exe_ms (Executable::Create);
+// (cuModuleLoadData + cuModuleGetFunction), warm_tune_ms (reading the
+// autotuner's cached choice), warm_exe_ms (Executable::Create); cold_tune_ms
+// is the cold compile's autotuning (timing the launch shapes; each tuned
+// kernel's choice and times are printed as "tuning <graph> <kernel>: ...");
 // then --warm_repeats (default 20) more warm compiles give warm_median_ms
 // and warm_max_ms (is a slow warm compile a phase's steady cost or an
 // outlier?); after the benchmarks a second table lists them per graph, and
@@ -517,6 +520,8 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   state.counters["warm_emit_ms"] = wp.emit_ms;
   state.counters["warm_cache_ms"] = wp.kernel_cache_ms;
   state.counters["warm_load_ms"] = wp.load_ms;
+  state.counters["warm_tune_ms"] = wp.tune_ms;
+  state.counters["cold_tune_ms"] = f.cold_phases.tune_ms;
   state.counters["warm_exe_ms"] = wp.executable_ms;
   if (f.warm_repeats > 0) {
     state.counters["warm_median_ms"] = f.warm_median_ms;
