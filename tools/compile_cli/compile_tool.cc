@@ -634,6 +634,10 @@ std::optional<ToolError> Tool::Run(const std::vector<std::string>& args) {
     }
     j.Key("attempts").Int(phases.attempts);
     j.EndObject();
+    // CUDA autotuning: one line per kernel with several launch shapes.
+    j.Key("tuning").BeginArray();
+    for (const std::string& line : exe->compile_report().tuning) j.String(line);
+    j.EndArray();
     if (run_ms) j.Key("run_ms").Number(*run_ms);
     if (reference_ms) j.Key("reference_ms").Number(*reference_ms);
     if (run_ms && reference_ms && *run_ms > 0) j.Key("speedup").Number(*reference_ms / *run_ms);
@@ -644,6 +648,9 @@ std::optional<ToolError> Tool::Run(const std::vector<std::string>& args) {
     err_ << "compiled in " << absl::StrFormat("%.1f", compile_ms) << " ms ("
          << (exe->cache_hit() ? "kernel cache hit" : "kernels built") << "), "
          << exe->steps().size() << " steps\n";
+    for (const std::string& line : exe->compile_report().tuning) {
+      err_ << "autotuned " << line << "\n";
+    }
     if (o_.run && !o_.check && o_.save_outputs.empty() && !o_.bench) {
       for (size_t i = 0; i < outputs.size(); ++i) {
         out_ << "output " << output_names[i] << ": " << outputs[i].DebugString() << "\n";
