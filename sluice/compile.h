@@ -74,8 +74,11 @@ struct CudaCompileOptions {
   // over 64 threads instead of 32 sums in another order (within f32
   // rounding), so which GPU model compiled can change a row's last bit, as
   // Inductor's autotuning can. The report says what was chosen
-  // (compile_report().tuning). Off when SLUICE_CUDA_EMIT is set, unless it
-  // sets launch_variants=1 (experiments with a fixed shape).
+  // (compile_report().tuning). The timing shares the GPU with whatever else
+  // runs on it: a busy GPU can make the choice a worse one (never a wrong
+  // result); turn this off for the emitter's fixed shapes. Off when
+  // SLUICE_CUDA_EMIT is set, unless it sets launch_variants=1 (experiments
+  // with a fixed shape).
   bool autotune = true;
   // NVRTC --generate-line-info (profilers, compute-sanitizer).
   bool line_info = false;
