@@ -373,6 +373,7 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
   eo.num_sms = num_sms;
   eo.fast_math = options.cuda.fast_math;
   eo.approx_math_half_outputs = options.cuda.approx_math_half_outputs;
+  eo.row_divisor_reciprocal = options.cuda.row_divisor_reciprocal;
   eo.hopper = arch == "sm_90" || arch == "sm_90a";
   eo.launch_variants = autotune;
   codegen::cuda::ApplyDeviceTuning(device_name, &eo);

@@ -64,6 +64,11 @@ struct CudaCompileOptions {
   // CudaEmitOptions::approx_math_half_outputs). Off: the exact f32 math,
   // rounded once at the store, as every other kernel computes.
   bool approx_math_half_outputs = true;
+  // In f32 kernels a division by a value of the row (softmax's sum) is a
+  // product with that value's correctly rounded reciprocal, computed once
+  // per row (at most 1 ulp more than dividing; codegen/cuda
+  // CudaEmitOptions::row_divisor_reciprocal). Off: IEEE division per element.
+  bool row_divisor_reciprocal = true;
   // Autotuning (Compile with a GPU): kernels that have other launch shapes
   // (row reductions' rows per block, pointwise vector widths: codegen/cuda
   // CudaEmitOptions::launch_variants) are compiled in all of them, each

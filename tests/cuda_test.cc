@@ -460,9 +460,12 @@ graph pw(%x: f32[1024, 1024], %b: f32[1024], %y: f32[4099], %z: bf16[8195], %w: 
 // storing only bf16 / f16 (softmax, sigmoid, silu, gelu(tanh), division)
 // with approximate f32 math, against the reference at the half types'
 // tolerances; an f32 output of the same graph stays exact (1e-4). The same
-// graph with the option off (exact math everywhere) as well.
+// graph with the option off (exact math everywhere) as well, and with
+// row_divisor_reciprocal off (the f32 softmax's division per element; by
+// default it is products by one correctly rounded reciprocal a row).
 TEST_F(CudaTest, ApproximateMathInHalfOutputKernelsMatchesTheReference) {
-  for (const char* emit : {"approx_math_half_outputs=1", "approx_math_half_outputs=0"}) {
+  for (const char* emit : {"approx_math_half_outputs=1", "approx_math_half_outputs=0",
+                           "row_divisor_reciprocal=0"}) {
     SCOPED_TRACE(emit);
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     ExpectLoweredGraphMatchesOnAnyBuffers(R"(

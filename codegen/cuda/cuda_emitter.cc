@@ -466,9 +466,10 @@ class KernelEmitter {
       }
     }
     approx_ = !o_.fast_math && o_.approx_math_half_outputs && half_stores && !other_stores;
-    // fast_math or approx_: an f32 division in a loop by a value of the row
-    // (softmax's sum) multiplies by its reciprocal, computed once per row.
-    if (o_.fast_math || approx_) {
+    // fast_math, approx_ or row_divisor_reciprocal: an f32 division in a
+    // loop by a value of the row (softmax's sum) multiplies by its
+    // reciprocal, computed once per row.
+    if (o_.fast_math || approx_ || o_.row_divisor_reciprocal) {
       for (const Stage& st : k_.stages) {
         if (st.kind != Stage::Kind::kLoop) continue;
         for (int id : st.exprs) {
@@ -1490,6 +1491,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "coherent_loads"           ? &o.coherent_loads
                        : key == "approx_math_half_outputs" ? &o.approx_math_half_outputs
                        : key == "launch_variants"          ? &o.launch_variants
+                       : key == "row_divisor_reciprocal"   ? &o.row_divisor_reciprocal
                                                            : nullptr;
     if (int_field != nullptr) {
       int v = 0;
@@ -1515,7 +1517,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, reread_cache_hints, reread_long_rows, "
-          "aligned_variants, coherent_loads, approx_math_half_outputs, launch_variants)");
+          "aligned_variants, coherent_loads, approx_math_half_outputs, launch_variants, "
+          "row_divisor_reciprocal)");
     }
   }
   auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };

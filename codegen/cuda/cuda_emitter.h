@@ -128,6 +128,13 @@ struct CudaEmitOptions {
   // 51.5 -> 50.0 us on an H100 (benchmarks/NOTES.md §23), as XLA and
   // Triton compile half-precision math.
   bool approx_math_half_outputs = true;
+  // Exact f32 kernels too: a division in a row loop by a value of the row
+  // (softmax's sum) multiplies by that value's reciprocal (1.0f / sum,
+  // correctly rounded, once per row): at most 1 ulp more than the division
+  // (expf itself is within 2). On by default (sluice::CudaCompileOptions::
+  // row_divisor_reciprocal): softmax_f32 -0.4 us on an H100, -0.7 us on an
+  // H200 (benchmarks/NOTES.md §23).
+  bool row_divisor_reciprocal = true;
   // Row/column reductions: elements one thread keeps per register array
   // (and 2x this over all arrays) before falling back to re-reading.
   int max_elements_per_thread = 32;
@@ -229,7 +236,8 @@ struct CudaEmitOptions {
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
-// recompute_narrow_scratch, attention_wgmma, launch_variants (0/1/true/false).
+// recompute_narrow_scratch, attention_wgmma, launch_variants, row_divisor_reciprocal
+// (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);

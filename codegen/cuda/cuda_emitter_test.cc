@@ -445,9 +445,11 @@ graph g(%x: f32[128, 1024]) {
   %s = softmax(%x, dim = -1)
   return %s
 })";
-  CudaEmitOptions fast;
+  CudaEmitOptions exact;
+  exact.row_divisor_reciprocal = false;
+  CudaEmitOptions fast = exact;
   fast.fast_math = true;
-  absl::StatusOr<EmittedGraph> a = EmitGraphText(text);
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, exact);
   absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, fast);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
@@ -458,6 +460,26 @@ graph g(%x: f32[128, 1024]) {
   EXPECT_EQ(CountOccurrences(src, "const float rcp"), 1) << src;
   EXPECT_EQ(CountOccurrences(src, "sl_div("), 0) << src;
   EXPECT_EQ(CountOccurrences(a->KernelSource("k0"), "sl_div("), 1);
+}
+
+// row_divisor_reciprocal (the default): the exact f32 softmax divides by
+// its row sum as fast math does (one correctly rounded reciprocal a row,
+// then products), its exp stays expf.
+TEST(CudaEmitterTest, RowDivisorReciprocalKeepsTheExactExp) {
+  const std::string text = R"(
+graph g(%x: f32[128, 1024]) {
+  %s = softmax(%x, dim = -1)
+  return %s
+})";
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const std::string src = a->KernelSource("k0");
+  EXPECT_EQ(CountOccurrences(src, "const float rcp"), 1) << src;
+  EXPECT_EQ(CountOccurrences(src, "sl_div("), 0) << src;
+  EXPECT_EQ(CountOccurrences(src, "sl_exp("), 1) << src;
+  EXPECT_EQ(CountOccurrences(src, "_approx("), 0) << src;
+  EXPECT_EQ(CountOccurrences(a->module.source, "#define SLUICE_FAST_MATH"), 0);
+  EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }
 
 TEST(CudaEmitterTest, PoisonedKernelFailsToCompileInsideItsLines) {
