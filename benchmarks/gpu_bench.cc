@@ -6,7 +6,8 @@
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
 //             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
 //             [--no_split_reductions] [--timing=dobench|back_to_back]
-//             [--flush=memset32|memset8|kernel|none] [google benchmark flags]
+//             [--flush=memset32|memset8|kernel|none] [--dobench_warmup_ms MS]
+//             [--dobench_rep_ms MS] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
@@ -27,7 +28,8 @@
 // the JSON also has each phase's median over the repeats. --timing=dobench
 // (the default) times runs as triton.testing.do_bench times PyTorch's in
 // benchmarks/torch_bench.py (each run after an L2 flush, between its own
-// events, about 100 ms of runs after 25 ms of warm-up; TimeMsLikeDoBench);
+// events, about 100 ms of runs after 25 ms of warm-up, --dobench_rep_ms and
+// --dobench_warmup_ms; TimeMsLikeDoBench);
 // --timing=back_to_back takes 25 samples of back-to-back runs, at least ~2
 // ms each, so launch gaps of short graphs are amortized like in a model
 // (L2 stays warm from run to run). --sluice_json writes
@@ -107,6 +109,10 @@ struct Flags {
   // stores, one per thread, as PyTorch's zero_ of do_bench's int32 buffer
   // is) or "none".
   std::string flush = "memset32";
+  // --timing=dobench's warm-up and measured spans, ms (do_bench's warmup
+  // and rep arguments).
+  double dobench_warmup_ms = 25;
+  double dobench_rep_ms = 100;
 };
 Flags& GetFlags() {
   static Flags* flags = new Flags();
@@ -299,8 +305,8 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
   SLUICE_CUDA_RETURN_IF_ERROR(end->Synchronize());
   SLUICE_CUDA_ASSIGN_OR_RETURN(float five, cu::CudaEvent::ElapsedMillis(*start, *end));
   const double estimate = std::max(static_cast<double>(five) / 5, 1e-6);
-  const int warmup = std::max(1, static_cast<int>(25.0 / estimate));
-  const int repeat = std::max(1, static_cast<int>(100.0 / estimate));
+  const int warmup = std::max(1, static_cast<int>(GetFlags().dobench_warmup_ms / estimate));
+  const int repeat = std::max(1, static_cast<int>(GetFlags().dobench_rep_ms / estimate));
   for (int i = 0; i < warmup; ++i) SLUICE_CUDA_RETURN_IF_ERROR(run());
   std::vector<std::unique_ptr<cu::CudaEvent>> starts, ends;
   for (int i = 0; i < repeat; ++i) {
@@ -833,6 +839,16 @@ int main(int argc, char** argv) {
                 flags.flush.c_str());
         return 2;
       }
+      continue;
+    }
+    std::string ms;
+    if (value("dobench_warmup_ms", &ms) || value("dobench_rep_ms", &ms)) {
+      const double v = std::atof(ms.c_str());
+      if (!(v > 0)) {
+        fprintf(stderr, "gpu_bench: %s needs a positive number of ms\n", a.c_str());
+        return 2;
+      }
+      (a.rfind("--dobench_rep_ms", 0) == 0 ? flags.dobench_rep_ms : flags.dobench_warmup_ms) = v;
       continue;
     }
     std::string repeats;

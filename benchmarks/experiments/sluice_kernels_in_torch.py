@@ -29,6 +29,10 @@ import torch_bench as tb
 import torch_graph as tg
 
 cu = ctypes.CDLL("libcuda.so.1")
+# do_bench's warm-up and measured spans, ms (REP_MS / WARMUP_MS in the
+# environment; do_bench's defaults otherwise).
+REP = float(os.environ.get("REP_MS", "100"))
+WARMUP = float(os.environ.get("WARMUP_MS", "25"))
 
 def check(rc, what):
     if rc != 0:
@@ -116,11 +120,11 @@ def main():
             for r in range(rounds):
                 for where, ctx in streams():
                     with ctx:
-                        i = 1000 * triton.testing.do_bench(lambda: ind(*ins), warmup=25,
-                                                           rep=100, return_mode="median")
+                        i = 1000 * triton.testing.do_bench(lambda: ind(*ins), warmup=WARMUP,
+                                                           rep=REP, return_mode="median")
                         line = [f"{g.name} round {r}{where}: Inductor {i:.1f}"]
                         for folder, run, _ in variants:
-                            s = 1000 * triton.testing.do_bench(run, warmup=25, rep=100,
+                            s = 1000 * triton.testing.do_bench(run, warmup=WARMUP, rep=REP,
                                                                return_mode="median")
                             line.append(f"{os.path.basename(folder)} {s:.1f} ({s / i:.3f})")
                     print("  ".join(line), flush=True)
