@@ -511,8 +511,10 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
   absl::StatusOr<std::vector<runtime::cuda::KernelTuning>> tuned = loaded.Tune(args);
   if (!tuned.ok()) return tuned.status();
   std::string lines;
+  bool all_timed = true;
   for (const runtime::cuda::KernelTuning& t : *tuned) {
     absl::StrAppend(&lines, t.kernel, " ", t.chosen, "\n");
+    all_timed = all_timed && !t.us.empty();
     std::string times;
     for (double us : t.us) absl::StrAppend(&times, " ", absl::StrFormat("%.1f", us));
     report.push_back(absl::StrCat(
@@ -522,7 +524,9 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
                      : absl::StrCat(", us", times, "; chosen by timing"),
         ")"));
   }
-  // A cache that cannot be written only costs the next compile the timing.
+  // A kernel left untimed (no memory) is timed again by the next compile;
+  // a cache that cannot be written only costs the next compile the timing.
+  if (!all_timed) return report;
   if (absl::Status s = cache.Store(key, lines); !s.ok()) {
     LOG(WARNING) << "sluice: the launch-shape choice was not cached: " << s;
   }
