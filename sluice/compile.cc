@@ -473,9 +473,10 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
     for (const codegen::KernelArg& a : k.args) args.back().push_back({a.numel, a.dtype});
   }
   if (!any) return std::vector<std::string>();
-  const runtime::cuda::CubinCache cache(options.cache_dir.empty()
-                                            ? runtime::cuda::CubinCache::DefaultDir()
-                                            : options.cache_dir + "/cuda");
+  // Next to the cubin: the directory NVRTC's cache uses for this compile.
+  const std::string dir = NvrtcOptionsFor(options, arch).cache_dir;
+  const runtime::cuda::CubinCache cache(dir.empty() ? runtime::cuda::CubinCache::DefaultDir()
+                                                    : dir);
   const runtime::cuda::CacheKey key =
       runtime::cuda::CacheKey::Of({"sluice-launch-shapes-v1", module.source, gpu_name, arch});
   // The cached choice: one line "kernel shape" per kernel with variants.

@@ -174,7 +174,6 @@ class CudaKernelModule : public runtime::DeviceModule {
   // variants[i - 1]) from now on. Call before launches start (Compile does,
   // before the executable exists): launches do not lock for it.
   absl::Status Choose(int index, int shape);
-  int chosen(int index) const { return chosen_[index]; }
   // One kernel parameter's buffer, for Tune.
   struct TuneArg {
     int64_t numel = 0;
