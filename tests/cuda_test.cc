@@ -634,6 +634,35 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   }
 }
 
+// The wgmma kernel's other schedules (SLUICE_CUDA_EMIT): a tile's softmax
+// overlapped with the previous tile's P V (FlashAttention-3; 2 and 3
+// warpgroups, 3 and 4 stages, with conditional rescaling), P V waited for
+// with the next S, and 3 warpgroups unpipelined, against the reference on
+// ragged lengths (a last key tile and a last query block part full), f16
+// d 64 and bf16 d 128, on the executable's buffers and on unaligned views
+// (the lazily compiled general kernel). The mma.sync kernel (no Hopper)
+// ignores these options; the cases pass there too.
+TEST_F(CudaTest, PipelinedAttentionSchedulesMatchTheReference) {
+  for (const char* emit :
+       {"attention_overlap=2", "attention_warpgroups=3,attention_overlap=2",
+        "attention_warpgroups=3,attention_overlap=2,attention_stages=4",
+        "attention_warpgroups=3,attention_overlap=2,attention_lazy_rescale=8",
+        "attention_overlap=1", "attention_warpgroups=3"}) {
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
+    for (const auto& [dtype, d] :
+         std::vector<std::pair<std::string, int>>{{"f16", 64}, {"bf16", 128}}) {
+      SCOPED_TRACE(absl::StrCat(emit, " ", dtype, " d ", d));
+      ExpectLoweredGraphMatchesOnAnyBuffers(
+          absl::StrCat("graph pipe(%q: ", dtype, "[3, 200, ", d, "], %k: ", dtype, "[3, 333, ", d,
+                       "], %v: ", dtype, "[3, 333, ", d,
+                       "]) {\n  %kt = transpose(%k, dim0 = 1, dim1 = 2)\n",
+                       "  %s = matmul(%q, %kt)\n  %x = mul(%s, 0.125)\n",
+                       "  %p = softmax(%x, dim = -1)\n  %o = matmul(%p, %v)\n  return %o\n}\n"),
+          11);
+    }
+  }
+}
+
 TEST_F(CudaTest, WrongHostInputsAreErrors) {
   absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
 graph w(%x: f32[8]) {

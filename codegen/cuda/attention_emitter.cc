@@ -441,26 +441,31 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     const float al0 = rescale ? sl_exp2(m0 - mn0) : 1.f, al1 = rescale ? sl_exp2(m1 - mn1) : 1.f;
     m0 = mn0;
     m1 = mn1;
-    // P packed as the wgmma A fragments want it (8-key chunk j: rows g in
-    // register (j % 2) * 2, g + 8 in the next); into `pa` once the previous
-    // P V (pipelined) has read it.
-    unsigned pp[BN / 16][4];
+    // P in f32 first, packed into `pa` as the wgmma A fragments want it
+    // (8-key chunk j: rows g in register (j % 2) * 2, g + 8 in the next) only
+    // once the previous P V (pipelined) has read `pa`: packing straight into
+    // it would make ptxas serialize the wgmmas (C7513).
+    float pf[BN / 2];
     float rs0 = 0.f, rs1 = 0.f;
 #pragma unroll
     for (int i = 0; i < BN / 2; i += 4) {
-      const int j = i >> 2;
-      const float p0 = sl_exp2(fmaf(sv(i), kScaleLog2, -mn0));
-      const float p1 = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
-      const float p2 = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
-      const float p3 = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
-      rs0 += p0 + p1;
-      rs1 += p2 + p3;
-      pp[j >> 1][(j & 1) * 2] = sl_pack2(p0, p1);
-      pp[j >> 1][(j & 1) * 2 + 1] = sl_pack2(p2, p3);
+      pf[i] = sl_exp2(fmaf(sv(i), kScaleLog2, -mn0));
+      pf[i + 1] = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
+      pf[i + 2] = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
+      pf[i + 3] = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
+      rs0 += pf[i] + pf[i + 1];
+      rs1 += pf[i + 2] + pf[i + 3];
+      if (!pv_in_flight) {
+        pa[i >> 3][((i >> 2) & 1) * 2] = sl_pack2(pf[i], pf[i + 1]);
+        pa[i >> 3][((i >> 2) & 1) * 2 + 1] = sl_pack2(pf[i + 2], pf[i + 3]);
+      }
     }
     l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
     l1 = rescale ? fmaf(l1, al1, rs1) : l1 + rs1;
-    if (pv_in_flight) sl_wgmma_wait<0>();
+    if (pv_in_flight) {
+      sl_wgmma_wait<0>();
+      sl_fence_regs(pf);  // packed only now: `pa` is the finished P V's operand
+    }
 #pragma unroll
     for (int a = 0; a < KA; ++a) {
       sl_fence_regs(o[a]);
@@ -474,10 +479,21 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         }
       }
     }
+    if (pv_in_flight) {
 #pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
+      for (int i = 0; i < BN / 2; i += 4) {
+        pa[i >> 3][((i >> 2) & 1) * 2] = sl_pack2(pf[i], pf[i + 1]);
+        pa[i >> 3][((i >> 2) & 1) * 2 + 1] = sl_pack2(pf[i + 2], pf[i + 3]);
+      }
+    }
+    // O and P are the next P V's inputs: pinned here, before the next
+    // tile's S is issued (computed between that S and the P V, they too
+    // would make ptxas serialize the wgmmas).
+    if (kPipelined) {
 #pragma unroll
-      for (int r = 0; r < 4; ++r) pa[kk][r] = pp[kk][r];
+      for (int kk = 0; kk < BN / 16; ++kk) sl_fence_regs(pa[kk]);
+#pragma unroll
+      for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
     }
   };
   auto finish_pv = [&]() {
@@ -606,6 +622,11 @@ __device__ __forceinline__ void sl_fence_regs(float (&r)[N]) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
 }
+template <int N>
+__device__ __forceinline__ void sl_fence_regs(unsigned (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
+}
 __device__ __forceinline__ void sl_fence_proxy_async() {
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
 }
@@ -730,9 +751,11 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name, ": attention_overlap ", overlap, " needs 3 or more stages"));
   }
+  // Two blocks per SM cap registers at 128: enough for the unpipelined
+  // loop, not for the pipelined ones (ptxas would serialize their wgmmas).
   const int min_blocks = options.min_blocks_per_sm > 0 ? options.min_blocks_per_sm
-                         : warpgroups == 2 && bn * a.d <= 128 * 64 ? 2
-                                                           : 0;
+                         : warpgroups == 2 && overlap == 0 && bn * a.d <= 128 * 64 ? 2
+                                                                             : 0;
   const int bm = 64 * warpgroups;
   const int nt = 128 * warpgroups;
   const uint32_t shared = static_cast<uint32_t>(1024 + bm * a.d * 2 + 2 * stages * bn * a.d * 2);
