@@ -585,8 +585,9 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
 // (a row's maximum grows by more than 2^8 on later tiles: O and the sums
 // are rescaled there) or creep (it grows by less: P's values exceed 1, up to
 // 2^8, and nothing is rescaled), against the reference interpreter; with
-// thresholds 8 and 3, and 0 (every tile, the default). Both kernels: d 32
-// is the mma.sync one, 64 and 128 the wgmma one on Hopper.
+// thresholds 8 and 3, 0 (every tile) and the default (8 for the wgmma
+// kernel, 0 for the mma.sync one). Both kernels: d 32 is the mma.sync one,
+// 64 and 128 the wgmma one on Hopper.
 TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   struct Schedule {
     const char* name;
@@ -594,7 +595,8 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   };
   const std::vector<Schedule> schedules = {{"jumps", {1, 6, 2, 14, 3, 30}},
                                            {"creeps", {1, 1.3, 1.7, 2.2, 1.1, 2.8}}};
-  for (const char* emit : {"attention_lazy_rescale=8", "attention_lazy_rescale=3", ""}) {
+  for (const char* emit :
+       {"attention_lazy_rescale=8", "attention_lazy_rescale=3", "attention_lazy_rescale=0", ""}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
              {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {
@@ -637,17 +639,26 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
 // The wgmma kernel's other schedules (SLUICE_CUDA_EMIT): a tile's softmax
 // overlapped with the previous tile's P V (FlashAttention-3; 2 and 3
 // warpgroups, 3 and 4 stages, with conditional rescaling), P V waited for
-// with the next S, and 3 warpgroups unpipelined, against the reference on
-// ragged lengths (a last key tile and a last query block part full), f16
-// d 64 and bf16 d 128, on the executable's buffers and on unaligned views
-// (the lazily compiled general kernel). The mma.sync kernel (no Hopper)
-// ignores these options; the cases pass there too.
+// with the next S, 3 warpgroups unpipelined; the unpipelined loop with a
+// block-wide barrier per tile (attention_mbarrier=0) and with per-stage
+// mbarriers (the default; 2 stages loading one tile ahead, 3 and 4 stages
+// letting warpgroups drift two tiles apart), and with the two warpgroups
+// taking turns at the tensor cores (ping-pong); against the reference on
+// ragged lengths (a last key tile and a last query block part full), f16 d
+// 64 and bf16 d 128, on the executable's buffers and on unaligned views (the
+// lazily compiled general kernel). The mma.sync kernel (no Hopper) ignores
+// these options; the cases pass there too.
 TEST_F(CudaTest, PipelinedAttentionSchedulesMatchTheReference) {
   for (const char* emit :
        {"attention_overlap=2", "attention_warpgroups=3,attention_overlap=2",
         "attention_warpgroups=3,attention_overlap=2,attention_stages=4",
         "attention_warpgroups=3,attention_overlap=2,attention_lazy_rescale=8",
-        "attention_overlap=1", "attention_warpgroups=3"}) {
+        "attention_overlap=1", "attention_warpgroups=3", "attention_mbarrier=0",
+        "attention_mbarrier=0,attention_warpgroups=3",
+        "attention_mbarrier=1,attention_pingpong=1",
+        "attention_mbarrier=1,attention_pingpong=1,attention_stages=3,attention_lazy_rescale=8",
+        "attention_mbarrier=1,attention_warpgroups=4,attention_stages=3",
+        "attention_mbarrier=1,attention_warpgroups=3,attention_stages=4,attention_lazy_rescale=8"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] :
          std::vector<std::pair<std::string, int>>{{"f16", 64}, {"bf16", 128}}) {

@@ -14,9 +14,12 @@
 // from registers (the S accumulator layout is the A fragment layout) and V
 // as an N-major B operand. Defaults: two warpgroups per block, 128-key tiles
 // for d = 64 (64 for d = 128), registers capped so that two blocks share an
-// SM, so one block's softmax overlaps the other's MMAs (benchmarks/NOTES.md
-// §12 has the variants measured: attention_warpgroups, attention_block_n,
-// attention_stages, attention_overlap).
+// SM, so one block's softmax overlaps the other's MMAs; the warpgroups of a
+// block wait on per-stage mbarriers (tile landed, stage consumed), not on a
+// block-wide barrier per tile (benchmarks/NOTES.md §12 and §24 have the
+// variants measured: attention_warpgroups, attention_block_n,
+// attention_stages, attention_overlap, attention_mbarrier,
+// attention_pingpong).
 //
 // Otherwise: FlashAttention-2 style on mma.sync m16n8k16 (f16 or bf16 in,
 // f32 accumulate). A block of 4 warps, one (batch) index per grid row; each
@@ -36,8 +39,10 @@
 // sums only on the tiles where one of its rows' maximum moved
 // (FlashAttention-4's conditional rescaling; with inputs of one scale that
 // is the first tile only). The result is the same softmax: every row is
-// normalized by its own sum at the end. Off by default: slower on an H100
-// (benchmarks/NOTES.md §21).
+// normalized by its own sum at the end. T = 8 by default for the wgmma
+// kernel's mbarrier loop (faster there on an H100 and an H200), off for the
+// others (slower for the block-barrier loop on an H100; benchmarks/NOTES.md
+// §21, §24).
 //
 // Both: Sq and Sk need not be multiples of the tiles (rows past Sq are not
 // stored; keys past Sk are masked to -inf and their V rows zero-filled).

@@ -202,15 +202,28 @@ struct CudaEmitOptions {
   // with the next tile's S, 2 FlashAttention-3's softmax during the previous
   // P V (1 and 2 need 3 or more stages).
   int attention_overlap = 0;
+  // The wgmma kernel's warpgroups meet at no block-wide barrier: each
+  // stage of K/V tiles has a "full" mbarrier (every thread's cp.async
+  // copies of the tile arrive on it as they land) and an "empty" one (every
+  // thread arrives once its warpgroup's P V of the tile is done; the stage
+  // is refilled after that), so the warpgroups of a block drift apart by up
+  // to a tile (two with 3 or more stages, which load one tile fewer ahead).
+  // The pipelined schedules (attention_overlap 1, 2) keep the block barrier.
+  // On by default: 1% faster on an H100 (benchmarks/NOTES.md §24).
+  bool attention_mbarrier = true;
+  // With attention_mbarrier and 2 warpgroups: the two take turns issuing
+  // their MMAs (named barriers), so that one's softmax overlaps the other's
+  // MMAs (FlashAttention-3's ping-pong).
+  bool attention_pingpong = false;
   // Both attention kernels' online softmax: a row's running maximum moves
   // only when a tile's exceeds it by more than 2^this (so P's values stay
   // below 2^this, well inside f16's range), and a warp rescales O and the
   // row sums only when one of its rows' did (FlashAttention-4's conditional
-  // rescaling). 0 (the default) rescales every tile; at most 15. 8 was 3%
-  // slower on an H100 (benchmarks/NOTES.md §21), most likely because the
-  // skipped multiplies filled issue slots between the exponentials anyway
-  // and the vote and branch split the softmax's schedule.
-  int attention_lazy_rescale = 0;
+  // rescaling). 0 rescales every tile; at most 15; -1 (the default) picks:
+  // 8 for the wgmma kernel's mbarrier loop (1% faster on an H100 and an
+  // H200, benchmarks/NOTES.md §24), 0 elsewhere (8 was 3% slower for the
+  // block-barrier loop on an H100, §21; the mma.sync kernel not measured).
+  int attention_lazy_rescale = -1;
   // Kernels also come in other launch shapes, each a kernel of its own in
   // the module (CudaKernelLaunch::variants), for a caller that times them on
   // its GPU and launches the fastest (sluice::Compile's autotuning): row
@@ -236,7 +249,9 @@ struct CudaEmitOptions {
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
-// recompute_narrow_scratch, attention_wgmma, launch_variants, row_divisor_reciprocal
+// recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
+// launch_variants,
+// row_divisor_reciprocal
 // (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.

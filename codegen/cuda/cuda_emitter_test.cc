@@ -28,6 +28,7 @@ namespace sluice::codegen::cuda {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // ---- NVRTC -------------------------------------------------------------------
 
@@ -633,6 +634,75 @@ graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64
   }
 }
 
+// attention_mbarrier: the wgmma kernel's warpgroups wait on per-stage
+// mbarriers (tiles landed, stage consumed) instead of a block-wide barrier
+// per tile; 16 bytes of shared memory per stage more; both instantiations
+// compile for sm_90a without warnings or serialized wgmmas; so does the
+// ping-pong of the two warpgroups on top. The pipelined schedules keep the
+// block barrier; ping-pong without mbarriers is an error.
+TEST(CudaEmitterTest, WgmmaAttentionWithMbarriersDropsTheBlockBarrier) {
+  const std::string text = R"(
+graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64]) {
+  %kt = transpose(%k, dim0 = -2, dim1 = -1)
+  %s = matmul(%q, %kt)
+  %x = mul(%s, 0.125)
+  %p = softmax(%x, dim = -1)
+  %o = matmul(%p, %v)
+  return %o
+})";
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  plain.attention_stages = 3;
+  plain.attention_mbarrier = false;
+  CudaEmitOptions mbar = plain;
+  mbar.attention_mbarrier = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, plain);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, mbar);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const CudaKernelLaunch& ka = a->module.kernels[0];
+  const CudaKernelLaunch& kb = b->module.kernels[0];
+  EXPECT_EQ(kb.shared_bytes, ka.shared_bytes + 16 * 3);
+  EXPECT_THAT(kb.config, HasSubstr("per-stage mbarriers"));
+  EXPECT_THAT(ka.config, Not(HasSubstr("mbarrier")));
+  EXPECT_THAT(b->module.source, HasSubstr("constexpr bool kMbar = true;"));
+  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kMbar = false;"));
+  for (const std::string* source :
+       std::vector<const std::string*>{&b->module.source, &kb.unaligned_source}) {
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
+  }
+  CudaEmitOptions ping = mbar;
+  ping.attention_pingpong = true;
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(text, {}, ping);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->module.kernels[0].config, HasSubstr("taking turns"));
+  EXPECT_THAT(c->module.source, HasSubstr("constexpr bool kPing = true;"));
+  EXPECT_THAT(b->module.source, HasSubstr("constexpr bool kPing = false;"));
+  NvrtcResult r = CompileForSm90(c->module.source, "attn", "sm_90a");
+  SKIP_IF_NO_NVRTC(r);
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
+
+  // The pipelined schedules keep their block barrier.
+  mbar.attention_overlap = 2;
+  absl::StatusOr<EmittedGraph> pipelined = EmitGraphText(text, {}, mbar);
+  ASSERT_TRUE(pipelined.ok()) << pipelined.status();
+  EXPECT_THAT(pipelined->module.source, HasSubstr("constexpr bool kMbar = false;"));
+  EXPECT_EQ(pipelined->module.kernels[0].shared_bytes, ka.shared_bytes);
+  ping.attention_overlap = 2;
+  absl::StatusOr<EmittedGraph> bad = EmitGraphText(text, {}, ping);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("attention_pingpong needs attention_mbarrier"));
+  plain.attention_pingpong = true;  // without mbarriers
+  bad = EmitGraphText(text, {}, plain);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("attention_pingpong needs attention_mbarrier"));
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
@@ -1048,9 +1118,11 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
   EXPECT_EQ(o.attention_overlap, 2);
-  EXPECT_EQ(o.attention_lazy_rescale, 0);
+  EXPECT_EQ(o.attention_lazy_rescale, -1);  // the kernel picks
   ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=8", &o).ok());
   EXPECT_EQ(o.attention_lazy_rescale, 8);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=0", &o).ok());
+  EXPECT_EQ(o.attention_lazy_rescale, 0);
   ASSERT_TRUE(ApplyCudaEmitOverrides("pointwise_block_threads=128", &o).ok());
   EXPECT_EQ(o.pointwise_block_threads, 128);
   ASSERT_TRUE(ApplyCudaEmitOverrides("max_vector_bytes=8,coherent_loads=1", &o).ok());
