@@ -585,9 +585,9 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
 // (a row's maximum grows by more than 2^8 on later tiles: O and the sums
 // are rescaled there) or creep (it grows by less: P's values exceed 1, up to
 // 2^8, and nothing is rescaled), against the reference interpreter; with
-// thresholds 8 and 3, 0 (every tile) and the default (8 for the wgmma
-// kernel, 0 for the mma.sync one). Both kernels: d 32 is the mma.sync one,
-// 64 and 128 the wgmma one on Hopper.
+// thresholds 8 and 3, and 0 (every tile, the default), on the wgmma
+// kernel's mbarrier loop and its block-barrier loop. Both kernels: d 32 is
+// the mma.sync one, 64 and 128 the wgmma one on Hopper.
 TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   struct Schedule {
     const char* name;
@@ -596,7 +596,8 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   const std::vector<Schedule> schedules = {{"jumps", {1, 6, 2, 14, 3, 30}},
                                            {"creeps", {1, 1.3, 1.7, 2.2, 1.1, 2.8}}};
   for (const char* emit :
-       {"attention_lazy_rescale=8", "attention_lazy_rescale=3", "attention_lazy_rescale=0", ""}) {
+       {"attention_lazy_rescale=8", "attention_lazy_rescale=3", "",
+        "attention_mbarrier=0,attention_lazy_rescale=8", "attention_mbarrier=0"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
              {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {

@@ -763,14 +763,6 @@ std::string FillTemplate(const char* tmpl, const Kernel& kernel, const Attention
   return absl::StrReplaceAll(absl::StrReplaceAll(tmpl, {{"$SHARED_HELPERS", kSharedHelpers}}), r);
 }
 
-// The rescale threshold (CudaEmitOptions::attention_lazy_rescale; -1: the
-// kernel's default, 8 for the wgmma kernel's mbarrier loop, which it made
-// 1% faster on an H100 and an H200, and 0 elsewhere: 3% slower for the
-// block-barrier loop, not measured for the mma.sync kernel).
-int LazyRescale(const CudaEmitOptions& options, bool mbar) {
-  return options.attention_lazy_rescale >= 0 ? options.attention_lazy_rescale : mbar ? 8 : 0;
-}
-
 // The launch config's words for the rescale threshold.
 std::string LazyRescaleConfig(int lazy) {
   return lazy > 0 ? absl::StrCat(", O rescaled when a row maximum grows past 2^", lazy)
@@ -837,7 +829,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const int overlap = options.attention_overlap;
   const int stages = options.attention_stages > 0 ? options.attention_stages : overlap > 0 ? 3 : 2;
   const bool mbar = options.attention_mbarrier && overlap == 0;
-  const int lazy = LazyRescale(options, mbar);
+  const int lazy = options.attention_lazy_rescale;
   const bool ping = options.attention_pingpong;
   if (ping && (!mbar || warpgroups != 2)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -922,7 +914,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
                                               : (a.d <= 64 && a.sq > 64 ? 2 : 1);
   const int warps = 4;
   const int bm = 16 * mt * warps;
-  const int lazy = LazyRescale(options, /*mbar=*/false);
+  const int lazy = options.attention_lazy_rescale;
   const int bn = options.attention_block_n > 0 ? std::min(options.attention_block_n, 64)
                  : a.d <= 64                  ? 64
                                               : 32;

@@ -39,10 +39,9 @@
 // sums only on the tiles where one of its rows' maximum moved
 // (FlashAttention-4's conditional rescaling; with inputs of one scale that
 // is the first tile only). The result is the same softmax: every row is
-// normalized by its own sum at the end. T = 8 by default for the wgmma
-// kernel's mbarrier loop (faster there on an H100 and an H200), off for the
-// others (slower for the block-barrier loop on an H100; benchmarks/NOTES.md
-// §21, §24).
+// normalized by its own sum at the end. Off by default: slower on an H100
+// for the block-barrier loop, within the run-to-run spread for the mbarrier
+// one (benchmarks/NOTES.md §21, §24).
 //
 // Both: Sq and Sk need not be multiples of the tiles (rows past Sq are not
 // stored; keys past Sk are masked to -inf and their V rows zero-filled).

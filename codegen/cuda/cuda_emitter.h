@@ -219,11 +219,11 @@ struct CudaEmitOptions {
   // only when a tile's exceeds it by more than 2^this (so P's values stay
   // below 2^this, well inside f16's range), and a warp rescales O and the
   // row sums only when one of its rows' did (FlashAttention-4's conditional
-  // rescaling). 0 rescales every tile; at most 15; -1 (the default) picks:
-  // 8 for the wgmma kernel's mbarrier loop (1% faster on an H100 and an
-  // H200, benchmarks/NOTES.md §24), 0 elsewhere (8 was 3% slower for the
-  // block-barrier loop on an H100, §21; the mma.sync kernel not measured).
-  int attention_lazy_rescale = -1;
+  // rescaling). 0 (the default) rescales every tile; at most 15. 8 was 3%
+  // slower on an H100 for the wgmma kernel's block-barrier loop
+  // (benchmarks/NOTES.md §21) and within the run-to-run spread for its
+  // mbarrier loop (§24: 1% faster in two runs, 1% slower in a third).
+  int attention_lazy_rescale = 0;
   // Kernels also come in other launch shapes, each a kernel of its own in
   // the module (CudaKernelLaunch::variants), for a caller that times them on
   // its GPU and launches the fastest (sluice::Compile's autotuning): row

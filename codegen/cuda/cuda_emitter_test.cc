@@ -1118,7 +1118,7 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.attention_stages, 3);
   EXPECT_EQ(o.attention_block_n, 128);
   EXPECT_EQ(o.attention_overlap, 2);
-  EXPECT_EQ(o.attention_lazy_rescale, -1);  // the kernel picks
+  EXPECT_EQ(o.attention_lazy_rescale, 0);
   ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=8", &o).ok());
   EXPECT_EQ(o.attention_lazy_rescale, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("attention_lazy_rescale=0", &o).ok());
