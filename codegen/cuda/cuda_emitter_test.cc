@@ -597,14 +597,8 @@ graph g(%x: bf16[64, 1024]) {
   EXPECT_EQ(CountOccurrences(b, "(a0 + "), 1) << b;
 }
 
-// The Hopper attention kernel's module holds its instantiation for 16-byte-
-// aligned buffers only (the entry traps on others); the one for unaligned
-// buffers is a translation unit of its own, for the runtime to compile when a
-// launch needs it. Both compile for sm_90a without warnings.
-TEST(CudaEmitterTest, WgmmaAttentionKeepsItsUnalignedVariantApart) {
-  CudaEmitOptions hopper;
-  hopper.hopper = true;
-  absl::StatusOr<EmittedGraph> e = EmitGraphText(R"(
+// An attention graph that takes the wgmma kernel on Hopper (d 64).
+constexpr const char* kWgmmaAttentionGraph = R"(
 graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64]) {
   %kt = transpose(%k, dim0 = -2, dim1 = -1)
   %s = matmul(%q, %kt)
@@ -612,7 +606,16 @@ graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64
   %p = softmax(%x, dim = -1)
   %o = matmul(%p, %v)
   return %o
-})", {}, hopper);
+})";
+
+// The Hopper attention kernel's module holds its instantiation for 16-byte-
+// aligned buffers only (the entry traps on others); the one for unaligned
+// buffers is a translation unit of its own, for the runtime to compile when a
+// launch needs it. Both compile for sm_90a without warnings.
+TEST(CudaEmitterTest, WgmmaAttentionKeepsItsUnalignedVariantApart) {
+  CudaEmitOptions hopper;
+  hopper.hopper = true;
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(kWgmmaAttentionGraph, {}, hopper);
   ASSERT_TRUE(e.ok()) << e.status();
   ASSERT_EQ(e->module.kernels.size(), 1u);
   const CudaKernelLaunch& k = e->module.kernels[0];
@@ -641,15 +644,7 @@ graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64
 // ping-pong of the two warpgroups on top. The pipelined schedules keep the
 // block barrier; ping-pong without mbarriers is an error.
 TEST(CudaEmitterTest, WgmmaAttentionWithMbarriersDropsTheBlockBarrier) {
-  const std::string text = R"(
-graph attn(%q: f16[2, 4, 256, 64], %k: f16[2, 4, 256, 64], %v: f16[2, 4, 256, 64]) {
-  %kt = transpose(%k, dim0 = -2, dim1 = -1)
-  %s = matmul(%q, %kt)
-  %x = mul(%s, 0.125)
-  %p = softmax(%x, dim = -1)
-  %o = matmul(%p, %v)
-  return %o
-})";
+  const std::string text = kWgmmaAttentionGraph;
   CudaEmitOptions plain;
   plain.hopper = true;
   plain.attention_stages = 3;
