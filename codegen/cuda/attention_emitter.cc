@@ -357,7 +357,8 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   const unsigned fast_smem = (fc >> 3) * BN * 128 + fr * 128 + (((fc & 7) ^ (fr & 7)) << 4);
   const int fast_global = fr * D + fc * 8;
   // One cp.async group per tile (an empty one past the last, so that the
-  // count of groups in flight stays fixed).
+  // count of groups in flight stays fixed); kMbar: one arrival per thread on
+  // the stage's full barrier instead, after waiting for the stage to empty.
   auto load_tile = [&](int tile) {
     if (kMbar && tile >= kTiles) return;
     if (tile < kTiles) {
@@ -763,10 +764,12 @@ std::string FillTemplate(const char* tmpl, const Kernel& kernel, const Attention
   return absl::StrReplaceAll(absl::StrReplaceAll(tmpl, {{"$SHARED_HELPERS", kSharedHelpers}}), r);
 }
 
-// The launch config's words for the rescale threshold.
-std::string LazyRescaleConfig(int lazy) {
-  return lazy > 0 ? absl::StrCat(", O rescaled when a row maximum grows past 2^", lazy)
-                  : ", O rescaled every tile";
+// The launch config's words for attention_lazy_rescale.
+std::string LazyRescaleConfig(const CudaEmitOptions& options) {
+  return options.attention_lazy_rescale > 0
+             ? absl::StrCat(", O rescaled when a row maximum grows past 2^",
+                            options.attention_lazy_rescale)
+             : ", O rescaled every tile";
 }
 
 // The launch fields common to both templates: a (query block, batch) grid.
@@ -829,7 +832,6 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const int overlap = options.attention_overlap;
   const int stages = options.attention_stages > 0 ? options.attention_stages : overlap > 0 ? 3 : 2;
   const bool mbar = options.attention_mbarrier && overlap == 0;
-  const int lazy = options.attention_lazy_rescale;
   const bool ping = options.attention_pingpong;
   if (ping && (!mbar || warpgroups != 2)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -861,7 +863,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                          {"$OVERLAP", absl::StrCat(overlap)},
                                          {"$MBAR", mbar ? "true" : "false"},
                                          {"$PING", ping ? "true" : "false"},
-                                         {"$LAZY", absl::StrCat(lazy)}});
+                                         {"$LAZY", absl::StrCat(options.attention_lazy_rescale)}});
   const std::string helpers = FillTemplate(
       kWgmmaHelpersTemplate, kernel, a, bm, bn, nt, min_blocks,
       {{"$WGMMA_QK", WgmmaWrapper("sl_wgmma_qk", bn, /*a_regs=*/false, /*trans_b=*/0, mma)},
@@ -885,7 +887,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                               : "",
                                mbar ? ", per-stage mbarriers" : "",
                                ping ? ", warpgroups taking turns at the tensor cores" : "",
-                               LazyRescaleConfig(lazy));
+                               LazyRescaleConfig(options));
   return std::make_pair(helpers + body + entry("", kWgmmaAlignedEntry), std::move(launch));
 }
 
@@ -914,7 +916,6 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
                                               : (a.d <= 64 && a.sq > 64 ? 2 : 1);
   const int warps = 4;
   const int bm = 16 * mt * warps;
-  const int lazy = options.attention_lazy_rescale;
   const int bn = options.attention_block_n > 0 ? std::min(options.attention_block_n, 64)
                  : a.d <= 64                  ? 64
                                               : 32;
@@ -922,7 +923,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
   const std::string body = FillTemplate(kAttentionTemplate, kernel, a, bm, bn, nt,
                                         options.min_blocks_per_sm,
                                         {{"$MT", absl::StrCat(mt)},
-                                         {"$LAZY", absl::StrCat(lazy)}});
+                                         {"$LAZY", absl::StrCat(options.attention_lazy_rescale)}});
   const std::string helpers = FillTemplate(kHelpersTemplate, kernel, a, bm, bn, nt,
                                            options.min_blocks_per_sm,
                                            {{"$MMA", f16 ? "f16" : "bf16"}});
@@ -931,7 +932,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitAttentionKernel(
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ", warps,
                                " warps of ", 16 * mt, " rows, mma.sync m16n8k16 ",
                                f16 ? "f16" : "bf16", ", cp.async double-buffered",
-                               LazyRescaleConfig(lazy));
+                               LazyRescaleConfig(options));
   return std::make_pair(helpers + body, std::move(launch));
 }
 
