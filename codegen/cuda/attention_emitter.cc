@@ -303,7 +303,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   constexpr bool kPipelined = OVERLAP == 2, kDeferPV = OVERLAP == 1;
   constexpr float LAZY = $LAZY.f;  // rescale threshold, log2 units (0: every tile)
   // MBAR: per-stage mbarriers instead of a block-wide barrier per tile
-  // (CudaEmitOptions::attention_mbarrier; OVERLAP 0 only).
+  // (CudaEmitOptions::attention_mbarrier; OVERLAP 0 and 2).
   constexpr bool kMbar = $MBAR;
   // PING: (kMbar, two warpgroups) the two take turns issuing their wgmmas,
   // S, S, P V, P V, ... through two named barriers, so that one's softmax
@@ -547,14 +547,17 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     // wgmmas whose pipelining it cannot prove).
     begin_tile(0);
     issue_qk(s, 0);
+    if (kMbar) load_tile(PD);
     sl_wgmma_wait<0>();
     softmax(s, 0, false);
     for (int it = 1; it < kTiles; ++it) {
       begin_tile(it);
       issue_qk(s, it % STAGES);
       issue_pv((it - 1) % STAGES);
+      if (kMbar) load_tile(it + PD);  // the stage of tile it - 2, consumed by all
       sl_wgmma_wait<1>();  // S is done (groups complete in order); P V runs on
       softmax(s, it, true);
+      if (kMbar) sl_mbar_arrive(bars + 8 * (STAGES + (it - 1) % STAGES));  // its P V is done
     }
     sl_wgmma_fence();
     issue_pv((kTiles - 1) % STAGES);
@@ -831,9 +834,9 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const int bn = options.attention_block_n >= 64 ? options.attention_block_n : a.d <= 64 ? 128 : 64;
   const int overlap = options.attention_overlap;
   const int stages = options.attention_stages > 0 ? options.attention_stages : overlap > 0 ? 3 : 2;
-  const bool mbar = options.attention_mbarrier && overlap == 0;
+  const bool mbar = options.attention_mbarrier && overlap != 1;
   const bool ping = options.attention_pingpong;
-  if (ping && (!mbar || warpgroups != 2)) {
+  if (ping && (!mbar || overlap != 0 || warpgroups != 2)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name,
         ": attention_pingpong needs attention_mbarrier, attention_overlap 0 and 2 warpgroups"));

@@ -208,8 +208,9 @@ struct CudaEmitOptions {
   // thread arrives once its warpgroup's P V of the tile is done; the stage
   // is refilled after that), so the warpgroups of a block drift apart by up
   // to a tile (two with 3 or more stages, which load one tile fewer ahead).
-  // The pipelined schedules (attention_overlap 1, 2) keep the block barrier.
-  // On by default: 1% faster on an H100 (benchmarks/NOTES.md §24).
+  // attention_overlap 1 keeps the block barrier; with 2 the stage of a tile
+  // is released once its P V, overlapped with the next softmax, completed.
+  // On by default: 1% faster on an H100 and an H200 (benchmarks/NOTES.md §24).
   bool attention_mbarrier = true;
   // With attention_mbarrier and 2 warpgroups: the two take turns issuing
   // their MMAs (named barriers), so that one's softmax overlaps the other's

@@ -641,8 +641,9 @@ TEST(CudaEmitterTest, WgmmaAttentionKeepsItsUnalignedVariantApart) {
 // mbarriers (tiles landed, stage consumed) instead of a block-wide barrier
 // per tile; 16 bytes of shared memory per stage more; both instantiations
 // compile for sm_90a without warnings or serialized wgmmas; so does the
-// ping-pong of the two warpgroups on top. The pipelined schedules keep the
-// block barrier; ping-pong without mbarriers is an error.
+// ping-pong of the two warpgroups on top, and the FlashAttention-3 overlap
+// with them. P V waited for with the next S keeps the block barrier;
+// ping-pong without mbarriers is an error.
 TEST(CudaEmitterTest, WgmmaAttentionWithMbarriersDropsTheBlockBarrier) {
   const std::string text = kWgmmaAttentionGraph;
   CudaEmitOptions plain;
@@ -682,12 +683,21 @@ TEST(CudaEmitterTest, WgmmaAttentionWithMbarriersDropsTheBlockBarrier) {
   EXPECT_TRUE(r.status.ok()) << r.status;
   EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
 
-  // The pipelined schedules keep their block barrier.
+  // P V waited for with the next S keeps its block barrier; the
+  // FlashAttention-3 overlap takes the mbarriers too.
+  mbar.attention_overlap = 1;
+  absl::StatusOr<EmittedGraph> deferred = EmitGraphText(text, {}, mbar);
+  ASSERT_TRUE(deferred.ok()) << deferred.status();
+  EXPECT_THAT(deferred->module.source, HasSubstr("constexpr bool kMbar = false;"));
+  EXPECT_EQ(deferred->module.kernels[0].shared_bytes, ka.shared_bytes);
   mbar.attention_overlap = 2;
   absl::StatusOr<EmittedGraph> pipelined = EmitGraphText(text, {}, mbar);
   ASSERT_TRUE(pipelined.ok()) << pipelined.status();
-  EXPECT_THAT(pipelined->module.source, HasSubstr("constexpr bool kMbar = false;"));
-  EXPECT_EQ(pipelined->module.kernels[0].shared_bytes, ka.shared_bytes);
+  EXPECT_THAT(pipelined->module.source, HasSubstr("constexpr bool kMbar = true;"));
+  EXPECT_EQ(pipelined->module.kernels[0].shared_bytes, ka.shared_bytes + 16 * 3);
+  r = CompileForSm90(pipelined->module.source, "attn", "sm_90a");
+  EXPECT_TRUE(r.status.ok()) << r.status;
+  EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
   ping.attention_overlap = 2;
   absl::StatusOr<EmittedGraph> bad = EmitGraphText(text, {}, ping);
   ASSERT_FALSE(bad.ok());
