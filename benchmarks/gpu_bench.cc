@@ -842,13 +842,16 @@ int main(int argc, char** argv) {
       continue;
     }
     std::string ms;
-    if (value("dobench_warmup_ms", &ms) || value("dobench_rep_ms", &ms)) {
+    double* span = value("dobench_warmup_ms", &ms) ? &flags.dobench_warmup_ms
+                   : value("dobench_rep_ms", &ms)  ? &flags.dobench_rep_ms
+                                                   : nullptr;
+    if (span != nullptr) {
       const double v = std::atof(ms.c_str());
       if (!(v > 0)) {
         fprintf(stderr, "gpu_bench: %s needs a positive number of ms\n", a.c_str());
         return 2;
       }
-      (a.rfind("--dobench_rep_ms", 0) == 0 ? flags.dobench_rep_ms : flags.dobench_warmup_ms) = v;
+      *span = v;
       continue;
     }
     std::string repeats;

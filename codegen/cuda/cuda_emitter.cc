@@ -1519,10 +1519,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
-          "reread_cache_hints, "
-          "reread_long_rows, "
-          "aligned_variants, coherent_loads, approx_math_half_outputs, launch_variants, "
-          "row_divisor_reciprocal)");
+          "reread_cache_hints, reread_long_rows, aligned_variants, coherent_loads, "
+          "approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }
   }
   auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };

@@ -251,9 +251,7 @@ struct CudaEmitOptions {
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
-// launch_variants,
-// row_divisor_reciprocal
-// (0/1/true/false).
+// launch_variants, row_divisor_reciprocal (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);
