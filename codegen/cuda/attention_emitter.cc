@@ -309,6 +309,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // S, S, P V, P V, ... through two named barriers, so that one's softmax
   // runs while the other's MMAs do (FlashAttention-3's ping-pong).
   constexpr bool kPing = $PING;
+  // ROWSUM: P's row sums on the tensor cores (CudaEmitOptions::
+  // attention_rowsum_mma): the last 64 columns' P V is m64n72k16, whose 8
+  // extra B columns are a block of ones, into `ol` beside O.
+  constexpr bool kRowSumMma = $ROWSUM;
   constexpr int PD = kMbar ? (STAGES >= 3 ? STAGES - 2 : 1)      // tiles loaded ahead
                            : OVERLAP > 0 ? STAGES - 2 : STAGES - 1;
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
@@ -321,9 +325,11 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   const unsigned smem0 =
       (static_cast<unsigned>(__cvta_generic_to_shared(sl_smem)) + 1023u) & ~1023u;
   const unsigned sq = smem0, sk0 = smem0 + kQBytes, sv0 = sk0 + STAGES * kTileBytes;
+  // kRowSumMma: 2 KB of ones (two 8-row blocks of the swizzled layout).
+  const unsigned ones = sv0 + STAGES * kTileBytes;
   // kMbar: stage st's "full" mbarrier at bars + 8 st, its "empty" one at
   // bars + 8 (STAGES + st); each completes a phase with one arrival per thread.
-  const unsigned bars = sv0 + STAGES * kTileBytes;
+  const unsigned bars = ones + (kRowSumMma ? 2048u : 0u);
   const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;
   constexpr bool aligned = kAligned;
@@ -389,6 +395,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     }
     sl_cp_async_commit();
   };
+  if (kRowSumMma) {
+    for (int i = tid; i < 512; i += NT) sl_st_shared_u32(ones + 4 * i, $ONE2);
+    sl_fence_proxy_async();  // for wgmma's reads, after the barrier below (or begin_tile's)
+  }
   if (kMbar) {
     if (tid == 0) {
 #pragma unroll
@@ -410,14 +420,28 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     for (int i = 0; i < 32; ++i) o[a][i] = 0.f;
   }
   float m0 = kNegInf, m1 = kNegInf, l0 = 0.f, l1 = 0.f;
+  // kRowSumMma: columns 2t and 2t + 1 of the ones block, rows g (ol[0], ol[1])
+  // and g + 8 (ol[2], ol[3]): each a running row sum.
+  float ol[4] = {0.f, 0.f, 0.f, 0.f};
   unsigned pa[BN / 16][4];  // P as wgmma A fragments: 16 keys per k step
-  // O += P V for the tile in stage `st`: V's tile is the B operand N-major.
+  // O += P V for the tile in stage `st`: V's tile is the B operand N-major
+  // (kRowSumMma: the last block's second 64-column block, `lbo` bytes on, is
+  // the ones).
   auto issue_pv = [&](int st) {
+    // kRowSumMma: the low word of the last block's descriptor at kk = 0;
+    // each k step moves its address 2048 bytes on and its LBO as many back.
+    const unsigned vl = sv0 + st * kTileBytes + (KA - 1) * BN * 128;
+    const unsigned lo = (vl >> 4) | (((ones - vl) >> 4) << 16);
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
 #pragma unroll
       for (int a = 0; a < KA; ++a) {
-        sl_wgmma_pv(o[a], pa[kk], sl_desc(sv0 + st * kTileBytes + a * BN * 128 + kk * 16 * 128), true);
+        if (kRowSumMma && a == KA - 1) {
+          sl_wgmma_pvl(o[a], ol, pa[kk], sl_desc_lo(lo + kk * (128u - (128u << 16))), true);
+        } else {
+          sl_wgmma_pv(o[a], pa[kk], sl_desc(sv0 + st * kTileBytes + a * BN * 128 + kk * 16 * 128),
+                      true);
+        }
       }
     }
     sl_wgmma_commit();
@@ -491,15 +515,19 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       pf[i + 1] = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
       pf[i + 2] = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
       pf[i + 3] = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
-      rs0 += pf[i] + pf[i + 1];
-      rs1 += pf[i + 2] + pf[i + 3];
+      if (!kRowSumMma) {
+        rs0 += pf[i] + pf[i + 1];
+        rs1 += pf[i + 2] + pf[i + 3];
+      }
       if (!pv_in_flight) {
         pa[i >> 3][((i >> 2) & 1) * 2] = sl_pack2(pf[i], pf[i + 1]);
         pa[i >> 3][((i >> 2) & 1) * 2 + 1] = sl_pack2(pf[i + 2], pf[i + 3]);
       }
     }
-    l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
-    l1 = rescale ? fmaf(l1, al1, rs1) : l1 + rs1;
+    if (!kRowSumMma) {
+      l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
+      l1 = rescale ? fmaf(l1, al1, rs1) : l1 + rs1;
+    }
     if (pv_in_flight) {
       sl_wgmma_wait<0>();
       sl_fence_regs(pf);  // packed only now: `pa` is the finished P V's operand
@@ -517,6 +545,15 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         }
       }
     }
+    if (kRowSumMma) {
+      sl_fence_regs(ol);
+      if (rescale) {
+        ol[0] *= al0;
+        ol[1] *= al0;
+        ol[2] *= al1;
+        ol[3] *= al1;
+      }
+    }
     if (pv_in_flight) {
 #pragma unroll
       for (int i = 0; i < BN / 2; i += 4) {
@@ -532,12 +569,14 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       for (int kk = 0; kk < BN / 16; ++kk) sl_fence_regs(pa[kk]);
 #pragma unroll
       for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+      if (kRowSumMma) sl_fence_regs(ol);
     }
   };
   auto finish_pv = [&]() {
     sl_wgmma_wait<0>();
 #pragma unroll
     for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+    if (kRowSumMma) sl_fence_regs(ol);
   };
 
   float s[BN / 2];
@@ -573,6 +612,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       if (kDeferPV) {
 #pragma unroll
         for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
+        if (kRowSumMma) sl_fence_regs(ol);
       }
       softmax(s, it, false);
       sl_wgmma_fence();
@@ -586,10 +626,15 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     if (kPing && wg == 0) sl_named_sync(1);  // warpgroup 1's last turn given back
   }
 
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  if (kRowSumMma) {
+    l0 = ol[0];  // every column of the ones block holds the whole row's sum
+    l1 = ol[2];
+  } else {
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  }
   const float inv0 = 1.f / l0, inv1 = 1.f / l1;
   const int row = q0 + wg * 64 + warp * 16 + g;
 #pragma unroll
@@ -656,6 +701,12 @@ __device__ __forceinline__ unsigned long long sl_desc(unsigned addr) {
   return static_cast<unsigned long long>(addr >> 4) + ((1ull << 16) |
          (static_cast<unsigned long long>(1024 >> 4) << 32) | (1ull << 62));
 }
+// The same from its low word `lo` (the address >> 4 in bits 0-13, the
+// leading byte offset >> 4 in bits 16-29: for an N-major B two 64-column
+// blocks wide, the distance from the first block to the second).
+__device__ __forceinline__ unsigned long long sl_desc_lo(unsigned lo) {
+  return (static_cast<unsigned long long>((1024u >> 4) | (1u << 30)) << 32) | lo;
+}
 __device__ __forceinline__ void sl_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void sl_wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
@@ -680,6 +731,7 @@ __device__ __forceinline__ void sl_fence_proxy_async() {
 }
 $WGMMA_QK
 $WGMMA_PV
+$WGMMA_PVL
 $SHARED_HELPERS
 __device__ __forceinline__ void sl_cp_async16(unsigned dst, const unsigned short* src, bool ok) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
@@ -726,6 +778,9 @@ __device__ __forceinline__ void sl_mbar_wait(unsigned bar, unsigned parity) {
 }
 __device__ __forceinline__ void sl_st_shared_u16(unsigned dst, unsigned short v) {
   asm volatile("st.shared.u16 [%0], %1;\n" ::"r"(dst), "h"(v));
+}
+__device__ __forceinline__ void sl_st_shared_u32(unsigned dst, unsigned v) {
+  asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(dst), "r"(v) : "memory");
 }
 }  // namespace sl_$NAME
 using namespace sl_$NAME;
@@ -787,20 +842,25 @@ CudaKernelLaunch AttentionLaunch(const Kernel& kernel, const AttentionSpec& a, i
   return launch;
 }
 
-// A wgmma wrapper: m64nNk16, f32 accumulators d (N / 2 per thread), A from a
+// A wgmma wrapper: m64nNk16 with N = n + extra, f32 accumulators d (n / 2
+// per thread) and e (the last extra / 2 columns' ones, if any), A from a
 // descriptor (a_regs false: K-major, no transpose) or four registers, B from
 // a descriptor, K-major (trans_b 0) or N-major (1). `accumulate` false
-// overwrites d.
+// overwrites d and e.
 std::string WgmmaWrapper(const std::string& fn, int n, bool a_regs, int trans_b,
-                         const std::string& type) {
-  const int nd = n / 2;
+                         const std::string& type, int extra = 0) {
+  const int nd = n / 2, ne = extra / 2;
   std::string regs, outs;
-  for (int i = 0; i < nd; ++i) {
+  for (int i = 0; i < nd + ne; ++i) {
     absl::StrAppend(&regs, i ? ", " : "", "%", i);
-    absl::StrAppend(&outs, i ? ", " : "", "\"+f\"(d[", i, "])");
+    if (i < nd) {
+      absl::StrAppend(&outs, i ? ", " : "", "\"+f\"(d[", i, "])");
+    } else {
+      absl::StrAppend(&outs, ", \"+f\"(e[", i - nd, "])");
+    }
   }
   std::string a_operand, params, ins;
-  int next = nd;
+  int next = nd + ne;
   if (a_regs) {
     a_operand = absl::StrCat("{%", next, ", %", next + 1, ", %", next + 2, ", %", next + 3, "}");
     next += 4;
@@ -814,10 +874,11 @@ std::string WgmmaWrapper(const std::string& fn, int n, bool a_regs, int trans_b,
   const int b = next++;
   const int acc = next++;
   return absl::StrCat(
-      "__device__ __forceinline__ void ", fn, "(float (&d)[", nd, "], ", params,
+      "__device__ __forceinline__ void ", fn, "(float (&d)[", nd, "], ",
+      ne > 0 ? absl::StrCat("float (&e)[", ne, "], ") : "", params,
       ", unsigned long long b, bool accumulate) {\n  asm volatile(\n      \"{\\n.reg .pred p;\\n"
       "setp.ne.b32 p, %",
-      acc, ", 0;\\n\"\n      \"wgmma.mma_async.sync.aligned.m64n", n, "k16.f32.", type, ".", type,
+      acc, ", 0;\\n\"\n      \"wgmma.mma_async.sync.aligned.m64n", n + extra, "k16.f32.", type, ".", type,
       " {", regs, "}, ", a_operand, ", %", b, ", p, 1, 1", a_regs ? "" : ", 0", ", ", trans_b,
       ";\\n}\\n\"\n      : ", outs, "\n      : ", ins, ", \"l\"(b), \"r\"(static_cast<int>(accumulate)));\n}");
 }
@@ -836,6 +897,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const int stages = options.attention_stages > 0 ? options.attention_stages : overlap > 0 ? 3 : 2;
   const bool mbar = options.attention_mbarrier && overlap != 1;
   const bool ping = options.attention_pingpong;
+  const bool rowsum = options.attention_rowsum_mma;
   if (ping && (!mbar || overlap != 0 || warpgroups != 2)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name,
@@ -853,7 +915,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const int bm = 64 * warpgroups;
   const int nt = 128 * warpgroups;
   const uint32_t shared = static_cast<uint32_t>(1024 + bm * a.d * 2 + 2 * stages * bn * a.d * 2 +
-                                                (mbar ? 16 * stages : 0));
+                                                (mbar ? 16 * stages : 0) + (rowsum ? 2048 : 0));
   if (shared > 227 * 1024) {
     return absl::InvalidArgumentError(
         absl::StrCat("kernel ", kernel.name, ": the wgmma attention kernel with ", warpgroups,
@@ -866,11 +928,16 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                          {"$OVERLAP", absl::StrCat(overlap)},
                                          {"$MBAR", mbar ? "true" : "false"},
                                          {"$PING", ping ? "true" : "false"},
+                                         {"$ROWSUM", rowsum ? "true" : "false"},
+                                         {"$ONE2", f16 ? "0x3c003c00u" : "0x3f803f80u"},
                                          {"$LAZY", absl::StrCat(options.attention_lazy_rescale)}});
   const std::string helpers = FillTemplate(
       kWgmmaHelpersTemplate, kernel, a, bm, bn, nt, min_blocks,
       {{"$WGMMA_QK", WgmmaWrapper("sl_wgmma_qk", bn, /*a_regs=*/false, /*trans_b=*/0, mma)},
-       {"$WGMMA_PV", WgmmaWrapper("sl_wgmma_pv", 64, /*a_regs=*/true, /*trans_b=*/1, mma)}});
+       {"$WGMMA_PV", WgmmaWrapper("sl_wgmma_pv", 64, /*a_regs=*/true, /*trans_b=*/1, mma)},
+       // Declared either way: the loop names it under `if (kRowSumMma)`.
+       {"$WGMMA_PVL",
+        WgmmaWrapper("sl_wgmma_pvl", 64, /*a_regs=*/true, /*trans_b=*/1, mma, /*extra=*/8)}});
   auto entry = [&](absl::string_view suffix, const char* body) {
     return FillTemplate(
         kWgmmaEntryTemplate, kernel, a, bm, bn, nt, min_blocks,
@@ -890,6 +957,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                               : "",
                                mbar ? ", per-stage mbarriers" : "",
                                ping ? ", warpgroups taking turns at the tensor cores" : "",
+                               rowsum ? ", row sums on the tensor cores" : "",
                                LazyRescaleConfig(options));
   return std::make_pair(helpers + body + entry("", kWgmmaAlignedEntry), std::move(launch));
 }

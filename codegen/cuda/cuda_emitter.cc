@@ -1487,6 +1487,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "attention_wgmma"          ? &o.attention_wgmma
                        : key == "attention_mbarrier"       ? &o.attention_mbarrier
                        : key == "attention_pingpong"       ? &o.attention_pingpong
+                       : key == "attention_rowsum_mma"     ? &o.attention_rowsum_mma
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
@@ -1519,6 +1520,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
+          "attention_rowsum_mma, "
           "reread_cache_hints, reread_long_rows, aligned_variants, coherent_loads, "
           "approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }

@@ -216,6 +216,13 @@ struct CudaEmitOptions {
   // their MMAs (named barriers), so that one's softmax overlaps the other's
   // MMAs (FlashAttention-3's ping-pong).
   bool attention_pingpong = false;
+  // The wgmma kernel sums P's rows on the tensor cores instead of with an
+  // FADD per score: the last 64 columns' P V is m64n72k16, its 8 extra
+  // columns reading a 2 KB block of ones in shared memory, so each row's sum
+  // of the (rounded) P accumulates in f32 beside O and is rescaled with it.
+  // 15% fewer instructions in the loop, but 1-2% slower for d 64 on an H100
+  // (the tensor cores do 12% more of P V; benchmarks/NOTES.md §25): off.
+  bool attention_rowsum_mma = false;
   // Both attention kernels' online softmax: a row's running maximum moves
   // only when a tile's exceeds it by more than 2^this (so P's values stay
   // below 2^this, well inside f16's range), and a warp rescales O and the
@@ -251,7 +258,7 @@ struct CudaEmitOptions {
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
-// launch_variants, row_divisor_reciprocal (0/1/true/false).
+// attention_rowsum_mma, launch_variants, row_divisor_reciprocal (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);

@@ -702,6 +702,57 @@ TEST(CudaEmitterTest, WgmmaAttentionWithMbarriersDropsTheBlockBarrier) {
   }
 }
 
+// attention_rowsum_mma: the wgmma kernel's row sums come from the tensor
+// cores (the last 64 columns' P V is m64n72k16 over a 2 KB block of ones)
+// instead of an FADD per score; every schedule and both head dims compile
+// for sm_90a without warnings or serialized wgmmas.
+TEST(CudaEmitterTest, WgmmaAttentionSumsRowsOnTheTensorCores) {
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  CudaEmitOptions rowsum = plain;
+  rowsum.attention_rowsum_mma = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(kWgmmaAttentionGraph, {}, rowsum);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const CudaKernelLaunch& ka = a->module.kernels[0];
+  const CudaKernelLaunch& kb = b->module.kernels[0];
+  EXPECT_EQ(kb.shared_bytes, ka.shared_bytes + 2048);
+  EXPECT_THAT(kb.config, HasSubstr("row sums on the tensor cores"));
+  EXPECT_THAT(ka.config, Not(HasSubstr("row sums")));
+  EXPECT_THAT(b->module.source, HasSubstr("constexpr bool kRowSumMma = true;"));
+  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kRowSumMma = false;"));
+  EXPECT_THAT(b->module.source, HasSubstr("aligned.m64n72k16.f32.f16.f16"));
+  EXPECT_THAT(b->module.source, HasSubstr("0x3c003c00u"));  // f16 ones
+
+  // bf16, d 128: the ones sit beside the second 64-column block.
+  std::string wide = kWgmmaAttentionGraph;
+  wide = absl::StrReplaceAll(wide, {{"f16[2, 4, 256, 64]", "bf16[2, 4, 200, 128]"}});
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(wide, {}, rowsum);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->module.source, HasSubstr("aligned.m64n72k16.f32.bf16.bf16"));
+  EXPECT_THAT(c->module.source, HasSubstr("0x3f803f80u"));  // bf16 ones
+  CudaEmitOptions pipelined = rowsum;
+  pipelined.attention_overlap = 2;
+  pipelined.attention_warpgroups = 3;
+  absl::StatusOr<EmittedGraph> d = EmitGraphText(kWgmmaAttentionGraph, {}, pipelined);
+  ASSERT_TRUE(d.ok()) << d.status();
+  CudaEmitOptions barrier = rowsum;
+  barrier.attention_mbarrier = false;
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(kWgmmaAttentionGraph, {}, barrier);
+  ASSERT_TRUE(e.ok()) << e.status();
+
+  for (const std::string* source :
+       std::vector<const std::string*>{&b->module.source, &kb.unaligned_source, &c->module.source,
+                                       &d->module.source, &e->module.source}) {
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
+  }
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
