@@ -77,7 +77,54 @@ absl::StatusOr<CudaDevice*> CudaDevice::Create(int ordinal) {
   CUcontext context = nullptr;
   SLUICE_CU_RETURN_IF_ERROR(cu->cuDevicePrimaryCtxRetain(&context, handle));
   device->context_ = context;
+  {
+    ScopedActivateContext activate(device.get());
+    SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+    absl::MutexLock lock(&device->pool_mu_);
+    for (int i = 0; i < kPrewarmedStreams; ++i) {
+      CUstream stream = nullptr;
+      SLUICE_CU_RETURN_IF_ERROR(cu->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+      device->pool_.push_back(stream);
+    }
+  }
   return device.release();
+}
+
+absl::StatusOr<CUstream_st*> CudaDevice::TakeStream() {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (!pool_.empty()) {
+      CUstream_st* stream = pool_.back();
+      pool_.pop_back();
+      return stream;
+    }
+  }
+  ScopedActivateContext activate(this);
+  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  CUstream stream = nullptr;
+  SLUICE_CU_RETURN_IF_ERROR(syms_->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+  return stream;
+}
+
+void CudaDevice::GiveBackStream(CUstream_st* stream) {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (static_cast<int>(pool_.size()) < kMaxPooledStreams) {
+      pool_.push_back(stream);
+      return;
+    }
+  }
+  ScopedActivateContext activate(this);
+  if (!activate.status().ok()) {
+    internal::LogError(activate.status());
+    return;
+  }
+  SLUICE_CU_LOG_IF_ERROR(syms_->cuStreamDestroy(stream));
+}
+
+int CudaDevice::pooled_streams() const {
+  absl::MutexLock lock(&pool_mu_);
+  return static_cast<int>(pool_.size());
 }
 
 std::string CudaDevice::arch() const { return absl::StrCat("sm_", cc_major_, cc_minor_); }

@@ -16,9 +16,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "runtime/cuda/cuda_types.h"
 
 namespace sluice::runtime::cuda {
@@ -67,6 +70,21 @@ class CudaDevice {
   // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB), device 0".
   std::string DebugString() const;
 
+  // The device's pool of non-blocking streams, which CudaStream::Create
+  // takes from and ~CudaStream gives back to: kPrewarmedStreams are created
+  // with the context, so that an executable (each has a stream) created
+  // later creates none. Creating streams beyond the first cost the driver up
+  // to ~1 ms once per process (measured on an H100, benchmarks/NOTES.md
+  // §25), which without the pool fell on the first warm compile. The pool
+  // keeps at most kMaxPooledStreams and destroys the rest. A stream given
+  // back may still have work queued; its next user's work runs after it.
+  static constexpr int kPrewarmedStreams = 4;
+  static constexpr int kMaxPooledStreams = 16;
+  absl::StatusOr<CUstream_st*> TakeStream();
+  void GiveBackStream(CUstream_st* stream);
+  // Streams in the pool now (for tests).
+  int pooled_streams() const;
+
  private:
   CudaDevice() = default;
   static absl::StatusOr<CudaDevice*> Create(int ordinal);
@@ -84,6 +102,8 @@ class CudaDevice {
   int warp_size_ = 0;
   int max_shared_memory_optin_ = 0;
   int l2_cache_bytes_ = 0;
+  mutable absl::Mutex pool_mu_;
+  std::vector<CUstream_st*> pool_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 // Makes `device`'s context current on this thread for the guard's lifetime

@@ -80,6 +80,52 @@ TEST_F(CudaDeviceTest, BadOrdinalIsInvalidArgument) {
   EXPECT_THAT(device.status().message(), HasSubstr("CUDA device 1000 does not exist"));
 }
 
+// Streams come from the device's pool and go back to it: the last one given
+// back is the next one taken; one given back with work still queued runs
+// its next user's work after that work; beyond the pool's capacity streams
+// are created and the extra ones destroyed when given back.
+TEST_F(CudaDeviceTest, StreamsComeFromThePoolAndGoBack) {
+  const int before = device_->pooled_streams();
+  EXPECT_LE(before, CudaDevice::kMaxPooledStreams);
+  absl::StatusOr<std::unique_ptr<CudaStream>> a = CudaStream::Create(device_);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(device_->pooled_streams(), before > 0 ? before - 1 : 0);
+  CUstream_st* const handle = (*a)->handle();
+  EXPECT_NE(handle, stream_->handle());
+
+  // Queued work on a stream given back, then read on its next user.
+  constexpr size_t kWords = size_t{64} << 20;  // 256 MB: the memset is still running
+  absl::StatusOr<DeviceBuffer> buffer = DeviceBuffer::Allocate(device_, kWords * 4);
+  ASSERT_TRUE(buffer.ok()) << buffer.status();
+  ASSERT_TRUE((*a)->Memset32(buffer->ptr(), 0x3f800000u, kWords).ok());
+  a->reset();
+  EXPECT_EQ(device_->pooled_streams(), before > 0 ? before : 1);
+  absl::StatusOr<std::unique_ptr<CudaStream>> b = CudaStream::Create(device_);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*b)->handle(), handle);
+  std::vector<uint32_t> tail(1024, 0);
+  ASSERT_TRUE((*b)->CopyDeviceToHost(tail.data(), buffer->ptr() + (kWords - tail.size()) * 4,
+                                     tail.size() * 4)
+                  .ok());
+  ASSERT_TRUE((*b)->Synchronize().ok());
+  EXPECT_EQ(tail, std::vector<uint32_t>(tail.size(), 0x3f800000u));
+  b->reset();
+
+  // More streams at once than the pool holds: all distinct, all usable.
+  std::vector<std::unique_ptr<CudaStream>> many;
+  for (int i = 0; i < CudaDevice::kMaxPooledStreams + 4; ++i) {
+    absl::StatusOr<std::unique_ptr<CudaStream>> s = CudaStream::Create(device_);
+    ASSERT_TRUE(s.ok()) << s.status();
+    for (const auto& other : many) EXPECT_NE(other->handle(), (*s)->handle());
+    EXPECT_TRUE((*s)->Memset32(buffer->ptr(), static_cast<uint32_t>(i), 16).ok());
+    many.push_back(std::move(*s));
+  }
+  EXPECT_EQ(device_->pooled_streams(), 0);
+  for (auto& s : many) EXPECT_TRUE(s->Synchronize().ok());
+  many.clear();
+  EXPECT_EQ(device_->pooled_streams(), CudaDevice::kMaxPooledStreams);
+}
+
 TEST_F(CudaDeviceTest, CopyRoundTripMemsetAndDeviceToDevice) {
   constexpr size_t kCount = 1 << 20;
   std::vector<float> host(kCount);

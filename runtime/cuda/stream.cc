@@ -30,24 +30,14 @@ bool SyncAfterLaunchFromEnvironment() {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CudaStream>> CudaStream::Create(CudaDevice* device) {
-  ScopedActivateContext activate(device);
-  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
-  CUstream stream = nullptr;
-  SLUICE_CU_RETURN_IF_ERROR(device->symbols().cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+  SLUICE_CUDA_ASSIGN_OR_RETURN(CUstream_st * stream, device->TakeStream());
   return std::unique_ptr<CudaStream>(new CudaStream(device, stream));
 }
 
 CudaStream::CudaStream(CudaDevice* device, CUstream_st* stream)
     : device_(device), stream_(stream), sync_after_launch_(SyncAfterLaunchFromEnvironment()) {}
 
-CudaStream::~CudaStream() {
-  ScopedActivateContext activate(device_);
-  if (!activate.status().ok()) {
-    internal::LogError(activate.status());
-    return;
-  }
-  SLUICE_CU_LOG_IF_ERROR(device_->symbols().cuStreamDestroy(stream_));
-}
+CudaStream::~CudaStream() { device_->GiveBackStream(stream_); }
 
 absl::Status CudaStream::CopyHostToDevice(DevicePtr dst, const void* src, size_t bytes) {
   if (bytes == 0) return absl::OkStatus();

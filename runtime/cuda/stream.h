@@ -36,9 +36,11 @@ struct Dim3 {
 
 class CudaStream {
  public:
-  // A non-blocking stream (it does not wait for the legacy default stream).
+  // A non-blocking stream (it does not wait for the legacy default stream),
+  // from the device's pool (CudaDevice::TakeStream).
   static absl::StatusOr<std::unique_ptr<CudaStream>> Create(CudaDevice* device);
-  // Destroys the stream; work already issued still completes.
+  // Gives the stream back to the device's pool (or destroys it when the pool
+  // is full); work already issued still completes.
   ~CudaStream();
   CudaStream(const CudaStream&) = delete;
   CudaStream& operator=(const CudaStream&) = delete;
