@@ -345,19 +345,23 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
       return absl::InvalidArgumentError(absl::StrCat(
           "kernel ", k.symbol, " has both launch variants and an unaligned variant"));
     }
-    std::vector<CudaFunction> variants;
-    for (const KernelLaunchSpec::Variant& v : k.variants) {
-      SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction vf, m->module_->GetFunction(v.symbol));
-      variants.push_back(vf);
-    }
-    m->variant_functions_.push_back(std::move(variants));
   }
   m->chosen_.assign(kernels.size(), 0);
   m->kernels_ = std::move(kernels);
   m->name_ = name;
   absl::MutexLock lock(&m->mu_);
   m->unaligned_.resize(m->kernels_.size());
+  for (const KernelLaunchSpec& k : m->kernels_) m->variant_functions_.emplace_back(k.variants.size());
   return m;
+}
+
+absl::StatusOr<CudaFunction> CudaKernelModule::VariantFunction(int index, int variant) {
+  absl::MutexLock lock(&mu_);
+  std::optional<CudaFunction>& f = variant_functions_[index][variant];
+  if (!f.has_value()) {
+    SLUICE_CUDA_ASSIGN_OR_RETURN(f, module_->GetFunction(kernels_[index].variants[variant].symbol));
+  }
+  return *f;
 }
 
 absl::StatusOr<CudaFunction> CudaKernelModule::UnalignedFunction(int index) {
@@ -402,6 +406,7 @@ absl::Status CudaKernelModule::Choose(int index, int shape) {
                                               num_shapes(index), " launch shapes, not ",
                                               shape + 1));
   }
+  if (shape > 0) SLUICE_CUDA_RETURN_IF_ERROR(VariantFunction(index, shape - 1).status());
   chosen_[index] = shape;
   return absl::OkStatus();
 }
@@ -418,7 +423,7 @@ absl::Status CudaKernelModule::LaunchShape(int index, int shape,
   unsigned shared_bytes = k.shared_bytes;
   if (shape > 0) {
     const KernelLaunchSpec::Variant& v = k.variants[shape - 1];
-    function = variant_functions_[index][shape - 1];
+    SLUICE_CUDA_ASSIGN_OR_RETURN(function, VariantFunction(index, shape - 1));
     grid = v.grid;
     block = v.block;
     shared_bytes = v.shared_bytes;

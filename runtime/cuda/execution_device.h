@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -172,7 +173,10 @@ class CudaKernelModule : public runtime::DeviceModule {
   int num_shapes(int index) const;
   // Launch() runs kernel `index` as shape `shape` (0: the spec's own, i:
   // variants[i - 1]) from now on. Call before launches start (Compile does,
-  // before the executable exists): launches do not lock for it.
+  // before the executable exists): launches do not lock for it. A variant's
+  // function is looked up (and, with the driver's lazy loading, loaded)
+  // here or by Tune, not by Load: a module whose choice comes from a cache
+  // loads only the kernels it runs.
   absl::Status Choose(int index, int shape);
   // One kernel parameter's buffer, for Tune.
   struct TuneArg {
@@ -202,9 +206,11 @@ class CudaKernelModule : public runtime::DeviceModule {
   std::unique_ptr<CudaModule> module_;
   std::vector<KernelLaunchSpec> kernels_;
   std::vector<CudaFunction> functions_;
-  // Per kernel: the functions of its variants, and the shape Launch runs.
-  std::vector<std::vector<CudaFunction>> variant_functions_;
+  // Per kernel: the shape Launch runs.
   std::vector<int> chosen_;
+  // Kernel `index`'s variant `variant` (variants[variant]), looked up on
+  // first use.
+  absl::StatusOr<CudaFunction> VariantFunction(int index, int variant);
   // Launches kernel `index` as `shape` with these buffers (checked).
   absl::Status LaunchShape(int index, int shape, absl::Span<void* const> buffers);
   // A kernel's unaligned variant, once loaded (module null before).
@@ -214,6 +220,8 @@ class CudaKernelModule : public runtime::DeviceModule {
   };
   absl::Mutex mu_;
   std::vector<Unaligned> unaligned_ ABSL_GUARDED_BY(mu_);  // per kernel
+  // Per kernel, its variants' functions once looked up.
+  std::vector<std::vector<std::optional<CudaFunction>>> variant_functions_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sluice::runtime::cuda

@@ -1,0 +1,75 @@
+// CudaKernelModule: the functions of a kernel's launch variants are looked up
+// when a launch shape is chosen, tuned or launched, not when the module is
+// loaded (a warm compile whose choice comes from the cache loads only the
+// kernels it runs).
+#include "runtime/cuda/execution_device.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/cuda/nvrtc.h"
+#include "runtime/cuda/test_util.h"
+
+namespace sluice::runtime::cuda {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CudaKernelModuleTest, VariantsAreLookedUpWhenChosen) {
+  SLUICE_SKIP_WITHOUT_CUDA();
+  NvrtcOptions options;
+  options.use_cache = false;
+  absl::StatusOr<CompiledCuda> compiled = CompileCuda(
+      "extern \"C\" __global__ void fill_one(int* p) { p[threadIdx.x] = 1; }\n"
+      "extern \"C\" __global__ void fill_two(int* p) { p[threadIdx.x] = 2; }\n",
+      "variants", options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> device = CudaExecutionDevice::Create();
+  ASSERT_TRUE(device.ok()) << device.status();
+
+  KernelLaunchSpec spec;
+  spec.symbol = "fill_one";
+  spec.block = {32};
+  spec.num_args = 1;
+  // A variant whose function the cubin lacks: loading still succeeds, and
+  // only choosing (or launching) it fails.
+  spec.variants = {{"no_such_kernel", {1}, {32}, 0}, {"fill_two", {1}, {32}, 0}};
+  absl::StatusOr<std::unique_ptr<CudaKernelModule>> module =
+      CudaKernelModule::Load(device->get(), compiled->cubin, "variants", {spec});
+  ASSERT_TRUE(module.ok()) << module.status();
+  EXPECT_EQ((*module)->num_shapes(0), 3);
+
+  absl::StatusOr<void*> buffer = (*device)->Allocate(32 * sizeof(int));
+  ASSERT_TRUE(buffer.ok()) << buffer.status();
+  auto read = [&]() {
+    std::vector<int> host(32, 0);
+    EXPECT_TRUE((*device)->CopyToHost(host.data(), *buffer, 32 * sizeof(int)).ok());
+    EXPECT_TRUE((*device)->Synchronize().ok());
+    return host;
+  };
+  std::vector<void*> args = {*buffer};
+  ASSERT_TRUE((*module)->Launch(0, args).ok());
+  EXPECT_EQ(read(), std::vector<int>(32, 1));
+
+  absl::Status missing = (*module)->Choose(0, 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.message(), HasSubstr("no_such_kernel"));
+  ASSERT_TRUE((*module)->Launch(0, args).ok());  // still the kernel's own shape
+
+  ASSERT_TRUE((*module)->Choose(0, 2).ok());
+  ASSERT_TRUE((*module)->Launch(0, args).ok());
+  EXPECT_EQ(read(), std::vector<int>(32, 2));
+  ASSERT_TRUE((*module)->Choose(0, 0).ok());
+  ASSERT_TRUE((*module)->Launch(0, args).ok());
+  EXPECT_EQ(read(), std::vector<int>(32, 1));
+  (*device)->Free(*buffer);
+}
+
+}  // namespace
+}  // namespace sluice::runtime::cuda
