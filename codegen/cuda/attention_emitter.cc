@@ -330,7 +330,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // kMbar: stage st's "full" mbarrier at bars + 8 st, its "empty" one at
   // bars + 8 (STAGES + st); each completes a phase with one arrival per thread.
   const unsigned bars = ones + (kRowSumMma ? 2048u : 0u);
-  const int tid = threadIdx.x, wg = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31;
+  // The warpgroup through a shuffle, so that ptxas knows it is warp-uniform
+  // (the Q descriptors then live in uniform registers).
+  const int tid = threadIdx.x, wg = __shfl_sync(0xffffffffu, tid >> 7, 0);
+  const int warp = (tid >> 5) & 3, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;
   constexpr bool aligned = kAligned;
   const int q0 = blockIdx.x * BM;
@@ -428,6 +431,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // (kRowSumMma: the last block's second 64-column block, `lbo` bytes on, is
   // the ones).
   auto issue_pv = [&](int st) {
+    const unsigned vlo = sl_desc_lo_of(sv0 + st * kTileBytes);
     // kRowSumMma: the low word of the last block's descriptor at kk = 0;
     // each k step moves its address 2048 bytes on and its LBO as many back.
     const unsigned vl = sv0 + st * kTileBytes + (KA - 1) * BN * 128;
@@ -439,8 +443,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         if (kRowSumMma && a == KA - 1) {
           sl_wgmma_pvl(o[a], ol, pa[kk], sl_desc_lo(lo + kk * (128u - (128u << 16))), true);
         } else {
-          sl_wgmma_pv(o[a], pa[kk], sl_desc(sv0 + st * kTileBytes + a * BN * 128 + kk * 16 * 128),
-                      true);
+          sl_wgmma_pv(o[a], pa[kk], sl_desc_lo(vlo + ((a * BN * 128 + kk * 16 * 128) >> 4)), true);
         }
       }
     }
@@ -461,11 +464,12 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   };
   // S = Q Kᵀ for the tile in stage `st`: 64 rows x BN keys, D / 16 steps along d.
   auto issue_qk = [&](float (&s)[BN / 2], int st) {
+    const unsigned qlo = sl_desc_lo_of(sq + wg * 64 * 128), klo = sl_desc_lo_of(sk0 + st * kTileBytes);
     sl_wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < D / 16; ++ks) {
-      sl_wgmma_qk(s, sl_desc(sq + (ks >> 2) * BM * 128 + wg * 64 * 128 + (ks & 3) * 32),
-                  sl_desc(sk0 + st * kTileBytes + (ks >> 2) * BN * 128 + (ks & 3) * 32), ks > 0);
+      sl_wgmma_qk(s, sl_desc_lo(qlo + (((ks >> 2) * BM * 128 + (ks & 3) * 32) >> 4)),
+                  sl_desc_lo(klo + (((ks >> 2) * BN * 128 + (ks & 3) * 32) >> 4)), ks > 0);
     }
     sl_wgmma_commit();
   };
@@ -692,21 +696,19 @@ constexpr const char* kWgmmaUnalignedEntry = R"(  sl_attention_$NAME<false>(qb, 
 // wrappers, generated for BN (WgmmaWrapper below).
 constexpr const char* kWgmmaHelpersTemplate = R"(namespace sl_$NAME {
 // A shared-memory matrix descriptor: 128-byte swizzle, 1024 bytes from one
-// block of 8 rows to the next (stride byte offset), leading byte offset 16
+// block of 8 rows to the next (stride byte offset), from its low word `lo`:
+// the address >> 4 in bits 0-13, the leading byte offset >> 4 in bits 16-29
 // (unused by swizzled K-major layouts and by N-major ones one 64-column
-// block wide, the only kinds used here).
-// Shared addresses are below 2^18, so the 14-bit address field never
-// overflows and constant offsets fold into one addition.
-__device__ __forceinline__ unsigned long long sl_desc(unsigned addr) {
-  return static_cast<unsigned long long>(addr >> 4) + ((1ull << 16) |
-         (static_cast<unsigned long long>(1024 >> 4) << 32) | (1ull << 62));
-}
-// The same from its low word `lo` (the address >> 4 in bits 0-13, the
-// leading byte offset >> 4 in bits 16-29: for an N-major B two 64-column
-// blocks wide, the distance from the first block to the second).
+// block wide; for an N-major B two blocks wide, the distance from the first
+// block to the second).
 __device__ __forceinline__ unsigned long long sl_desc_lo(unsigned lo) {
   return (static_cast<unsigned long long>((1024u >> 4) | (1u << 30)) << 32) | lo;
 }
+// The low word for address `addr`, leading byte offset 16. Shared addresses
+// are below 2^18, so the 14-bit address field never overflows: a tile's
+// descriptors are this plus constants (offset / 16), one 32-bit addition
+// each, where computing each from its address cost four instructions.
+__device__ __forceinline__ unsigned sl_desc_lo_of(unsigned addr) { return (addr >> 4) | (1u << 16); }
 __device__ __forceinline__ void sl_wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void sl_wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
