@@ -431,7 +431,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // (kRowSumMma: the last block's second 64-column block, `lbo` bytes on, is
   // the ones).
   auto issue_pv = [&](int st) {
-    const unsigned vlo = sl_desc_lo_of(sv0 + st * kTileBytes);
+    const unsigned long long vd = sl_desc_lo(sl_desc_lo_of(sv0 + st * kTileBytes));
     // kRowSumMma: the low word of the last block's descriptor at kk = 0;
     // each k step moves its address 2048 bytes on and its LBO as many back.
     const unsigned vl = sv0 + st * kTileBytes + (KA - 1) * BN * 128;
@@ -443,7 +443,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         if (kRowSumMma && a == KA - 1) {
           sl_wgmma_pvl(o[a], ol, pa[kk], sl_desc_lo(lo + kk * (128u - (128u << 16))), true);
         } else {
-          sl_wgmma_pv(o[a], pa[kk], sl_desc_lo(vlo + ((a * BN * 128 + kk * 16 * 128) >> 4)), true);
+          sl_wgmma_pv(o[a], pa[kk], vd + ((a * BN * 128 + kk * 16 * 128) >> 4), true);
         }
       }
     }
@@ -464,12 +464,13 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   };
   // S = Q Kᵀ for the tile in stage `st`: 64 rows x BN keys, D / 16 steps along d.
   auto issue_qk = [&](float (&s)[BN / 2], int st) {
-    const unsigned qlo = sl_desc_lo_of(sq + wg * 64 * 128), klo = sl_desc_lo_of(sk0 + st * kTileBytes);
+    const unsigned long long qd = sl_desc_lo(sl_desc_lo_of(sq + wg * 64 * 128)),
+                             kd = sl_desc_lo(sl_desc_lo_of(sk0 + st * kTileBytes));
     sl_wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < D / 16; ++ks) {
-      sl_wgmma_qk(s, sl_desc_lo(qlo + (((ks >> 2) * BM * 128 + (ks & 3) * 32) >> 4)),
-                  sl_desc_lo(klo + (((ks >> 2) * BN * 128 + (ks & 3) * 32) >> 4)), ks > 0);
+      sl_wgmma_qk(s, qd + (((ks >> 2) * BM * 128 + (ks & 3) * 32) >> 4),
+                  kd + (((ks >> 2) * BN * 128 + (ks & 3) * 32) >> 4), ks > 0);
     }
     sl_wgmma_commit();
   };
