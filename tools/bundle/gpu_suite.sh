@@ -52,8 +52,9 @@ step_tests() {
 step_sanitizer() {
   local src=0
   # The end-to-end tests (their CPU cases run too: they touch no GPU memory),
-  # the GPU fallback kernels and the runtime's device and cuBLAS tests.
-  local filter='tests:(seed_selective_lowering|ops|differential|cuda)_test|fallback/cuda:gpu_kernels_test|runtime/cuda:(device|cublas)_test'
+  # the GPU fallback kernels and the runtime's device, kernel-module and
+  # cuBLAS tests.
+  local filter='tests:(seed_selective_lowering|ops|differential|cuda)_test|fallback/cuda:gpu_kernels_test|runtime/cuda:(device|execution_device|cublas)_test'
   local tool
   for tool in memcheck racecheck; do
     local extra=""
