@@ -428,8 +428,8 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   float ol[4] = {0.f, 0.f, 0.f, 0.f};
   unsigned pa[BN / 16][4];  // P as wgmma A fragments: 16 keys per k step
   // O += P V for the tile in stage `st`: V's tile is the B operand N-major
-  // (kRowSumMma: the last block's second 64-column block, `lbo` bytes on, is
-  // the ones).
+  // (kRowSumMma: the last 64-column block is read 72 wide, its second block
+  // the ones, at the descriptor's leading byte offset).
   auto issue_pv = [&](int st) {
     const unsigned long long vd = sl_desc_lo(sl_desc_lo_of(sv0 + st * kTileBytes));
     // kRowSumMma: the low word of the last block's descriptor at kk = 0;
