@@ -532,6 +532,22 @@ class KernelEmitter {
     return total > 0 && 2 * good >= total;
   }
 
+  // Whether `index` covers `t` consecutive elements for t consecutive x0
+  // (from multiples of t, at sampled r0): a block of t columns then reads
+  // whole row segments.
+  bool ColumnRun(const IndexExpr& index, int64_t t) const {
+    const int64_t outer = k_.outer_extent, inner = k_.inner_extent;
+    IndexEvaluator ev(index);
+    for (int64_t x : {int64_t{0}, t, (outer / 2) / t * t, (outer - t) / t * t}) {
+      for (int64_t r : {int64_t{0}, inner / 2, inner - 1}) {
+        if (x < 0 || x + t > outer || r < 0 || r >= inner) continue;
+        std::optional<int64_t> a = ev.Eval(x, r), b = ev.Eval(x + t - 1, r);
+        if (!a || !b || *b - *a != t - 1) return false;
+      }
+    }
+    return true;
+  }
+
   // Loads and stores in loops whose index depends on r0.
   template <typename F>
   void ForEachLoopAccess(F f) const {
@@ -622,7 +638,26 @@ class KernelEmitter {
     if (!row_contiguous && column > 0 && column >= other && outer >= 2) {
       kind_ = CudaTemplate::kColumnReduction;
       vec_ = 1;
-      tx_ = static_cast<int>(std::min<int64_t>(32, Pow2Ceil(outer)));
+      // Consecutive columns per block: the widest up to column_block_x (32
+      // at least) whose grid still has a block for 90% of the SMs and whose
+      // columns are consecutive in memory, so that a block reads longer row
+      // segments (on an H100, 16384^2 f32 summed over rows took 370 us with
+      // 128, 373 with 64 and 381 with 32 columns per block; 256, a grid for
+      // half the SMs, 422; an H200 was 1% faster with 32: benchmarks/
+      // NOTES.md §25).
+      int tx = 32;
+      for (int t : {256, 128, 64}) {
+        if (t > o_.column_block_x) continue;
+        bool runs = CeilDiv(outer, t) * 10 >= int64_t{o_.num_sms} * 9;
+        ForEachLoopAccess([&](const IndexExpr& index, DType, bool is_load) {
+          if (is_load && ColumnContiguous(index)) runs = runs && ColumnRun(index, t);
+        });
+        if (runs) {
+          tx = t;
+          break;
+        }
+      }
+      tx_ = static_cast<int>(std::min<int64_t>(tx, Pow2Ceil(outer)));
       const int64_t col_threads = CeilDiv(outer, tx_) * tx_;
       const int64_t target = int64_t{o_.num_sms} * o_.max_threads_per_sm;
       int64_t ty = Pow2Floor(std::max<int64_t>(1, target / col_threads));
@@ -1451,6 +1486,7 @@ std::string UnitHeader(const CudaEmitOptions& options, absl::string_view what) {
 void ApplyDeviceTuning(absl::string_view device_name, CudaEmitOptions* options) {
   if (absl::StrContains(device_name, "H100") && absl::StrContains(device_name, "HBM3")) {
     options->pointwise_stream_vector_bytes = 8;
+    options->column_block_x = 128;
   }
 }
 
@@ -1471,6 +1507,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "pointwise_stream_vector_bytes" ? &o.pointwise_stream_vector_bytes
                      : key == "max_elements_per_thread" ? &o.max_elements_per_thread
                      : key == "row_block_threads"       ? &o.row_block_threads
+                     : key == "column_block_x"          ? &o.column_block_x
                      : key == "row_threads"             ? &o.row_threads
                      : key == "row_reread_threads"      ? &o.row_reread_threads
                      : key == "min_blocks_per_sm"       ? &o.min_blocks_per_sm
@@ -1515,7 +1552,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "unknown key (pointwise_waves, pointwise_unroll, pointwise_block_threads, max_vector_bytes, "
           "pointwise_stream_vector_bytes, "
           "max_elements_per_thread, "
-          "row_block_threads, row_threads, row_reread_threads, min_blocks_per_sm, attention_m_tiles, "
+          "row_block_threads, row_threads, row_reread_threads, min_blocks_per_sm, column_block_x, "
+          "attention_m_tiles, "
           "attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
@@ -1533,6 +1571,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
       (o.pointwise_stream_vector_bytes != 0 && !vector_bytes(o.pointwise_stream_vector_bytes)) ||
       (o.row_reread_threads != 0 && !block_threads(o.row_reread_threads)) ||
       (o.row_threads != 0 && !block_threads(o.row_threads)) ||
+      !block_threads(o.column_block_x) || o.column_block_x > 256 ||
       o.attention_m_tiles > 2 ||
       (o.attention_block_n != 0 && o.attention_block_n != 16 && o.attention_block_n != 32 &&
        o.attention_block_n != 64 && o.attention_block_n != 128) ||
@@ -1541,7 +1580,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
     return absl::InvalidArgumentError(absl::StrCat(
         "CUDA emit options '", spec,
         "': waves, unroll and elements per thread must be at least 1, row_block_threads and "
-        "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads and row_threads too, or 0), attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
+        "pointwise_block_threads powers of two in [32, 1024] (row_reread_threads and row_threads too, or 0), column_block_x a power of two in [32, 256], attention_m_tiles 0, 1 or 2, attention_block_n 0, 16, 32, 64 or "
         "128, attention_warpgroups 0..4, attention_stages 0 or 2..4, attention_overlap 0..2, attention_lazy_rescale 0..15, max_vector_bytes 4, 8 or 16, pointwise_stream_vector_bytes 0, 4, 8 or 16"));
   }
   *options = o;

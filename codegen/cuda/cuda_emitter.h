@@ -50,10 +50,12 @@
 //  * Column reduction: when no load that depends on r0 is contiguous in r0
 //    but most are contiguous in x0 (a sum over dim 0 of [N, M] loads
 //    r0*M + x0; a reduction over a middle dim likewise), threads map to x0
-//    (TX = 32 consecutive rows per block, coalesced) and TY threads in y
-//    split r0; the TY partial results combine through shared memory. TY is
-//    sized to fill the GPU. With at most 32 elements per thread the loops
-//    are unrolled and cached in registers as above.
+//    (TX consecutive rows per block, coalesced: 32, or up to
+//    column_block_x where that still gives 90% of the SMs a block) and TY
+//    threads in y split r0;
+//    the TY partial results combine through shared memory. TY is sized to
+//    fill the GPU (at most 1024 / TX). With at most 32 elements per thread
+//    the loops are unrolled and cached in registers as above.
 //
 //  * Attention (a kernel with an AttentionSpec, made from the attention
 //    pattern): flash attention on the tensor cores, warpgroup MMA (wgmma,
@@ -140,6 +142,15 @@ struct CudaEmitOptions {
   int max_elements_per_thread = 32;
   // Threads per block of row reductions with a warp or less per row.
   int row_block_threads = 256;
+  // Column reductions: at most this many consecutive columns (the x0 the
+  // threads map to) per block, a power of two in [32, 256]. The emitter takes
+  // the widest (down to 32) that still leaves a block for 90% of the SMs and
+  // whose columns are consecutive in memory. Which is faster depends on the
+  // GPU (benchmarks/NOTES.md §25, 16384^2 f32 summed over rows): on an H100
+  // (HBM3) 128 columns 369.4-370.2 us against 380.5-380.8 at 32, on an
+  // H200 256.1-256.7 against 252.5-253.3. So 32 here, and ApplyDeviceTuning
+  // sets 128 for the H100.
+  int column_block_x = 32;
   // When more than the threads per row picked above (a power of two): this
   // many threads per row for rows kept in registers (fewer values a thread,
   // fewer registers; at most one chunk a thread, 1024 threads). Over 32 a
@@ -254,6 +265,7 @@ struct CudaEmitOptions {
 // experiments without a rebuild): pointwise_waves, pointwise_unroll,
 // pointwise_block_threads, max_vector_bytes, pointwise_stream_vector_bytes,
 // max_elements_per_thread, row_block_threads, row_threads, row_reread_threads, min_blocks_per_sm,
+// column_block_x,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
@@ -266,7 +278,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
 // Defaults measured per GPU (sluice::Compile applies them for the device it
 // compiles for, before SLUICE_CUDA_EMIT): an H100 with HBM3 memory (the SXM
 // card, named "NVIDIA H100 80GB HBM3") takes pointwise_stream_vector_bytes
-// = 8. Every other device, and compiling without one, keeps the defaults:
+// = 8 and column_block_x = 128. Every other device, and compiling without one, keeps the defaults:
 // the H200 was measured the other way round, the rest not at all.
 void ApplyDeviceTuning(absl::string_view device_name, CudaEmitOptions* options);
 

@@ -282,6 +282,48 @@ graph g(%x: f32[16384, 16384]) {
   EXPECT_GT(col.block[1], 1u);
   EXPECT_EQ(col.grid[0], 16384u / 32);
   EXPECT_GT(col.static_shared_bytes, 0u);
+
+  // column_block_x 128 (the H100's): the widest that leaves 90% of the 132
+  // SMs a block, at most 1024 threads a block: 128 for 16384 columns, 64
+  // for 8192, 32 for 4096.
+  CudaEmitOptions h100;
+  ApplyDeviceTuning("NVIDIA H100 80GB HBM3", &h100);
+  for (const auto& [cols, tx] :
+       std::vector<std::pair<int, unsigned>>{{16384, 128}, {8192, 64}, {4096, 32}}) {
+    absl::StatusOr<EmittedGraph> n = EmitGraphText(
+        absl::StrCat("graph g(%x: f32[4096, ", cols, "]) {\n  %c = sum(%x, dims = [0])\n",
+                     "  return %c\n}\n"),
+        unsplit, h100);
+    ASSERT_TRUE(n.ok()) << n.status();
+    const CudaKernelLaunch& k = n->module.kernels[0];
+    EXPECT_EQ(k.block[0], tx) << cols;
+    EXPECT_EQ(k.grid[0], static_cast<unsigned>(cols) / tx) << cols;
+    EXPECT_LE(k.block[0] * k.block[1], 1024u) << cols;
+  }
+
+  // column_block_x: 64 consecutive columns per block, the threads in y
+  // capped so that a block stays within 1024; bad widths are errors.
+  CudaEmitOptions wide;
+  ASSERT_TRUE(ApplyCudaEmitOverrides("column_block_x=64", &wide).ok());
+  absl::StatusOr<EmittedGraph> w = EmitGraphText(R"(
+graph g(%x: f32[16384, 16384]) {
+  %cols = sum(%x, dims = [0])
+  return %cols
+})",
+                                                 unsplit, wide);
+  ASSERT_TRUE(w.ok()) << w.status();
+  const CudaKernelLaunch& wcol = w->module.kernels[0];
+  EXPECT_EQ(wcol.kind, CudaTemplate::kColumnReduction);
+  EXPECT_EQ(wcol.block[0], 64u);
+  EXPECT_EQ(wcol.block[0] * wcol.block[1], 1024u);
+  EXPECT_EQ(wcol.grid[0], 16384u / 64);
+  EXPECT_THAT(wcol.config, HasSubstr("column: 64 rows x 16 threads/row"));
+  EXPECT_COMPILES_CLEANLY(w->module.source, "wide_columns");
+  for (const char* bad :
+       {"column_block_x=48", "column_block_x=512", "column_block_x=16", "column_block_x=0"}) {
+    CudaEmitOptions o;
+    EXPECT_FALSE(ApplyCudaEmitOverrides(bad, &o).ok()) << bad;
+  }
 }
 
 // passes/split_reduction.h with CudaCapabilities(num_sms): a sum over all
@@ -939,17 +981,19 @@ graph g(%x: f32[64, 1024], %h: bf16[64, 1024]) {
 }
 
 // Per-device defaults: the measured H100 (HBM3) narrows two-stream
-// pointwise kernels; the H200, other H100s (PCIe, NVL: not measured), other
+// pointwise kernels and widens column reductions' blocks; the H200, other H100s (PCIe, NVL: not measured), other
 // GPUs and no GPU keep every default.
 TEST(CudaEmitterTest, DeviceTuningIsTheMeasuredH100Only) {
   CudaEmitOptions h100;
   ApplyDeviceTuning("NVIDIA H100 80GB HBM3", &h100);
   EXPECT_EQ(h100.pointwise_stream_vector_bytes, 8);
+  EXPECT_EQ(h100.column_block_x, 128);
   for (const char* name : {"NVIDIA H200", "NVIDIA H100 PCIe", "NVIDIA H100 NVL",
                            "NVIDIA A100-SXM4-80GB", ""}) {
     CudaEmitOptions o;
     ApplyDeviceTuning(name, &o);
     EXPECT_EQ(o.pointwise_stream_vector_bytes, 0) << name;
+    EXPECT_EQ(o.column_block_x, 32) << name;
   }
 }
 
