@@ -846,7 +846,8 @@ CudaKernelLaunch AttentionLaunch(const Kernel& kernel, const AttentionSpec& a, i
 }
 
 // A wgmma wrapper: m64nNk16 with N = n + extra, f32 accumulators d (n / 2
-// per thread) and e (the last extra / 2 columns' ones, if any), A from a
+// per thread) and e (extra / 2 per thread, for the last extra columns; none
+// when extra is 0), A from a
 // descriptor (a_regs false: K-major, no transpose) or four registers, B from
 // a descriptor, K-major (trans_b 0) or N-major (1). `accumulate` false
 // overwrites d and e.

@@ -77,17 +77,20 @@ absl::StatusOr<CudaDevice*> CudaDevice::Create(int ordinal) {
   CUcontext context = nullptr;
   SLUICE_CU_RETURN_IF_ERROR(cu->cuDevicePrimaryCtxRetain(&context, handle));
   device->context_ = context;
-  {
-    ScopedActivateContext activate(device.get());
-    SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  for (int i = 0; i < kPrewarmedStreams; ++i) {
+    SLUICE_CUDA_ASSIGN_OR_RETURN(CUstream_st * stream, device->CreateStream());
     absl::MutexLock lock(&device->pool_mu_);
-    for (int i = 0; i < kPrewarmedStreams; ++i) {
-      CUstream stream = nullptr;
-      SLUICE_CU_RETURN_IF_ERROR(cu->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
-      device->pool_.push_back(stream);
-    }
+    device->pool_.push_back(stream);
   }
   return device.release();
+}
+
+absl::StatusOr<CUstream_st*> CudaDevice::CreateStream() const {
+  ScopedActivateContext activate(this);
+  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  CUstream stream = nullptr;
+  SLUICE_CU_RETURN_IF_ERROR(syms_->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+  return stream;
 }
 
 absl::StatusOr<CUstream_st*> CudaDevice::TakeStream() {
@@ -99,11 +102,7 @@ absl::StatusOr<CUstream_st*> CudaDevice::TakeStream() {
       return stream;
     }
   }
-  ScopedActivateContext activate(this);
-  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
-  CUstream stream = nullptr;
-  SLUICE_CU_RETURN_IF_ERROR(syms_->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
-  return stream;
+  return CreateStream();
 }
 
 void CudaDevice::GiveBackStream(CUstream_st* stream) {

@@ -73,9 +73,9 @@ class CudaDevice {
   // The device's pool of non-blocking streams, which CudaStream::Create
   // takes from and ~CudaStream gives back to: kPrewarmedStreams are created
   // with the context, so that an executable (each has a stream) created
-  // later creates none. Creating streams beyond the first cost the driver up
-  // to ~1 ms once per process (measured on an H100, benchmarks/NOTES.md
-  // §25), which without the pool fell on the first warm compile. The pool
+  // later creates none. Without the pool, one stream creation per process
+  // took 0.96 ms on an H100, and it fell on the first warm compile
+  // (benchmarks/NOTES.md §25). The pool
   // keeps at most kMaxPooledStreams and destroys the rest. A stream given
   // back may still have work queued; its next user's work runs after it.
   static constexpr int kPrewarmedStreams = 4;
@@ -88,6 +88,8 @@ class CudaDevice {
  private:
   CudaDevice() = default;
   static absl::StatusOr<CudaDevice*> Create(int ordinal);
+  // A new non-blocking stream in the device's context (not from the pool).
+  absl::StatusOr<CUstream_st*> CreateStream() const;
 
   const CudaSymbols* syms_ = nullptr;
   int ordinal_ = 0;
