@@ -586,8 +586,8 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
 // are rescaled there) or creep (it grows by less: P's values exceed 1, up to
 // 2^8, and nothing is rescaled), against the reference interpreter; with
 // thresholds 8 and 3, and 0 (every tile, the default), on the wgmma
-// kernel's mbarrier loop and its block-barrier loop, and with its row sums on
-// the tensor cores (rescaled with O). Both kernels: d 32 is
+// kernel's mbarrier loop and its block-barrier loop, with its row sums on
+// the tensor cores (rescaled with O) and with a producer warpgroup. Both kernels: d 32 is
 // the mma.sync one, 64 and 128 the wgmma one on Hopper.
 TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   struct Schedule {
@@ -599,7 +599,9 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   for (const char* emit :
        {"attention_lazy_rescale=8", "attention_lazy_rescale=3", "",
         "attention_mbarrier=0,attention_lazy_rescale=8", "attention_mbarrier=0",
-        "attention_rowsum_mma=1,attention_lazy_rescale=8", "attention_rowsum_mma=1"}) {
+        "attention_rowsum_mma=1,attention_lazy_rescale=8", "attention_rowsum_mma=1",
+        "attention_producer=1,attention_warpgroups=3,attention_overlap=2,attention_lazy_rescale=8",
+        "attention_producer=1"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
              {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {
@@ -647,7 +649,8 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
 // mbarriers (the default; 2 stages loading one tile ahead, 3 and 4 stages
 // letting warpgroups drift two tiles apart), and with the two warpgroups
 // taking turns at the tensor cores (ping-pong); with the row sums on the
-// tensor cores (attention_rowsum_mma); against the reference on
+// tensor cores (attention_rowsum_mma); with a producer warpgroup loading
+// for 1 to 3 computing ones (attention_producer); against the reference on
 // ragged lengths (a last key tile and a last query block part full), f16 d
 // 64 and bf16 d 128, on the executable's buffers and on unaligned views (the
 // lazily compiled general kernel). The mma.sync kernel (no Hopper) ignores
@@ -664,7 +667,11 @@ TEST_F(CudaTest, PipelinedAttentionSchedulesMatchTheReference) {
         "attention_mbarrier=1,attention_warpgroups=4,attention_stages=3",
         "attention_mbarrier=1,attention_warpgroups=3,attention_stages=4,attention_lazy_rescale=8",
         "attention_rowsum_mma=1", "attention_rowsum_mma=1,attention_mbarrier=0",
-        "attention_rowsum_mma=1,attention_warpgroups=3,attention_overlap=2"}) {
+        "attention_rowsum_mma=1,attention_warpgroups=3,attention_overlap=2",
+        "attention_producer=1", "attention_producer=1,attention_warpgroups=3,attention_overlap=2",
+        "attention_producer=1,attention_overlap=2,attention_stages=3",
+        "attention_producer=1,attention_pingpong=1", "attention_producer=1,attention_warpgroups=1",
+        "attention_producer=1,attention_warpgroups=3,attention_rowsum_mma=1"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] :
          std::vector<std::pair<std::string, int>>{{"f16", 64}, {"bf16", 128}}) {

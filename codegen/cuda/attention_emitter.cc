@@ -313,6 +313,14 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // attention_rowsum_mma): the last 64 columns' P V is m64n72k16, whose 8
   // extra B columns are a block of ones, into `ol` beside O.
   constexpr bool kRowSumMma = $ROWSUM;
+  // PRODUCER (kMbar): warp specialization (CudaEmitOptions::
+  // attention_producer). The last warpgroup, its registers lowered, only
+  // loads: Q, then every K/V tile as soon as its stage is empty; the CT / 128
+  // warpgroups before it, their registers raised, only compute. LT threads
+  // load (all of them without a producer).
+  constexpr bool kProducer = $PRODUCER;
+  constexpr int CT = $CT, LT = kProducer ? NT - CT : NT;
+  constexpr bool kLoadInLoop = kMbar && !kProducer;  // the computing threads load ahead
   constexpr int PD = kMbar ? (STAGES >= 3 ? STAGES - 2 : 1)      // tiles loaded ahead
                            : OVERLAP > 0 ? STAGES - 2 : STAGES - 1;
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
@@ -335,6 +343,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   const int tid = threadIdx.x, wg = __shfl_sync(0xffffffffu, tid >> 7, 0);
   const int warp = (tid >> 5) & 3, lane = tid & 31;
   const int g = lane >> 2, t = lane & 3;
+  const int lt = tid - (NT - LT);  // the loading threads' index (the producer's: 0 .. 127)
   constexpr bool aligned = kAligned;
   const int q0 = blockIdx.x * BM;
 
@@ -342,7 +351,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // swizzled layout at `dst`: 16-byte chunk c of row r at
   // (c / 8) * rows * 128 + r * 128 + ((c % 8) ^ (r % 8)) * 16.
   auto load_rows = [&](unsigned dst, const unsigned short* src, int row0, int rows, int limit) {
-    for (int i = tid; i < rows * (D / 8); i += NT) {
+    for (int i = lt; i < rows * (D / 8); i += LT) {
       const int r = i / (D / 8), c = i % (D / 8);
       const int row = row0 + r;
       const bool ok = row < limit;
@@ -357,12 +366,12 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     }
   };
   // Full K/V tiles of 16-byte-aligned buffers take a shorter path: thread
-  // `tid` copies chunk c = tid % (D / 8) of rows tid / (D / 8) + k * kRowStep,
+  // `lt` copies chunk c = lt % (D / 8) of rows lt / (D / 8) + k * kRowStep,
   // k = 0 .. kPer - 1, whose swizzled offsets differ by constants (kRowStep
   // is a multiple of 8, so every row has the same XOR).
-  constexpr int kChunks = D / 8, kRowStep = NT / kChunks, kPer = BN * kChunks / NT;
-  constexpr bool kFastLoad = NT % kChunks == 0 && kRowStep % 8 == 0 && BN % kRowStep == 0;
-  const int fr = tid / kChunks, fc = tid % kChunks;
+  constexpr int kChunks = D / 8, kRowStep = LT / kChunks, kPer = BN * kChunks / LT;
+  constexpr bool kFastLoad = LT % kChunks == 0 && kRowStep % 8 == 0 && BN % kRowStep == 0;
+  const int fr = lt / kChunks, fc = lt % kChunks;
   const unsigned fast_smem = (fc >> 3) * BN * 128 + fr * 128 + (((fc & 7) ^ (fr & 7)) << 4);
   const int fast_global = fr * D + fc * 8;
   // One cp.async group per tile (an empty one past the last, so that the
@@ -404,15 +413,27 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   }
   if (kMbar) {
     if (tid == 0) {
+      // Full: one arrival per loading thread; empty: per computing thread.
 #pragma unroll
-      for (int i = 0; i < 2 * STAGES; ++i) sl_mbar_init(bars + 8 * i, NT);
+      for (int i = 0; i < 2 * STAGES; ++i) sl_mbar_init(bars + 8 * i, i < STAGES ? LT : CT);
     }
     __syncthreads();
     if (kPing && wg == 1) sl_named_arrive(1);  // warpgroup 0 goes first
   }
-  load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group (kMbar: its arrival)
+  if constexpr (kProducer) {
+    if (wg == CT / 128) {
+      sl_setmaxnreg_dec<$PRODUCER_REGS>();
+      load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's arrival
+      for (int tile = 0; tile < kTiles; ++tile) load_tile(tile);
+      sl_cp_async_wait_all();  // nothing in flight when the warpgroup exits
+      return;
+    }
+    sl_setmaxnreg_inc<$CONSUMER_REGS>();
+  } else {
+    load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group (kMbar: its arrival)
 #pragma unroll
-  for (int p = 0; p < PD; ++p) load_tile(p);
+    for (int p = 0; p < PD; ++p) load_tile(p);
+  }
 
   // This thread's accumulators: rows warp*16 + g and + 8 of the warpgroup's
   // 64, columns 8j + 2t and + 1 of each 8-wide chunk j (the wgmma layout).
@@ -591,14 +612,14 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     // wgmmas whose pipelining it cannot prove).
     begin_tile(0);
     issue_qk(s, 0);
-    if (kMbar) load_tile(PD);
+    if (kLoadInLoop) load_tile(PD);
     sl_wgmma_wait<0>();
     softmax(s, 0, false);
     for (int it = 1; it < kTiles; ++it) {
       begin_tile(it);
       issue_qk(s, it % STAGES);
       issue_pv((it - 1) % STAGES);
-      if (kMbar) load_tile(it + PD);  // the stage of tile it - 2, consumed by all
+      if (kLoadInLoop) load_tile(it + PD);  // the stage of tile it - 2, consumed by all
       sl_wgmma_wait<1>();  // S is done (groups complete in order); P V runs on
       softmax(s, it, true);
       if (kMbar) sl_mbar_arrive(bars + 8 * (STAGES + (it - 1) % STAGES));  // its P V is done
@@ -612,7 +633,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       if (kPing) sl_named_sync(1 + wg);  // this warpgroup's turn
       issue_qk(s, it % STAGES);
       if (kPing) sl_named_arrive(2 - wg);  // the other's
-      if (kMbar) load_tile(it + PD);  // may wait for the other warpgroups: S runs meanwhile
+      if (kLoadInLoop) load_tile(it + PD);  // may wait for the other warpgroups: S runs meanwhile
       sl_wgmma_wait<0>();  // kDeferPV: the previous tile's P V too
       if (kDeferPV) {
 #pragma unroll
@@ -764,6 +785,17 @@ __device__ __forceinline__ void sl_mbar_init(unsigned bar, unsigned count) {
 __device__ __forceinline__ void sl_mbar_arrive(unsigned bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
+// Warp specialization (attention_producer): this warpgroup's registers per
+// thread lowered or raised to N.
+template <int N>
+__device__ __forceinline__ void sl_setmaxnreg_dec() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
+}
+template <int N>
+__device__ __forceinline__ void sl_setmaxnreg_inc() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
+}
+__device__ __forceinline__ void sl_cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::: "memory"); }
 // Arrives on `bar` once all of this thread's earlier cp.async copies landed.
 __device__ __forceinline__ void sl_cp_async_arrive(unsigned bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(bar) : "memory");
@@ -898,26 +930,49 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
   const int warpgroups = options.attention_warpgroups > 0 ? options.attention_warpgroups : 2;
   const int bn = options.attention_block_n >= 64 ? options.attention_block_n : a.d <= 64 ? 128 : 64;
   const int overlap = options.attention_overlap;
-  const int stages = options.attention_stages > 0 ? options.attention_stages : overlap > 0 ? 3 : 2;
+  const bool producer = options.attention_producer;
+  // Without a producer, a pipelined loop loads a tile fewer ahead: 3 stages.
+  const int stages = options.attention_stages > 0      ? options.attention_stages
+                     : overlap > 0 && !producer ? 3
+                                                : 2;
   const bool mbar = options.attention_mbarrier && overlap != 1;
   const bool ping = options.attention_pingpong;
   const bool rowsum = options.attention_rowsum_mma;
+  // Four computing warpgroups would get 112 registers each: too few for
+  // S, P and O (ptxas serializes the wgmmas).
+  if (producer && (!mbar || warpgroups > 3)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel ", kernel.name,
+        ": attention_producer needs attention_mbarrier, attention_overlap 0 or 2 and at most 3 "
+        "warpgroups"));
+  }
   if (ping && (!mbar || overlap != 0 || warpgroups != 2)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name,
         ": attention_pingpong needs attention_mbarrier, attention_overlap 0 and 2 warpgroups"));
   }
-  if (overlap > 0 && stages < 3) {
+  if (overlap > 0 && stages < 3 && !producer) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name, ": attention_overlap ", overlap, " needs 3 or more stages"));
   }
   // Two blocks per SM cap registers at 128: enough for the unpipelined
   // loop, not for the pipelined ones (ptxas would serialize their wgmmas).
-  const int min_blocks = options.min_blocks_per_sm > 0 ? options.min_blocks_per_sm
+  // With a producer: one block per SM, whose registers setmaxnreg shares
+  // out: the producer keeps 24 per thread, the computing warpgroups split
+  // the rest (240 each for 2, 160 for 3: FlashAttention-3's numbers).
+  const int min_blocks = producer                          ? 1
+                         : options.min_blocks_per_sm > 0 ? options.min_blocks_per_sm
                          : warpgroups == 2 && overlap == 0 && bn * a.d <= 128 * 64 ? 2
                                                                              : 0;
   const int bm = 64 * warpgroups;
-  const int nt = 128 * warpgroups;
+  const int ct = 128 * warpgroups;
+  const int nt = ct + (producer ? 128 : 0);
+  constexpr int kProducerRegs = 24;
+  // What ptxas gives each thread of an NT-thread block (a multiple of 8,
+  // at most 255), less the producer's, over the computing threads.
+  const int launch_regs = std::min(255, 65536 / nt) / 8 * 8;
+  const int consumer_regs =
+      std::min(256, (nt * launch_regs - 128 * kProducerRegs) / ct / 8 * 8);
   const uint32_t shared = static_cast<uint32_t>(1024 + bm * a.d * 2 + 2 * stages * bn * a.d * 2 +
                                                 (mbar ? 16 * stages : 0) + (rowsum ? 2048 : 0));
   if (shared > 227 * 1024) {
@@ -933,6 +988,10 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                          {"$MBAR", mbar ? "true" : "false"},
                                          {"$PING", ping ? "true" : "false"},
                                          {"$ROWSUM", rowsum ? "true" : "false"},
+                                         {"$PRODUCER", producer ? "true" : "false"},
+                                         {"$CT", absl::StrCat(ct)},
+                                         {"$PRODUCER_REGS", absl::StrCat(kProducerRegs)},
+                                         {"$CONSUMER_REGS", absl::StrCat(consumer_regs)},
                                          {"$ONE2", f16 ? "0x3c003c00u" : "0x3f803f80u"},
                                          {"$LAZY", absl::StrCat(options.attention_lazy_rescale)}});
   const std::string helpers = FillTemplate(
@@ -960,6 +1019,10 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                : overlap == 2 ? ", softmax overlapped with the previous tile's P V"
                                               : "",
                                mbar ? ", per-stage mbarriers" : "",
+                               producer ? absl::StrCat(", a producer warpgroup (", kProducerRegs,
+                                                       " registers; ", consumer_regs,
+                                                       " for the others)")
+                                        : "",
                                ping ? ", warpgroups taking turns at the tensor cores" : "",
                                rowsum ? ", row sums on the tensor cores" : "",
                                LazyRescaleConfig(options));

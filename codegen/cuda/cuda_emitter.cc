@@ -1525,6 +1525,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "attention_mbarrier"       ? &o.attention_mbarrier
                        : key == "attention_pingpong"       ? &o.attention_pingpong
                        : key == "attention_rowsum_mma"     ? &o.attention_rowsum_mma
+                       : key == "attention_producer"       ? &o.attention_producer
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
@@ -1558,7 +1559,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
-          "attention_rowsum_mma, "
+          "attention_rowsum_mma, attention_producer, "
           "reread_cache_hints, reread_long_rows, aligned_variants, coherent_loads, "
           "approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }

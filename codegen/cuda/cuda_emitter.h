@@ -234,6 +234,13 @@ struct CudaEmitOptions {
   // 15% fewer instructions in the loop, but 1-2% slower for d 64 on an H100
   // (the tensor cores do 12% more of P V; benchmarks/NOTES.md §25): off.
   bool attention_rowsum_mma = false;
+  // The wgmma kernel's warp specialization (FlashAttention-3's producer):
+  // one more warpgroup per block only loads Q and the K/V tiles (cp.async,
+  // arriving on the stages' full mbarriers, waiting on their empty ones) with
+  // its registers lowered to 24 by setmaxnreg, and the attention_warpgroups
+  // consumer warpgroups (at most 3), raised to what that leaves, only compute. One block per SM;
+  // needs attention_mbarrier and attention_overlap 0 or 2; 2 stages suffice.
+  bool attention_producer = false;
   // Both attention kernels' online softmax: a row's running maximum moves
   // only when a tile's exceeds it by more than 2^this (so P's values stay
   // below 2^this, well inside f16's range), and a warp rescales O and the
@@ -270,7 +277,8 @@ struct CudaEmitOptions {
 // attention_stages, attention_overlap, attention_lazy_rescale (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
-// attention_rowsum_mma, launch_variants, row_divisor_reciprocal (0/1/true/false).
+// attention_rowsum_mma, attention_producer, launch_variants, row_divisor_reciprocal
+// (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);

@@ -795,6 +795,92 @@ TEST(CudaEmitterTest, WgmmaAttentionSumsRowsOnTheTensorCores) {
   }
 }
 
+// attention_producer: FlashAttention-3's warp specialization. One more
+// warpgroup per block loads (its registers lowered to 24), the others
+// compute with the registers it gave up (240 each for two, 160 for three);
+// one block per SM; 2 stages suffice even for the pipelined loop. Every
+// schedule compiles for sm_90a without warnings or serialized wgmmas.
+TEST(CudaEmitterTest, WgmmaAttentionProducerWarpgroup) {
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  CudaEmitOptions producer = plain;
+  producer.attention_producer = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(kWgmmaAttentionGraph, {}, producer);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const CudaKernelLaunch& ka = a->module.kernels[0];
+  const CudaKernelLaunch& kb = b->module.kernels[0];
+  EXPECT_EQ(ka.block[0], 256u);
+  EXPECT_EQ(kb.block[0], 384u);  // two computing warpgroups and the producer
+  EXPECT_EQ(kb.grid[0], ka.grid[0]);  // 128 query rows a block either way
+  EXPECT_EQ(kb.shared_bytes, ka.shared_bytes);
+  EXPECT_THAT(kb.config, HasSubstr("a producer warpgroup (24 registers; 240 for the others)"));
+  EXPECT_THAT(ka.config, Not(HasSubstr("producer")));
+  EXPECT_THAT(b->module.source, HasSubstr("constexpr bool kProducer = true;"));
+  EXPECT_THAT(b->module.source, HasSubstr("constexpr int CT = 256,"));
+  EXPECT_THAT(b->module.source, HasSubstr("__launch_bounds__(384, 1)"));
+  EXPECT_THAT(b->module.source, HasSubstr("sl_setmaxnreg_dec<24>()"));
+  EXPECT_THAT(b->module.source, HasSubstr("sl_setmaxnreg_inc<240>()"));
+  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kProducer = false;"));
+
+  // FlashAttention-3's d 64 shape: three computing warpgroups (192 rows) at
+  // 160 registers, the pipelined loop on 2 stages.
+  CudaEmitOptions fa3 = producer;
+  fa3.attention_warpgroups = 3;
+  fa3.attention_overlap = 2;
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(kWgmmaAttentionGraph, {}, fa3);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const CudaKernelLaunch& kc = c->module.kernels[0];
+  EXPECT_EQ(kc.block[0], 512u);
+  EXPECT_EQ(kc.grid[0], 2u);  // 256 rows
+  EXPECT_THAT(kc.config, HasSubstr("2-stage"));
+  EXPECT_THAT(kc.config, HasSubstr("(24 registers; 160 for the others)"));
+  EXPECT_THAT(c->module.source, HasSubstr("sl_setmaxnreg_inc<160>()"));
+  // One: the computing warpgroup gets every register it can address.
+  CudaEmitOptions one = producer;
+  one.attention_warpgroups = 1;
+  absl::StatusOr<EmittedGraph> d = EmitGraphText(kWgmmaAttentionGraph, {}, one);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->module.source, HasSubstr("sl_setmaxnreg_inc<256>()"));
+  // bf16, d 128, ragged keys, with the row sums on the tensor cores.
+  std::string wide = kWgmmaAttentionGraph;
+  wide = absl::StrReplaceAll(wide, {{"f16[2, 4, 256, 64]", "bf16[2, 4, 200, 128]"}});
+  CudaEmitOptions wide_options = producer;
+  wide_options.attention_rowsum_mma = true;
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(wide, {}, wide_options);
+  ASSERT_TRUE(e.ok()) << e.status();
+
+  // The producer hands tiles over through the mbarriers only.
+  CudaEmitOptions no_mbar = producer;
+  no_mbar.attention_mbarrier = false;
+  absl::StatusOr<EmittedGraph> bad = EmitGraphText(kWgmmaAttentionGraph, {}, no_mbar);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("attention_producer needs attention_mbarrier"));
+  CudaEmitOptions deferred = producer;
+  deferred.attention_overlap = 1;
+  deferred.attention_stages = 3;
+  bad = EmitGraphText(kWgmmaAttentionGraph, {}, deferred);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("attention_producer needs attention_mbarrier"));
+  // Four computing warpgroups would get 112 registers: ptxas would serialize.
+  CudaEmitOptions four = producer;
+  four.attention_warpgroups = 4;
+  bad = EmitGraphText(kWgmmaAttentionGraph, {}, four);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("at most 3 warpgroups"));
+
+  for (const std::string* source :
+       std::vector<const std::string*>{&b->module.source, &kb.unaligned_source, &c->module.source,
+                                       &d->module.source, &e->module.source}) {
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
+  }
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
