@@ -321,6 +321,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   constexpr bool kProducer = $PRODUCER;
   constexpr int CT = $CT, LT = kProducer ? NT - CT : NT;
   constexpr bool kLoadInLoop = kMbar && !kProducer;  // the computing threads load ahead
+  // EXP2_FMA: of each thread's BN / 8 groups of 4 exponentials per tile, this
+  // many (spread evenly) are computed on the FMA pipe (sl_exp2_fma), the
+  // rest by MUFU (CudaEmitOptions::attention_exp2_fma).
+  constexpr int kExpGroups = BN / 8, kExp2Fma = $EXP2_FMA;
   constexpr int PD = kMbar ? (STAGES >= 3 ? STAGES - 2 : 1)      // tiles loaded ahead
                            : OVERLAP > 0 ? STAGES - 2 : STAGES - 1;
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
@@ -537,10 +541,13 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     float rs0 = 0.f, rs1 = 0.f;
 #pragma unroll
     for (int i = 0; i < BN / 2; i += 4) {
-      pf[i] = sl_exp2(fmaf(sv(i), kScaleLog2, -mn0));
-      pf[i + 1] = sl_exp2(fmaf(sv(i + 1), kScaleLog2, -mn0));
-      pf[i + 2] = sl_exp2(fmaf(sv(i + 2), kScaleLog2, -mn1));
-      pf[i + 3] = sl_exp2(fmaf(sv(i + 3), kScaleLog2, -mn1));
+      const int grp = i >> 2;  // a constant once unrolled
+      const bool fma = ((grp + 1) * kExp2Fma) / kExpGroups > (grp * kExp2Fma) / kExpGroups;
+      auto ex2 = [&](float x) { return fma ? sl_exp2_fma(x) : sl_exp2(x); };
+      pf[i] = ex2(fmaf(sv(i), kScaleLog2, -mn0));
+      pf[i + 1] = ex2(fmaf(sv(i + 1), kScaleLog2, -mn0));
+      pf[i + 2] = ex2(fmaf(sv(i + 2), kScaleLog2, -mn1));
+      pf[i + 3] = ex2(fmaf(sv(i + 3), kScaleLog2, -mn1));
       if (!kRowSumMma) {
         rs0 += pf[i] + pf[i + 1];
         rs1 += pf[i + 2] + pf[i + 3];
@@ -785,6 +792,18 @@ __device__ __forceinline__ void sl_mbar_init(unsigned bar, unsigned count) {
 __device__ __forceinline__ void sl_mbar_arrive(unsigned bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
+// 2^x without MUFU (CudaEmitOptions::attention_exp2_fma; FlashAttention-4's
+// emulation): x rounded to an integer j by the 1.5 * 2^23 trick, 2^(x - j)
+// by a degree-3 polynomial (relative error below 7.5e-5 on [-0.5, 0.5]),
+// j added to its exponent. x is clamped to -126 (the result is then below
+// 2^-125, a weight of nothing next to the row's maximum of 1).
+__device__ __forceinline__ float sl_exp2_fma(float x) {
+  x = fmaxf(x, -126.f);
+  const float t = x + 12582912.f;
+  const float f = x - (t - 12582912.f);
+  const float p = fmaf(fmaf(fmaf(0.0551714376f, f, 0.242610812f), f, 0.693260968f), f, 0.999928117f);
+  return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
+}
 // Warp specialization (attention_producer): this warpgroup's registers per
 // thread lowered or raised to N.
 template <int N>
@@ -951,6 +970,12 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
         "kernel ", kernel.name,
         ": attention_pingpong needs attention_mbarrier, attention_overlap 0 and 2 warpgroups"));
   }
+  if (options.attention_exp2_fma > bn / 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("kernel ", kernel.name, ": attention_exp2_fma ", options.attention_exp2_fma,
+                     " is more than the ", bn / 8, " groups of exponentials per ", bn,
+                     "-key tile"));
+  }
   if (overlap > 0 && stages < 3 && !producer) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name, ": attention_overlap ", overlap, " needs 3 or more stages"));
@@ -989,6 +1014,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                          {"$PING", ping ? "true" : "false"},
                                          {"$ROWSUM", rowsum ? "true" : "false"},
                                          {"$PRODUCER", producer ? "true" : "false"},
+                                         {"$EXP2_FMA", absl::StrCat(options.attention_exp2_fma)},
                                          {"$CT", absl::StrCat(ct)},
                                          {"$PRODUCER_REGS", absl::StrCat(kProducerRegs)},
                                          {"$CONSUMER_REGS", absl::StrCat(consumer_regs)},
@@ -1025,6 +1051,10 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                         : "",
                                ping ? ", warpgroups taking turns at the tensor cores" : "",
                                rowsum ? ", row sums on the tensor cores" : "",
+                               options.attention_exp2_fma > 0
+                                   ? absl::StrCat(", ", options.attention_exp2_fma, " of ", bn / 8,
+                                                  " exponentials on the FMA pipe")
+                                   : "",
                                LazyRescaleConfig(options));
   return std::make_pair(helpers + body + entry("", kWgmmaAlignedEntry), std::move(launch));
 }

@@ -1517,6 +1517,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "attention_stages"        ? &o.attention_stages
                      : key == "attention_overlap"       ? &o.attention_overlap
                      : key == "attention_lazy_rescale"  ? &o.attention_lazy_rescale
+                     : key == "attention_exp2_fma"      ? &o.attention_exp2_fma
                                                         : nullptr;
     bool* bool_field = key == "fast_math"                  ? &o.fast_math
                        : key == "assume_aligned"           ? &o.assume_aligned
@@ -1557,6 +1558,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_m_tiles, "
           "attention_block_n, "
           "attention_warpgroups, attention_stages, attention_overlap, attention_lazy_rescale, "
+          "attention_exp2_fma, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
           "attention_rowsum_mma, attention_producer, "

@@ -241,6 +241,13 @@ struct CudaEmitOptions {
   // consumer warpgroups (at most 3), raised to what that leaves, only compute. One block per SM;
   // needs attention_mbarrier and attention_overlap 0 or 2; 2 stages suffice.
   bool attention_producer = false;
+  // The wgmma kernel computes this many of each thread's BN / 8 groups of 4
+  // softmax exponentials per tile (16 for 128-key tiles) with a polynomial
+  // on the FMA pipe instead of MUFU.EX2, whose 16 results per SM and cycle
+  // are as much of a bound for d 64 as the tensor cores (FlashAttention-4's
+  // emulation; relative error below 7.5e-5, under f16's rounding of P).
+  // 0: all on MUFU.
+  int attention_exp2_fma = 0;
   // Both attention kernels' online softmax: a row's running maximum moves
   // only when a tile's exceeds it by more than 2^this (so P's values stay
   // below 2^this, well inside f16's range), and a warp rescales O and the
@@ -274,7 +281,7 @@ struct CudaEmitOptions {
 // max_elements_per_thread, row_block_threads, row_threads, row_reread_threads, min_blocks_per_sm,
 // column_block_x,
 // attention_m_tiles, attention_block_n, attention_warpgroups,
-// attention_stages, attention_overlap, attention_lazy_rescale (integers) and
+// attention_stages, attention_overlap, attention_lazy_rescale, attention_exp2_fma (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
 // attention_rowsum_mma, attention_producer, launch_variants, row_divisor_reciprocal

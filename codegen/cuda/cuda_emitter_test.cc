@@ -881,6 +881,56 @@ TEST(CudaEmitterTest, WgmmaAttentionProducerWarpgroup) {
   }
 }
 
+// attention_exp2_fma: that many of each thread's groups of 4 softmax
+// exponentials per tile come from a polynomial on the FMA pipe instead of
+// MUFU.EX2 (16 groups for 128-key tiles, 8 for 64-key ones); more than the
+// tile has is an error; both dtypes compile for sm_90a without warnings or
+// serialized wgmmas, unpipelined and pipelined.
+TEST(CudaEmitterTest, WgmmaAttentionMovesExponentialsToTheFmaPipe) {
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  CudaEmitOptions fma = plain;
+  fma.attention_exp2_fma = 4;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(kWgmmaAttentionGraph, {}, fma);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_THAT(b->module.kernels[0].config, HasSubstr("4 of 16 exponentials on the FMA pipe"));
+  EXPECT_THAT(a->module.kernels[0].config, Not(HasSubstr("FMA pipe")));
+  EXPECT_THAT(b->module.source, HasSubstr("kExp2Fma = 4;"));
+  EXPECT_THAT(a->module.source, HasSubstr("kExp2Fma = 0;"));
+  EXPECT_EQ(b->module.kernels[0].shared_bytes, a->module.kernels[0].shared_bytes);
+
+  // bf16, d 128: 64-key tiles, 8 groups; all 8 is every exponential.
+  std::string wide = kWgmmaAttentionGraph;
+  wide = absl::StrReplaceAll(wide, {{"f16[2, 4, 256, 64]", "bf16[2, 4, 200, 128]"}});
+  CudaEmitOptions all = plain;
+  all.attention_exp2_fma = 8;
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(wide, {}, all);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->module.kernels[0].config, HasSubstr("8 of 8 exponentials"));
+  all.attention_exp2_fma = 9;
+  absl::StatusOr<EmittedGraph> bad = EmitGraphText(wide, {}, all);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              HasSubstr("attention_exp2_fma 9 is more than the 8 groups of exponentials"));
+  CudaEmitOptions pipelined = fma;
+  pipelined.attention_overlap = 2;
+  pipelined.attention_warpgroups = 3;
+  absl::StatusOr<EmittedGraph> d = EmitGraphText(kWgmmaAttentionGraph, {}, pipelined);
+  ASSERT_TRUE(d.ok()) << d.status();
+
+  for (const std::string* source : std::vector<const std::string*>{
+           &b->module.source, &b->module.kernels[0].unaligned_source, &c->module.source,
+           &d->module.source}) {
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
+  }
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
