@@ -111,8 +111,8 @@ TEST_P(EveryGraphTest, EveryKernelCompilesForSm90) {
 // What sluice::Compile compiles when it autotunes on a GPU: the benchmark
 // suite's kernels with their other launch shapes (CudaEmitOptions::
 // launch_variants) compile without warnings; the row reductions of a warp
-// per row (softmax, layer_norm) and the two-stream pointwise kernels have
-// variants, nothing else.
+// per row (softmax, layer_norm), the two-stream pointwise kernels and the
+// column sum have variants, nothing else.
 class SuiteGraphTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SuiteGraphTest, LaunchVariantsCompileForSm90) {
@@ -132,7 +132,8 @@ TEST_P(SuiteGraphTest, LaunchVariantsCompileForSm90) {
     // two full-size inputs (x and y).
     const bool tunable = g.name() == "softmax_f32" || g.name() == "softmax_bf16" ||
                          g.name() == "layer_norm_f32" || g.name() == "layer_norm_bf16" ||
-                         g.name() == "pointwise_chain" || g.name() == "seed";
+                         g.name() == "pointwise_chain" || g.name() == "seed" ||
+                         g.name() == "col_sum";
     EXPECT_EQ(absl::StrContains(k->source, "sluice_k0_v1("), tunable);
   }
 }

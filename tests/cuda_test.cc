@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "fallback/interpreter.h"
 #include "gmock/gmock.h"
@@ -576,6 +577,51 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
           EXPECT_ALLCLOSE_TOL((*got)[i], (*out)[i], ToleranceFor((*out)[i].dtype())) << i;
         }
       }
+    }
+  }
+}
+
+// Column reductions are autotuned over their width (32, 64 or 128
+// consecutive columns per block): the report names the shape chosen; the
+// tuned sum matches the reference; a fixed shape (SLUICE_CUDA_EMIT) of the
+// chosen width gives the same bits, the other widths (their rows summed
+// over another number of threads) agree to f32 rounding.
+TEST_F(CudaTest, ColumnReductionWidthsAreTuned) {
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph cols(%w: f32[1000, 16384]) {
+  %t = sum(%w, dims = [0])
+  return %t
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  absl::StatusOr<runtime::Executable> tuned = Compile(*g, Options());
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  const std::vector<std::string>& report = tuned->compile_report().tuning;
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_THAT(report[0], ::testing::AllOf(::testing::StartsWith("k0: column: "),
+                                          HasSubstr("(3 shapes, us "),
+                                          HasSubstr("; chosen by timing)")));
+  int width = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(report[0].substr(12, report[0].find(' ', 12) - 12), &width))
+      << report[0];
+  EXPECT_THAT(width, ::testing::AnyOf(32, 64, 128)) << report[0];
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 17);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> out = tuned->Run(in);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_ALLCLOSE_TOL((*out)[0], (*ref)[0], ToleranceFor(ir::DType::kF32));
+  for (int x : {32, 64, 128}) {
+    SCOPED_TRACE(x);
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", absl::StrCat("column_block_x=", x).c_str());
+    absl::StatusOr<runtime::Executable> fixed = Compile(*g, Options());
+    ASSERT_TRUE(fixed.ok()) << fixed.status();
+    EXPECT_THAT(fixed->compile_report().tuning, ::testing::IsEmpty());
+    absl::StatusOr<std::vector<runtime::Tensor>> got = fixed->Run(in);
+    ASSERT_TRUE(got.ok()) << got.status();
+    if (x == width) {
+      EXPECT_EQ(std::memcmp((*got)[0].data(), (*out)[0].data(), (*out)[0].nbytes()), 0);
+    } else {
+      EXPECT_ALLCLOSE_TOL((*got)[0], (*out)[0], ToleranceFor(ir::DType::kF32));
     }
   }
 }

@@ -263,11 +263,13 @@ struct CudaEmitOptions {
   // reductions of a warp or less per row with 1 and 8 rows per block
   // (row_block_threads 32 and 256) and with 64 threads per row
   // (row_threads), pointwise kernels that stream two or more full-size
-  // inputs with 8- and 16-byte vectors. Variants with the kernel's threads
-  // per row compute the same values in the same order, so they give the
-  // same bits; 64 threads per row sums a row in another order (results
-  // within f32 rounding of each other). Not for attention kernels or with
-  // aligned_variants.
+  // inputs with 8- and 16-byte vectors, column reductions with up to 32, 64
+  // and 128 consecutive columns per block (column_block_x). Variants with
+  // the kernel's threads per row compute the same values in the same
+  // order, so they give the same bits; 64 threads per row sums a row in
+  // another order, and so does another column width (its rows are split
+  // over another number of threads): results within f32 rounding of each
+  // other. Not for attention kernels or with aligned_variants.
   bool launch_variants = false;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.

@@ -1209,18 +1209,21 @@ graph g(%x: bf16[300, 1024], %w: bf16[1024], %b: bf16[1024]) {
 // launch_variants: a row reduction of a warp per row also comes with 1 row
 // per block (the module's own has 8) and as 64 threads per row (a block), a
 // pointwise kernel that
-// streams two full-size inputs with the other vector width, each a kernel of
-// its own inside the base kernel's lines; a broadcast-only pointwise kernel
-// and a column reduction have none; off (the default), no kernel has any.
+// streams two full-size inputs with the other vector width, a column
+// reduction of 16384 columns with 64 and 128 consecutive columns per block
+// (its own has 32), each a kernel of its own inside the base kernel's
+// lines; a broadcast-only pointwise kernel and a column reduction of 96
+// columns (one width fits) have none; off (the default), no kernel has any.
 TEST(CudaEmitterTest, LaunchVariantsAreKernelsOfTheirOwnWhenAsked) {
   const std::string text = R"(
 graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64, 4096],
-        %b: f32[4096], %c: f32[512, 96]) {
+        %b: f32[4096], %c: f32[512, 96], %w: f32[64, 16384]) {
   %hs = softmax(%h, dim = -1)
   %p = mul(%x, %y)
   %q = add(%z, %b)
   %s = sum(%c, dims = [0])
-  return %hs, %p, %q, %s
+  %t = sum(%w, dims = [0])
+  return %hs, %p, %q, %s, %t
 })";
   CudaEmitOptions variants;
   variants.launch_variants = true;
@@ -1228,7 +1231,7 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
   absl::StatusOr<EmittedGraph> b = EmitGraphText(text);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_EQ(a->module.kernels.size(), 4u) << a->module.source;
+  ASSERT_EQ(a->module.kernels.size(), 5u) << a->module.source;
   for (const CudaKernelLaunch& k : b->module.kernels) EXPECT_TRUE(k.variants.empty()) << k.name;
   std::map<std::string, int> variants_of;  // "row", "pointwise x*y", ...
   for (const CudaKernelLaunch& k : a->module.kernels) {
@@ -1237,6 +1240,7 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
     if (k.kind == CudaTemplate::kPointwise) {
       what += k.args[0].value == "x" ? " x*y" : " z+b";
     }
+    if (k.kind == CudaTemplate::kColumnReduction) what += absl::StrCat(" ", k.args[0].numel);
     variants_of[what] = static_cast<int>(k.variants.size());
     std::set<std::string> shapes = {k.config};
     for (size_t i = 0; i < k.variants.size(); ++i) {
@@ -1256,6 +1260,16 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
         EXPECT_GE(v.grid[0] * rows_per_block, 300u);
         EXPECT_LT((v.grid[0] - 1) * rows_per_block, 300u);
       }
+      if (k.kind == CudaTemplate::kColumnReduction) {
+        // The grid covers the 16384 columns with the variant's width.
+        EXPECT_EQ(v.grid[0] * v.block[0], 16384u);
+        EXPECT_EQ(v.block[0] * v.block[1] <= 1024, true);
+      }
+    }
+    if (k.kind == CudaTemplate::kColumnReduction && !k.variants.empty()) {
+      EXPECT_EQ(k.block[0], 32u);
+      EXPECT_EQ(k.variants[0].block[0], 64u);
+      EXPECT_EQ(k.variants[1].block[0], 128u);
     }
     if (k.kind == CudaTemplate::kRowReduction) {
       EXPECT_THAT(k.config, HasSubstr("8 rows/block"));
@@ -1265,7 +1279,9 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
   }
   EXPECT_THAT(variants_of, ::testing::UnorderedElementsAre(
                                ::testing::Pair("row", 2), ::testing::Pair("pointwise x*y", 1),
-                               ::testing::Pair("pointwise z+b", 0), ::testing::Pair("column", 0)));
+                               ::testing::Pair("pointwise z+b", 0),
+                               ::testing::Pair("column 49152", 0),
+                               ::testing::Pair("column 1048576", 2)));
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }
 
