@@ -124,13 +124,14 @@ class TorchBenchTest(unittest.TestCase):
     def test_table(self):
         rows = tb.table_rows([
             {"graph": "seed", "eager_us": 450.0, "inductor_us": 266.0, "inductor_pct_copy": 101.0,
-             "sluice_pct_copy": 99.0, "inductor_compile_s": 10.4, "check": "ok",
+             "sluice_pct_copy": 99.0, "sluice_pct_same_copy": 104.0, "inductor_compile_s": 10.4,
+             "check": "ok",
              "sluice": {"us": 250.0, "compile_cold_ms": 12.5, "compile_warm_ms": 0.25}},
             {"graph": "mlp", "eager_us": 21636.0},
         ])
-        self.assertEqual(rows[0], ["seed", "250.0", "450.0", "266.0", "0.94", "99", "101",
+        self.assertEqual(rows[0], ["seed", "250.0", "450.0", "266.0", "0.94", "99", "101", "104",
                                    "12.5, 0.250", "10.4", "ok"])
-        self.assertEqual(rows[1], ["mlp", "-", "21636.0", "-", "-", "-", "-", "-", "-", "-"])
+        self.assertEqual(rows[1], ["mlp", "-", "21636.0", "-", "-", "-", "-", "-", "-", "-", "-"])
         md = tb.format_markdown(rows, {"device": "X"})
         self.assertIn("| graph | sluice µs | eager µs | Inductor µs | sluice/Inductor |", md)
         self.assertIn("| seed | 250.0 | 450.0 | 266.0 | 0.94 |", md)
@@ -173,7 +174,8 @@ class TorchBenchTest(unittest.TestCase):
                 (r,) = json.load(f)["results"]
             self.assertEqual(r["graph"], "seed_fallback")
             self.assertTrue(r["check"].startswith("ok"), r)
-            for key in ("eager_us", "inductor_us", "inductor_compile_s", "sluice_pct_copy"):
+            for key in ("eager_us", "inductor_us", "inductor_compile_s", "sluice_pct_copy",
+                        "copy_us", "sluice_pct_same_copy"):
                 self.assertGreater(r[key], 0, key)
             with open(md) as f:
                 self.assertIn("| seed_fallback | 5.0 |", f.read())
