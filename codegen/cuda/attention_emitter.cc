@@ -325,6 +325,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // many (spread evenly) are computed on the FMA pipe (sl_exp2_fma), the
   // rest by MUFU (CudaEmitOptions::attention_exp2_fma).
   constexpr int kExpGroups = BN / 8, kExp2Fma = $EXP2_FMA;
+  // SPLIT_PV (OVERLAP 0; CudaEmitOptions::attention_split_pv): the first
+  // half of the tile's P V is issued as soon as its P is packed, and runs
+  // while the second half's exponentials are computed.
+  constexpr bool kSplitPv = $SPLIT_PV;
   constexpr int PD = kMbar ? (STAGES >= 3 ? STAGES - 2 : 1)      // tiles loaded ahead
                            : OVERLAP > 0 ? STAGES - 2 : STAGES - 1;
   constexpr int KA = D / 64;                 // 64-column (128-byte) blocks of a row
@@ -455,14 +459,16 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // O += P V for the tile in stage `st`: V's tile is the B operand N-major
   // (kRowSumMma: the last 64-column block is read 72 wide, its second block
   // the ones, at the descriptor's leading byte offset).
-  auto issue_pv = [&](int st) {
+  // kSplitPv: k steps [kk0, kk1) only, committed with the last.
+  auto issue_pv = [&](int st, int kk0 = 0, int kk1 = -1) {
+    if (kk1 < 0) kk1 = BN / 16;
     const unsigned long long vd = sl_desc_lo(sl_desc_lo_of(sv0 + st * kTileBytes));
     // kRowSumMma: the low word of the last block's descriptor at kk = 0;
     // each k step moves its address 2048 bytes on and its LBO as many back.
     const unsigned vl = sv0 + st * kTileBytes + (KA - 1) * BN * 128;
     const unsigned lo = (vl >> 4) | (((ones - vl) >> 4) << 16);
 #pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
+    for (int kk = kk0; kk < kk1; ++kk) {
 #pragma unroll
       for (int a = 0; a < KA; ++a) {
         if (kRowSumMma && a == KA - 1) {
@@ -472,7 +478,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         }
       }
     }
-    sl_wgmma_commit();
+    if (kk1 == BN / 16) sl_wgmma_commit();
   };
   // Waits for tile `it`, then starts loading the tile PD ahead (kMbar: the
   // caller does, after issuing S).
@@ -504,7 +510,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // a wgmma accumulator while a P V is in flight makes ptxas serialize the
   // wgmmas); keys past SK read as -inf. With `pv_in_flight`, O and P are
   // touched only after waiting for that P V.
-  auto softmax = [&](float (&s)[BN / 2], int it, bool pv_in_flight) {
+  // kSplitPv (split_st >= 0, not pv_in_flight): O is rescaled first, and
+  // the first half of P V (stage split_st) issued halfway; the caller
+  // issues the second half.
+  auto softmax = [&](float (&s)[BN / 2], int it, bool pv_in_flight, int split_st = -1) {
     sl_fence_regs(s);
     const bool ragged = SK % BN != 0 && it == kTiles - 1;
     auto sv = [&](int i) {
@@ -533,6 +542,57 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     const float al0 = rescale ? sl_exp2(m0 - mn0) : 1.f, al1 = rescale ? sl_exp2(m1 - mn1) : 1.f;
     m0 = mn0;
     m1 = mn1;
+    if (kSplitPv && split_st >= 0) {
+#pragma unroll
+      for (int a = 0; a < KA; ++a) {
+        sl_fence_regs(o[a]);
+        if (rescale) {
+#pragma unroll
+          for (int i = 0; i < 32; i += 4) {
+            o[a][i] *= al0;
+            o[a][i + 1] *= al0;
+            o[a][i + 2] *= al1;
+            o[a][i + 3] *= al1;
+          }
+        }
+      }
+      if (kRowSumMma) {
+        sl_fence_regs(ol);
+        if (rescale) {
+          ol[0] *= al0;
+          ol[1] *= al0;
+          ol[2] *= al1;
+          ol[3] *= al1;
+        }
+      }
+      float rs0 = 0.f, rs1 = 0.f;
+      auto exps = [&](int i) {
+        const int grp = i >> 2;
+        const bool fma = ((grp + 1) * kExp2Fma) / kExpGroups > (grp * kExp2Fma) / kExpGroups;
+        auto ex2 = [&](float x) { return fma ? sl_exp2_fma(x) : sl_exp2(x); };
+        const float p0 = ex2(fmaf(sv(i), kScaleLog2, -mn0));
+        const float p1 = ex2(fmaf(sv(i + 1), kScaleLog2, -mn0));
+        const float p2 = ex2(fmaf(sv(i + 2), kScaleLog2, -mn1));
+        const float p3 = ex2(fmaf(sv(i + 3), kScaleLog2, -mn1));
+        if (!kRowSumMma) {
+          rs0 += p0 + p1;
+          rs1 += p2 + p3;
+        }
+        pa[i >> 3][((i >> 2) & 1) * 2] = sl_pack2(p0, p1);
+        pa[i >> 3][((i >> 2) & 1) * 2 + 1] = sl_pack2(p2, p3);
+      };
+#pragma unroll
+      for (int i = 0; i < BN / 4; i += 4) exps(i);
+      sl_wgmma_fence();
+      issue_pv(split_st, 0, BN / 32);
+#pragma unroll
+      for (int i = BN / 4; i < BN / 2; i += 4) exps(i);
+      if (!kRowSumMma) {
+        l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
+        l1 = rescale ? fmaf(l1, al1, rs1) : l1 + rs1;
+      }
+      return;
+    }
     // P in f32 first, packed into `pa` as the wgmma A fragments want it
     // (8-key chunk j: rows g in register (j % 2) * 2, g + 8 in the next) only
     // once the previous P V (pipelined) has read `pa`: packing straight into
@@ -647,10 +707,16 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         for (int a = 0; a < KA; ++a) sl_fence_regs(o[a]);
         if (kRowSumMma) sl_fence_regs(ol);
       }
-      softmax(s, it, false);
-      sl_wgmma_fence();
-      if (kPing) sl_named_sync(1 + wg);
-      issue_pv(it % STAGES);
+      if (kSplitPv) {
+        softmax(s, it, false, it % STAGES);  // issues the first half of P V
+        sl_wgmma_fence();
+        issue_pv(it % STAGES, BN / 32, BN / 16);
+      } else {
+        softmax(s, it, false);
+        sl_wgmma_fence();
+        if (kPing) sl_named_sync(1 + wg);
+        issue_pv(it % STAGES);
+      }
       if (kPing) sl_named_arrive(2 - wg);
       if (!kDeferPV) finish_pv();
       if (kMbar) sl_mbar_arrive(bars + 8 * (STAGES + it % STAGES));  // stage consumed
@@ -970,6 +1036,11 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
         "kernel ", kernel.name,
         ": attention_pingpong needs attention_mbarrier, attention_overlap 0 and 2 warpgroups"));
   }
+  const bool split_pv = options.attention_split_pv;
+  if (split_pv && (overlap != 0 || ping)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kernel ", kernel.name, ": attention_split_pv needs attention_overlap 0 and no ping-pong"));
+  }
   if (options.attention_exp2_fma > bn / 8) {
     return absl::InvalidArgumentError(
         absl::StrCat("kernel ", kernel.name, ": attention_exp2_fma ", options.attention_exp2_fma,
@@ -1015,6 +1086,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                          {"$ROWSUM", rowsum ? "true" : "false"},
                                          {"$PRODUCER", producer ? "true" : "false"},
                                          {"$EXP2_FMA", absl::StrCat(options.attention_exp2_fma)},
+                                         {"$SPLIT_PV", split_pv ? "true" : "false"},
                                          {"$CT", absl::StrCat(ct)},
                                          {"$PRODUCER_REGS", absl::StrCat(kProducerRegs)},
                                          {"$CONSUMER_REGS", absl::StrCat(consumer_regs)},
@@ -1051,6 +1123,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                         : "",
                                ping ? ", warpgroups taking turns at the tensor cores" : "",
                                rowsum ? ", row sums on the tensor cores" : "",
+                               split_pv ? ", P V issued in two halves" : "",
                                options.attention_exp2_fma > 0
                                    ? absl::StrCat(", ", options.attention_exp2_fma, " of ", bn / 8,
                                                   " exponentials on the FMA pipe")

@@ -1538,6 +1538,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "attention_pingpong"       ? &o.attention_pingpong
                        : key == "attention_rowsum_mma"     ? &o.attention_rowsum_mma
                        : key == "attention_producer"       ? &o.attention_producer
+                       : key == "attention_split_pv"       ? &o.attention_split_pv
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
@@ -1572,7 +1573,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_exp2_fma, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
-          "attention_rowsum_mma, attention_producer, "
+          "attention_rowsum_mma, attention_producer, attention_split_pv, "
           "reread_cache_hints, reread_long_rows, aligned_variants, coherent_loads, "
           "approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }

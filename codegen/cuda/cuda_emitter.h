@@ -248,6 +248,11 @@ struct CudaEmitOptions {
   // emulation; relative error below 7.5e-5, under f16's rounding of P).
   // 0: all on MUFU.
   int attention_exp2_fma = 0;
+  // The wgmma kernel's unpipelined loop (attention_overlap 0, no ping-pong)
+  // issues the first half of a tile's P V as soon as that half of P is
+  // packed, so that it runs while the second half's exponentials are
+  // computed (O is rescaled before either).
+  bool attention_split_pv = false;
   // Both attention kernels' online softmax: a row's running maximum moves
   // only when a tile's exceeds it by more than 2^this (so P's values stay
   // below 2^this, well inside f16's range), and a warp rescales O and the
@@ -286,8 +291,8 @@ struct CudaEmitOptions {
 // attention_stages, attention_overlap, attention_lazy_rescale, attention_exp2_fma (integers) and
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
-// attention_rowsum_mma, attention_producer, launch_variants, row_divisor_reciprocal
-// (0/1/true/false).
+// attention_rowsum_mma, attention_producer, attention_split_pv, launch_variants,
+// row_divisor_reciprocal (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);

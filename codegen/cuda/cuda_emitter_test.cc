@@ -931,6 +931,50 @@ TEST(CudaEmitterTest, WgmmaAttentionMovesExponentialsToTheFmaPipe) {
   }
 }
 
+// attention_split_pv: the unpipelined loop issues a tile's P V in two
+// halves, the first before the second half's exponentials; the pipelined
+// and ping-pong loops refuse it; both dtypes compile for sm_90a without
+// warnings or serialized wgmmas, with the row sums on the tensor cores too.
+TEST(CudaEmitterTest, WgmmaAttentionIssuesPVInHalves) {
+  CudaEmitOptions split;
+  split.hopper = true;
+  split.attention_split_pv = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(kWgmmaAttentionGraph, {}, split);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_THAT(a->module.kernels[0].config, HasSubstr("P V issued in two halves"));
+  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kSplitPv = true;"));
+  std::string wide = kWgmmaAttentionGraph;
+  wide = absl::StrReplaceAll(wide, {{"f16[2, 4, 256, 64]", "bf16[2, 4, 200, 128]"}});
+  CudaEmitOptions rowsum = split;
+  rowsum.attention_rowsum_mma = true;
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(wide, {}, rowsum);
+  ASSERT_TRUE(b.ok()) << b.status();
+  for (int overlap : {1, 2}) {
+    CudaEmitOptions pipelined = split;
+    pipelined.attention_overlap = overlap;
+    pipelined.attention_stages = 3;
+    absl::StatusOr<EmittedGraph> bad = EmitGraphText(kWgmmaAttentionGraph, {}, pipelined);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_THAT(bad.status().message(), HasSubstr("attention_split_pv needs attention_overlap 0"));
+  }
+  CudaEmitOptions ping = split;
+  ping.attention_pingpong = true;
+  EXPECT_FALSE(EmitGraphText(kWgmmaAttentionGraph, {}, ping).ok());
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->module.source, HasSubstr("constexpr bool kSplitPv = false;"));
+  for (const std::string* source : std::vector<const std::string*>{
+           &a->module.source, &a->module.kernels[0].unaligned_source, &b->module.source}) {
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
+    SKIP_IF_NO_NVRTC(r);
+    EXPECT_TRUE(r.status.ok()) << r.status;
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
+    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
+  }
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
