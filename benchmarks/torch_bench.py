@@ -15,7 +15,9 @@ uses) it:
 * measures the device copy bandwidth in the same run (one large
   device-to-device copy; bytes read + written over time) and reports each
   graph's floor bytes (inputs read once + outputs written once, DESIGN §6) as
-  a percentage of it;
+  a percentage of it; with sluice's timings, also times a copy of each
+  graph's floor bytes and reports it over sluice's time (what moving those
+  bytes costs at that size: launch, ramp-up and tail included);
 * measures Inductor's cold compile time in a fresh process with empty
   TORCHINDUCTOR_CACHE_DIR / TRITON_CACHE_DIR (first call, compile + one run);
 * with --sluice_json, reads sluice's timings, format

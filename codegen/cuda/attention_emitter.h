@@ -16,10 +16,12 @@
 // for d = 64 (64 for d = 128), registers capped so that two blocks share an
 // SM, so one block's softmax overlaps the other's MMAs; the warpgroups of a
 // block wait on per-stage mbarriers (tile landed, stage consumed), not on a
-// block-wide barrier per tile (benchmarks/NOTES.md §12, §24 and §25 have the
+// block-wide barrier per tile (benchmarks/NOTES.md §12 and §24–26 have the
 // variants measured: attention_warpgroups, attention_block_n,
 // attention_stages, attention_overlap, attention_mbarrier,
-// attention_pingpong, attention_rowsum_mma).
+// attention_pingpong, attention_rowsum_mma, attention_producer (a
+// warp-specialized loader warpgroup with setmaxnreg), attention_exp2_fma,
+// attention_split_pv).
 //
 // Otherwise: FlashAttention-2 style on mma.sync m16n8k16 (f16 or bf16 in,
 // f32 accumulate). A block of 4 warps, one (batch) index per grid row; each

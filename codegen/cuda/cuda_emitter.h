@@ -238,20 +238,24 @@ struct CudaEmitOptions {
   // one more warpgroup per block only loads Q and the K/V tiles (cp.async,
   // arriving on the stages' full mbarriers, waiting on their empty ones) with
   // its registers lowered to 24 by setmaxnreg, and the attention_warpgroups
-  // consumer warpgroups (at most 3), raised to what that leaves, only compute. One block per SM;
-  // needs attention_mbarrier and attention_overlap 0 or 2; 2 stages suffice.
+  // consumer warpgroups (at most 3), raised to what that leaves, only
+  // compute. One block per SM; needs attention_mbarrier and attention_overlap
+  // 0 or 2; 2 stages suffice. 14-33% slower than the default on an H100
+  // (fewer computing warps per SM; benchmarks/NOTES.md §26): off.
   bool attention_producer = false;
   // The wgmma kernel computes this many of each thread's BN / 8 groups of 4
   // softmax exponentials per tile (16 for 128-key tiles) with a polynomial
   // on the FMA pipe instead of MUFU.EX2, whose 16 results per SM and cycle
   // are as much of a bound for d 64 as the tensor cores (FlashAttention-4's
   // emulation; relative error below 7.5e-5, under f16's rounding of P).
-  // 0: all on MUFU.
+  // 0: all on MUFU (the default: each group made the d 64 kernel slower on
+  // an H100, in proportion to the instructions it adds; NOTES.md §26).
   int attention_exp2_fma = 0;
   // The wgmma kernel's unpipelined loop (attention_overlap 0, no ping-pong)
   // issues the first half of a tile's P V as soon as that half of P is
   // packed, so that it runs while the second half's exponentials are
-  // computed (O is rescaled before either).
+  // computed (O is rescaled before either). 0.5-1% slower on an H100
+  // (NOTES.md §26): off.
   bool attention_split_pv = false;
   // Both attention kernels' online softmax: a row's running maximum moves
   // only when a tile's exceeds it by more than 2^this (so P's values stay
