@@ -510,6 +510,37 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // a wgmma accumulator while a P V is in flight makes ptxas serialize the
   // wgmmas); keys past SK read as -inf. With `pv_in_flight`, O and P are
   // touched only after waiting for that P V.
+  // O (and kRowSumMma's row sums) times the rows' factors, if `rescale`.
+  auto rescale_o = [&](bool rescale, float al0, float al1) {
+#pragma unroll
+    for (int a = 0; a < KA; ++a) {
+      sl_fence_regs(o[a]);
+      if (rescale) {
+#pragma unroll
+        for (int i = 0; i < 32; i += 4) {
+          o[a][i] *= al0;
+          o[a][i + 1] *= al0;
+          o[a][i + 2] *= al1;
+          o[a][i + 3] *= al1;
+        }
+      }
+    }
+    if (kRowSumMma) {
+      sl_fence_regs(ol);
+      if (rescale) {
+        ol[0] *= al0;
+        ol[1] *= al0;
+        ol[2] *= al1;
+        ol[3] *= al1;
+      }
+    }
+  };
+  // 2^x for an exponential of group `grp` (of 4, a constant once unrolled):
+  // kExp2Fma of every kExpGroups, spread evenly, on the FMA pipe.
+  auto exp2_of_group = [&](int grp, float x) {
+    const bool fma = ((grp + 1) * kExp2Fma) / kExpGroups > (grp * kExp2Fma) / kExpGroups;
+    return fma ? sl_exp2_fma(x) : sl_exp2(x);
+  };
   // kSplitPv (split_st >= 0, not pv_in_flight): O is rescaled first, and
   // the first half of P V (stage split_st) issued halfway; the caller
   // issues the second half.
@@ -543,33 +574,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     m0 = mn0;
     m1 = mn1;
     if (kSplitPv && split_st >= 0) {
-#pragma unroll
-      for (int a = 0; a < KA; ++a) {
-        sl_fence_regs(o[a]);
-        if (rescale) {
-#pragma unroll
-          for (int i = 0; i < 32; i += 4) {
-            o[a][i] *= al0;
-            o[a][i + 1] *= al0;
-            o[a][i + 2] *= al1;
-            o[a][i + 3] *= al1;
-          }
-        }
-      }
-      if (kRowSumMma) {
-        sl_fence_regs(ol);
-        if (rescale) {
-          ol[0] *= al0;
-          ol[1] *= al0;
-          ol[2] *= al1;
-          ol[3] *= al1;
-        }
-      }
+      rescale_o(rescale, al0, al1);
       float rs0 = 0.f, rs1 = 0.f;
       auto exps = [&](int i) {
-        const int grp = i >> 2;
-        const bool fma = ((grp + 1) * kExp2Fma) / kExpGroups > (grp * kExp2Fma) / kExpGroups;
-        auto ex2 = [&](float x) { return fma ? sl_exp2_fma(x) : sl_exp2(x); };
+        auto ex2 = [&](float x) { return exp2_of_group(i >> 2, x); };
         const float p0 = ex2(fmaf(sv(i), kScaleLog2, -mn0));
         const float p1 = ex2(fmaf(sv(i + 1), kScaleLog2, -mn0));
         const float p2 = ex2(fmaf(sv(i + 2), kScaleLog2, -mn1));
@@ -601,9 +609,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     float rs0 = 0.f, rs1 = 0.f;
 #pragma unroll
     for (int i = 0; i < BN / 2; i += 4) {
-      const int grp = i >> 2;  // a constant once unrolled
-      const bool fma = ((grp + 1) * kExp2Fma) / kExpGroups > (grp * kExp2Fma) / kExpGroups;
-      auto ex2 = [&](float x) { return fma ? sl_exp2_fma(x) : sl_exp2(x); };
+      auto ex2 = [&](float x) { return exp2_of_group(i >> 2, x); };
       pf[i] = ex2(fmaf(sv(i), kScaleLog2, -mn0));
       pf[i + 1] = ex2(fmaf(sv(i + 1), kScaleLog2, -mn0));
       pf[i + 2] = ex2(fmaf(sv(i + 2), kScaleLog2, -mn1));
@@ -625,28 +631,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       sl_wgmma_wait<0>();
       sl_fence_regs(pf);  // packed only now: `pa` is the finished P V's operand
     }
-#pragma unroll
-    for (int a = 0; a < KA; ++a) {
-      sl_fence_regs(o[a]);
-      if (rescale) {
-#pragma unroll
-        for (int i = 0; i < 32; i += 4) {
-          o[a][i] *= al0;
-          o[a][i + 1] *= al0;
-          o[a][i + 2] *= al1;
-          o[a][i + 3] *= al1;
-        }
-      }
-    }
-    if (kRowSumMma) {
-      sl_fence_regs(ol);
-      if (rescale) {
-        ol[0] *= al0;
-        ol[1] *= al0;
-        ol[2] *= al1;
-        ol[3] *= al1;
-      }
-    }
+    rescale_o(rescale, al0, al1);
     if (pv_in_flight) {
 #pragma unroll
       for (int i = 0; i < BN / 2; i += 4) {

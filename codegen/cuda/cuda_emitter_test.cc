@@ -77,6 +77,17 @@ NvrtcResult CompileForSm90(const std::string& source, const std::string& name,
     EXPECT_EQ(compiled.log.find("warning"), std::string::npos) << compiled.log;  \
   } while (0)
 
+// NVRTC compiles each of the sources (wgmma attention modules) for sm_90a
+// without a warning and without ptxas serializing the wgmmas (C7510-C7515).
+#define EXPECT_SM90A_COMPILES_CLEANLY(...)                                          \
+  for (const std::string* source : std::vector<const std::string*>{__VA_ARGS__}) { \
+    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");                    \
+    SKIP_IF_NO_NVRTC(r);                                                          \
+    EXPECT_TRUE(r.status.ok()) << r.status;                                       \
+    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;                 \
+    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;        \
+  }
+
 // ---- Golden CUDA text ------------------------------------------------------------
 
 // Every kernel's text, each after a "launch <symbol> grid=.. block=.. <config>" line.
@@ -734,14 +745,8 @@ TEST(CudaEmitterTest, WgmmaAttentionWithMbarriersDropsTheBlockBarrier) {
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("attention_pingpong needs attention_mbarrier"));
 
-  for (const std::string* source : std::vector<const std::string*>{
-           &b->module.source, &kb.unaligned_source, &c->module.source, &pipelined->module.source}) {
-    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
-    SKIP_IF_NO_NVRTC(r);
-    EXPECT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
-    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
-  }
+  EXPECT_SM90A_COMPILES_CLEANLY(&b->module.source, &kb.unaligned_source, &c->module.source,
+                                &pipelined->module.source);
 }
 
 // attention_rowsum_mma: the wgmma kernel's row sums come from the tensor
@@ -784,15 +789,8 @@ TEST(CudaEmitterTest, WgmmaAttentionSumsRowsOnTheTensorCores) {
   absl::StatusOr<EmittedGraph> e = EmitGraphText(kWgmmaAttentionGraph, {}, barrier);
   ASSERT_TRUE(e.ok()) << e.status();
 
-  for (const std::string* source :
-       std::vector<const std::string*>{&b->module.source, &kb.unaligned_source, &c->module.source,
-                                       &d->module.source, &e->module.source}) {
-    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
-    SKIP_IF_NO_NVRTC(r);
-    EXPECT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
-    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
-  }
+  EXPECT_SM90A_COMPILES_CLEANLY(&b->module.source, &kb.unaligned_source, &c->module.source,
+                                &d->module.source, &e->module.source);
 }
 
 // attention_producer: FlashAttention-3's warp specialization. One more
@@ -870,15 +868,8 @@ TEST(CudaEmitterTest, WgmmaAttentionProducerWarpgroup) {
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("at most 3 warpgroups"));
 
-  for (const std::string* source :
-       std::vector<const std::string*>{&b->module.source, &kb.unaligned_source, &c->module.source,
-                                       &d->module.source, &e->module.source}) {
-    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
-    SKIP_IF_NO_NVRTC(r);
-    EXPECT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
-    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
-  }
+  EXPECT_SM90A_COMPILES_CLEANLY(&b->module.source, &kb.unaligned_source, &c->module.source,
+                                &d->module.source, &e->module.source);
 }
 
 // attention_exp2_fma: that many of each thread's groups of 4 softmax
@@ -920,15 +911,8 @@ TEST(CudaEmitterTest, WgmmaAttentionMovesExponentialsToTheFmaPipe) {
   absl::StatusOr<EmittedGraph> d = EmitGraphText(kWgmmaAttentionGraph, {}, pipelined);
   ASSERT_TRUE(d.ok()) << d.status();
 
-  for (const std::string* source : std::vector<const std::string*>{
-           &b->module.source, &b->module.kernels[0].unaligned_source, &c->module.source,
-           &d->module.source}) {
-    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
-    SKIP_IF_NO_NVRTC(r);
-    EXPECT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
-    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
-  }
+  EXPECT_SM90A_COMPILES_CLEANLY(&b->module.source, &b->module.kernels[0].unaligned_source,
+                                &c->module.source, &d->module.source);
 }
 
 // attention_split_pv: the unpipelined loop issues a tile's P V in two
@@ -965,14 +949,8 @@ TEST(CudaEmitterTest, WgmmaAttentionIssuesPVInHalves) {
   absl::StatusOr<EmittedGraph> c = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_THAT(c->module.source, HasSubstr("constexpr bool kSplitPv = false;"));
-  for (const std::string* source : std::vector<const std::string*>{
-           &a->module.source, &a->module.kernels[0].unaligned_source, &b->module.source}) {
-    NvrtcResult r = CompileForSm90(*source, "attn", "sm_90a");
-    SKIP_IF_NO_NVRTC(r);
-    EXPECT_TRUE(r.status.ok()) << r.status;
-    EXPECT_EQ(r.log.find("warning"), std::string::npos) << r.log;
-    EXPECT_EQ(r.log.find("Performance Loss"), std::string::npos) << r.log;
-  }
+  EXPECT_SM90A_COMPILES_CLEANLY(&a->module.source, &a->module.kernels[0].unaligned_source,
+                                &b->module.source);
 }
 
 // aligned_variants: a kernel with vector accesses is emitted for aligned
