@@ -505,11 +505,6 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     }
     sl_wgmma_commit();
   };
-  // The online softmax of tile `it` (rows g and g + 8, each shared by a quad
-  // of threads) into P's fragments `pa`, rescaling O. S is only read (writing
-  // a wgmma accumulator while a P V is in flight makes ptxas serialize the
-  // wgmmas); keys past SK read as -inf. With `pv_in_flight`, O and P are
-  // touched only after waiting for that P V.
   // O (and kRowSumMma's row sums) times the rows' factors, if `rescale`.
   auto rescale_o = [&](bool rescale, float al0, float al1) {
 #pragma unroll
@@ -541,6 +536,11 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     const bool fma = ((grp + 1) * kExp2Fma) / kExpGroups > (grp * kExp2Fma) / kExpGroups;
     return fma ? sl_exp2_fma(x) : sl_exp2(x);
   };
+  // The online softmax of tile `it` (rows g and g + 8, each shared by a quad
+  // of threads) into P's fragments `pa`, rescaling O. S is only read (writing
+  // a wgmma accumulator while a P V is in flight makes ptxas serialize the
+  // wgmmas); keys past SK read as -inf. With `pv_in_flight`, O and P are
+  // touched only after waiting for that P V.
   // kSplitPv (split_st >= 0, not pv_in_flight): O is rescaled first, and
   // the first half of P V (stage split_st) issued halfway; the caller
   // issues the second half.
