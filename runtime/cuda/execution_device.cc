@@ -346,7 +346,8 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
           "kernel ", k.symbol, " has both launch variants and an unaligned variant"));
     }
   }
-  m->chosen_.assign(kernels.size(), 0);
+  m->chosen_.resize(kernels.size());
+  for (size_t i = 0; i < kernels.size(); ++i) m->chosen_[i].function = m->functions_[i];
   m->kernels_ = std::move(kernels);
   m->name_ = name;
   absl::MutexLock lock(&m->mu_);
@@ -362,6 +363,11 @@ absl::StatusOr<CudaFunction> CudaKernelModule::VariantFunction(int index, int va
     SLUICE_CUDA_ASSIGN_OR_RETURN(f, module_->GetFunction(kernels_[index].variants[variant].symbol));
   }
   return *f;
+}
+
+absl::StatusOr<CudaFunction> CudaKernelModule::ShapeFunction(int index, int shape) {
+  if (shape == 0) return functions_[index];
+  return VariantFunction(index, shape - 1);
 }
 
 absl::StatusOr<CudaFunction> CudaKernelModule::UnalignedFunction(int index) {
@@ -390,7 +396,8 @@ absl::Status CudaKernelModule::Launch(int index, absl::Span<void* const> buffers
   if (index < 0 || index >= num_kernels()) {
     return absl::OutOfRangeError(absl::StrCat("no kernel ", index));
   }
-  return LaunchShape(index, chosen_[index], buffers);
+  const Chosen& c = chosen_[index];
+  return LaunchShape(index, c.shape, c.function, buffers);
 }
 
 int CudaKernelModule::num_shapes(int index) const {
@@ -406,24 +413,24 @@ absl::Status CudaKernelModule::Choose(int index, int shape) {
                                               num_shapes(index), " launch shapes, not ",
                                               shape + 1));
   }
-  if (shape > 0) SLUICE_CUDA_RETURN_IF_ERROR(VariantFunction(index, shape - 1).status());
-  chosen_[index] = shape;
+  SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction function, ShapeFunction(index, shape));
+  chosen_[index] = {shape, std::move(function)};
   return absl::OkStatus();
 }
 
-absl::Status CudaKernelModule::LaunchShape(int index, int shape,
+absl::Status CudaKernelModule::LaunchShape(int index, int shape, const CudaFunction& function,
                                            absl::Span<void* const> buffers) {
   const KernelLaunchSpec& k = kernels_[index];
   if (static_cast<int>(buffers.size()) != k.num_args) {
     return absl::InternalError(absl::StrCat("kernel ", k.symbol, " takes ", k.num_args,
                                             " buffers, got ", buffers.size()));
   }
-  CudaFunction function = functions_[index];
+  const CudaFunction* f = &function;
+  CudaFunction unaligned;
   Dim3 grid = k.grid, block = k.block;
   unsigned shared_bytes = k.shared_bytes;
   if (shape > 0) {
     const KernelLaunchSpec::Variant& v = k.variants[shape - 1];
-    SLUICE_CUDA_ASSIGN_OR_RETURN(function, VariantFunction(index, shape - 1));
     grid = v.grid;
     block = v.block;
     shared_bytes = v.shared_bytes;
@@ -431,13 +438,14 @@ absl::Status CudaKernelModule::LaunchShape(int index, int shape,
     bool aligned = true;
     for (void* b : buffers) aligned = aligned && (reinterpret_cast<uintptr_t>(b) & 15) == 0;
     if (!aligned) {
-      SLUICE_CUDA_ASSIGN_OR_RETURN(function, UnalignedFunction(index));
+      SLUICE_CUDA_ASSIGN_OR_RETURN(unaligned, UnalignedFunction(index));
+      f = &unaligned;
     }
   }
   std::vector<void*> values(buffers.begin(), buffers.end());
   std::vector<void*> args(values.size());
   for (size_t i = 0; i < values.size(); ++i) args[i] = &values[i];
-  return cuda::Launch(function, grid, block, shared_bytes, device_->stream(), args.data());
+  return cuda::Launch(*f, grid, block, shared_bytes, device_->stream(), args.data());
 }
 
 namespace {
@@ -533,7 +541,14 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
       }
       flush = *std::move(f);
     }
-    for (int s = 0; s < shapes; ++s) SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, pointers));
+    std::vector<CudaFunction> functions;
+    for (int s = 0; s < shapes; ++s) {
+      SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction f, ShapeFunction(i, s));
+      functions.push_back(std::move(f));
+    }
+    for (int s = 0; s < shapes; ++s) {
+      SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, functions[s], pointers));
+    }
     std::vector<std::unique_ptr<CudaEvent>> events;
     for (int e = 0; e < 2 * rounds * shapes; ++e) {
       SLUICE_CUDA_ASSIGN_OR_RETURN(std::unique_ptr<CudaEvent> ev, CudaEvent::Create(gpu));
@@ -545,7 +560,7 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
         const int e = 2 * (r * shapes + s);
         SLUICE_CUDA_RETURN_IF_ERROR(stream->Memset32(flush->ptr(), 0, flush->size() / 4));
         SLUICE_CUDA_RETURN_IF_ERROR(events[e]->Record(stream));
-        SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, pointers));
+        SLUICE_CUDA_RETURN_IF_ERROR(LaunchShape(i, s, functions[s], pointers));
         SLUICE_CUDA_RETURN_IF_ERROR(events[e + 1]->Record(stream));
       }
     }
@@ -563,7 +578,7 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
     for (int s = 1; s < shapes; ++s) {
       if (t.us[s] < t.us[t.chosen] && t.us[s] < 0.995 * t.us[0]) t.chosen = s;
     }
-    chosen_[i] = t.chosen;
+    chosen_[i] = {t.chosen, functions[t.chosen]};
     out.push_back(std::move(t));
   }
   return out;

@@ -206,13 +206,23 @@ class CudaKernelModule : public runtime::DeviceModule {
   std::unique_ptr<CudaModule> module_;
   std::vector<KernelLaunchSpec> kernels_;
   std::vector<CudaFunction> functions_;
-  // Per kernel: the shape Launch runs.
-  std::vector<int> chosen_;
+  // Per kernel: the shape Launch runs and its function, looked up by Choose
+  // or Tune, so that launches neither look up nor lock.
+  struct Chosen {
+    int shape = 0;
+    CudaFunction function;
+  };
+  std::vector<Chosen> chosen_;
   // Kernel `index`'s variant `variant` (variants[variant]), looked up on
   // first use.
   absl::StatusOr<CudaFunction> VariantFunction(int index, int variant);
-  // Launches kernel `index` as `shape` with these buffers (checked).
-  absl::Status LaunchShape(int index, int shape, absl::Span<void* const> buffers);
+  // Shape `shape`'s function: the kernel's own (0) or a variant's.
+  absl::StatusOr<CudaFunction> ShapeFunction(int index, int shape);
+  // Launches kernel `index` as `shape`, whose function is `function` (the
+  // unaligned variant instead for shape 0 on unaligned buffers), with these
+  // buffers (checked).
+  absl::Status LaunchShape(int index, int shape, const CudaFunction& function,
+                           absl::Span<void* const> buffers);
   // A kernel's unaligned variant, once loaded (module null before).
   struct Unaligned {
     std::unique_ptr<CudaModule> module;

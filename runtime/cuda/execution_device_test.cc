@@ -1,5 +1,5 @@
 // CudaKernelModule: the functions of a kernel's launch variants are looked up
-// when a launch shape is chosen, tuned or launched, not when the module is
+// when a launch shape is chosen or tuned, not when the module is
 // loaded (a warm compile whose choice comes from the cache loads only the
 // kernels it runs).
 #include "runtime/cuda/execution_device.h"
