@@ -573,34 +573,9 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     const float al0 = rescale ? sl_exp2(m0 - mn0) : 1.f, al1 = rescale ? sl_exp2(m1 - mn1) : 1.f;
     m0 = mn0;
     m1 = mn1;
-    if (kSplitPv && split_st >= 0) {
-      rescale_o(rescale, al0, al1);
-      float rs0 = 0.f, rs1 = 0.f;
-      auto exps = [&](int i) {
-        auto ex2 = [&](float x) { return exp2_of_group(i >> 2, x); };
-        const float p0 = ex2(fmaf(sv(i), kScaleLog2, -mn0));
-        const float p1 = ex2(fmaf(sv(i + 1), kScaleLog2, -mn0));
-        const float p2 = ex2(fmaf(sv(i + 2), kScaleLog2, -mn1));
-        const float p3 = ex2(fmaf(sv(i + 3), kScaleLog2, -mn1));
-        if (!kRowSumMma) {
-          rs0 += p0 + p1;
-          rs1 += p2 + p3;
-        }
-        pa[i >> 3][((i >> 2) & 1) * 2] = sl_pack2(p0, p1);
-        pa[i >> 3][((i >> 2) & 1) * 2 + 1] = sl_pack2(p2, p3);
-      };
-#pragma unroll
-      for (int i = 0; i < BN / 4; i += 4) exps(i);
-      sl_wgmma_fence();
-      issue_pv(split_st, 0, BN / 32);
-#pragma unroll
-      for (int i = BN / 4; i < BN / 2; i += 4) exps(i);
-      if (!kRowSumMma) {
-        l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
-        l1 = rescale ? fmaf(l1, al1, rs1) : l1 + rs1;
-      }
-      return;
-    }
+    // kSplitPv: O rescaled before the first half of P V reads it.
+    const bool split = kSplitPv && split_st >= 0;
+    if (split) rescale_o(rescale, al0, al1);
     // P in f32 first, packed into `pa` as the wgmma A fragments want it
     // (8-key chunk j: rows g in register (j % 2) * 2, g + 8 in the next) only
     // once the previous P V (pipelined) has read `pa`: packing straight into
@@ -622,6 +597,10 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         pa[i >> 3][((i >> 2) & 1) * 2] = sl_pack2(pf[i], pf[i + 1]);
         pa[i >> 3][((i >> 2) & 1) * 2 + 1] = sl_pack2(pf[i + 2], pf[i + 3]);
       }
+      if (split && i == BN / 4 - 4) {  // the first half of P packed
+        sl_wgmma_fence();
+        issue_pv(split_st, 0, BN / 32);
+      }
     }
     if (!kRowSumMma) {
       l0 = rescale ? fmaf(l0, al0, rs0) : l0 + rs0;
@@ -631,7 +610,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       sl_wgmma_wait<0>();
       sl_fence_regs(pf);  // packed only now: `pa` is the finished P V's operand
     }
-    rescale_o(rescale, al0, al1);
+    if (!split) rescale_o(rescale, al0, al1);
     if (pv_in_flight) {
 #pragma unroll
       for (int i = 0; i < BN / 2; i += 4) {
