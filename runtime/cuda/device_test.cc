@@ -350,6 +350,143 @@ TEST_F(CudaModuleTest, WrongArchitectureImageIsRejected) {
   EXPECT_THAT(module.status().message(), HasSubstr("loading module 'other_arch'"));
 }
 
+// A tensor map the hardware cannot take is refused, naming the rule, before
+// the driver is asked (so this runs without a GPU).
+TEST(TensorMapNoGpu, BadSpecsAreInvalidArgumentNamingTheRule) {
+  TensorMapSpec good;
+  good.element_bytes = 2;
+  good.dims = {64, 100, 3};
+  good.strides = {128, 12800};
+  good.box = {64, 64, 1};
+  good.swizzle_bytes = 128;
+  struct Case {
+    const char* why;
+    TensorMapSpec spec;
+    DevicePtr address;
+  };
+  EXPECT_TRUE(ValidateTensorMap(good, 0x10000).ok());
+  std::vector<Case> cases;
+  auto with = [&](const char* why, auto change, DevicePtr address = 0x10000) {
+    TensorMapSpec s = good;
+    change(s);
+    cases.push_back({why, s, address});
+  };
+  with("the address must be 16-byte aligned", [](TensorMapSpec&) {}, 0x10008);
+  with("the address must be 16-byte aligned", [](TensorMapSpec&) {}, 0);
+  with("elements of 3 bytes", [](TensorMapSpec& s) { s.element_bytes = 3; });
+  with("a swizzle of 48 bytes", [](TensorMapSpec& s) { s.swizzle_bytes = 48; });
+  with("rank must be 1 to 5", [](TensorMapSpec& s) {
+    s.dims = {1, 2, 3, 4, 5, 6};
+    s.strides = {16, 32, 64, 128, 256};
+    s.box = {8, 1, 1, 1, 1, 1};
+  });
+  with("2 strides and 2 box dimensions", [](TensorMapSpec& s) { s.box = {64, 64}; });
+  with("box dimension 1 is 300 (1 to 256)", [](TensorMapSpec& s) { s.box[1] = 300; });
+  with("dimension 2 is 0", [](TensorMapSpec& s) { s.dims[2] = 0; });
+  with("stride 0 is 120 bytes (a multiple of 16", [](TensorMapSpec& s) { s.strides[0] = 120; });
+  with("inner dimension must be a multiple of 16 bytes", [](TensorMapSpec& s) { s.box[0] = 4; });
+  with("rows of 256 bytes exceed the 128-byte swizzle span", [](TensorMapSpec& s) {
+    s.dims[0] = 128;
+    s.strides = {256, 25600};
+    s.box[0] = 128;
+  });
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.why);
+    const absl::Status m = ValidateTensorMap(c.spec, c.address);
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(m.message(), HasSubstr(c.why));
+    EXPECT_THAT(m.message(), HasSubstr("tensor map of rank"));
+  }
+}
+
+// A tensor map encoded by EncodeTensorMap, passed by value to a kernel
+// (__grid_constant__), copies a box with the 128-byte swizzle that the
+// attention kernel's wgmma descriptors read: 16-byte chunk j of row r at
+// r * 128 + (j ^ r % 8) * 16, and rows past the tensor's end as zeros
+// (sm_90 and later).
+TEST_F(CudaDeviceTest, TensorMapCopiesABoxSwizzledWithZerosPastTheEnd) {
+  if (device_->compute_capability_major() < 9) {
+    GTEST_SKIP() << "the tensor memory accelerator needs sm_90, the device is " << device_->arch();
+  }
+  constexpr const char* kTma = R"(
+struct alignas(64) Map { unsigned long long w[16]; };
+extern "C" __global__ void tma_box(const __grid_constant__ Map m, unsigned short* out, int row0) {
+  __shared__ __align__(1024) unsigned short tile[64 * 64];
+  __shared__ __align__(8) unsigned long long bar;
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(tile));
+  const unsigned b = static_cast<unsigned>(__cvta_generic_to_shared(&bar));
+  if (threadIdx.x == 0) {
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(b) : "memory");
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], 8192;\n" ::"r"(b) : "memory");
+    asm volatile(
+        "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
+        "[%0], [%1, {%2, %3}], [%4];\n" ::"r"(s), "l"(reinterpret_cast<unsigned long long>(&m)),
+        "r"(0), "r"(row0), "r"(b) : "memory");
+  }
+  unsigned done = 0;
+  while (!done) {
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], 0;\n"
+                 "selp.u32 %0, 1, 0, p;\n}\n" : "=r"(done) : "r"(b) : "memory");
+  }
+  for (int i = threadIdx.x; i < 64 * 64; i += blockDim.x) out[i] = tile[i];
+}
+)";
+  NvrtcOptions options;
+  options.use_cache = false;
+  absl::StatusOr<CompiledCuda> compiled = CompileCuda(kTma, "tma_test", options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  absl::StatusOr<std::unique_ptr<CudaModule>> module =
+      CudaModule::Load(device_, compiled->cubin, "tma_test");
+  ASSERT_TRUE(module.ok()) << module.status();
+  absl::StatusOr<CudaFunction> kernel = (*module)->GetFunction("tma_box");
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+
+  constexpr int kRows = 100, kCols = 64;
+  std::vector<uint16_t> in(kRows * kCols);
+  for (int i = 0; i < kRows * kCols; ++i) in[i] = static_cast<uint16_t>(i + 1);
+  absl::StatusOr<DeviceBuffer> din = DeviceBuffer::Allocate(device_, in.size() * 2);
+  absl::StatusOr<DeviceBuffer> dout = DeviceBuffer::Allocate(device_, 64 * 64 * 2);
+  ASSERT_TRUE(din.ok() && dout.ok());
+  ASSERT_TRUE(stream_->CopyHostToDevice(din->ptr(), in.data(), in.size() * 2).ok());
+  TensorMapSpec spec;
+  spec.element_bytes = 2;
+  spec.dims = {kCols, kRows};
+  spec.strides = {kCols * 2};
+  spec.box = {64, 64};
+  spec.swizzle_bytes = 128;
+  absl::StatusOr<TensorMapBytes> map = EncodeTensorMap(device_, spec, din->ptr());
+  ASSERT_TRUE(map.ok()) << map.status();
+  // A refused spec is refused by EncodeTensorMap too, naming the rule.
+  absl::StatusOr<TensorMapBytes> misaligned = EncodeTensorMap(device_, spec, din->ptr() + 8);
+  ASSERT_FALSE(misaligned.ok());
+  EXPECT_THAT(misaligned.status().message(), HasSubstr("16-byte aligned"));
+  for (int row0 : {0, 64}) {  // rows 64..99 of the tensor, then 28 rows of zeros
+    SCOPED_TRACE(row0);
+    DevicePtr out_ptr = dout->ptr();
+    int r0 = row0;
+    void* args[] = {&*map, &out_ptr, &r0};
+    absl::Status launched = Launch(*kernel, {1}, {128}, 0, stream_.get(), args);
+    ASSERT_TRUE(launched.ok()) << launched;
+    std::vector<uint16_t> out(64 * 64);
+    ASSERT_TRUE(stream_->CopyDeviceToHost(out.data(), dout->ptr(), out.size() * 2).ok());
+    absl::Status synced = stream_->Synchronize();
+    ASSERT_TRUE(synced.ok()) << synced;
+    for (int r = 0; r < 64; ++r) {
+      for (int c = 0; c < 64; ++c) {
+        const int j = c / 8, e = c % 8;
+        const int at = (r * 128 + ((j ^ (r % 8)) * 16)) / 2 + e;
+        const uint16_t want = row0 + r < kRows ? in[(row0 + r) * kCols + c] : 0;
+        ASSERT_EQ(out[at], want) << "row " << r << " column " << c;
+      }
+    }
+  }
+}
+
 TEST_F(CudaDeviceTest, EventsTimeWork) {
   absl::StatusOr<std::unique_ptr<CudaEvent>> start = CudaEvent::Create(device_);
   absl::StatusOr<std::unique_ptr<CudaEvent>> end = CudaEvent::Create(device_);

@@ -443,8 +443,30 @@ absl::Status CudaKernelModule::LaunchShape(int index, int shape, const CudaFunct
     }
   }
   std::vector<void*> values(buffers.begin(), buffers.end());
-  std::vector<void*> args(values.size());
+  std::vector<void*> args(values.size() + k.tensor_maps.size());
   for (size_t i = 0; i < values.size(); ++i) args[i] = &values[i];
+  // Tensor maps for this launch's buffers (zeros for the unaligned variant,
+  // which does not read them).
+  std::vector<TensorMapBytes> maps(k.tensor_maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const KernelLaunchSpec::TensorMap& m = k.tensor_maps[i];
+    if (f != &unaligned) {
+      if (m.buffer < 0 || m.buffer >= k.num_args) {
+        return absl::InternalError(absl::StrCat("kernel ", k.symbol, "'s tensor map ", i,
+                                                " is of buffer ", m.buffer, " of ", k.num_args));
+      }
+      absl::StatusOr<TensorMapBytes> encoded = EncodeTensorMap(
+          device_->device(), m.spec,
+          static_cast<DevicePtr>(reinterpret_cast<uintptr_t>(buffers[m.buffer])));
+      if (!encoded.ok()) {
+        return absl::Status(encoded.status().code(),
+                            absl::StrCat("kernel ", k.symbol, "'s tensor map ", i, " (buffer ",
+                                         m.buffer, "): ", encoded.status().message()));
+      }
+      maps[i] = *encoded;
+    }
+    args[values.size() + i] = &maps[i];
+  }
   return cuda::Launch(*f, grid, block, shared_bytes, device_->stream(), args.data());
 }
 

@@ -127,6 +127,14 @@ struct KernelLaunchSpec {
   Dim3 block;
   unsigned shared_bytes = 0;
   int num_args = 0;  // device pointers, in the executable's kernel_args order
+  // Tensor maps the kernel takes after its buffers (a CUtensorMap each),
+  // encoded per launch for buffer `buffer` (an index into the launch's
+  // buffers). The unaligned variant gets them zeroed: it does not read them.
+  struct TensorMap {
+    int buffer = 0;
+    TensorMapSpec spec;
+  };
+  std::vector<TensorMap> tensor_maps;
   // When set, `symbol` takes 16-byte-aligned buffers only, and a launch whose
   // buffers are not all aligned runs `unaligned_symbol` (same grid, block
   // and shared memory) from a second cubin that `unaligned_cubin` makes (the

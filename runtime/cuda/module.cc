@@ -124,4 +124,97 @@ absl::Status Launch(const CudaFunction& function, Dim3 grid, Dim3 block, unsigne
   return absl::OkStatus();
 }
 
+namespace {
+
+// A TensorMapSpec's driver enums, or InvalidArgument naming the bad field.
+absl::Status TensorMapEnums(const TensorMapSpec& spec, DevicePtr address,
+                            CUtensorMapDataType* type, CUtensorMapSwizzle* swizzle) {
+  const size_t rank = spec.dims.size();
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("tensor map of rank ", rank, " at 0x",
+                                                   absl::Hex(address), ": ", why));
+  };
+  switch (spec.element_bytes) {
+    case 1: *type = CU_TENSOR_MAP_DATA_TYPE_UINT8; break;
+    case 2: *type = CU_TENSOR_MAP_DATA_TYPE_UINT16; break;
+    case 4: *type = CU_TENSOR_MAP_DATA_TYPE_UINT32; break;
+    case 8: *type = CU_TENSOR_MAP_DATA_TYPE_UINT64; break;
+    default: return bad(absl::StrCat("elements of ", spec.element_bytes, " bytes (1, 2, 4 or 8)"));
+  }
+  switch (spec.swizzle_bytes) {
+    case 0: *swizzle = CU_TENSOR_MAP_SWIZZLE_NONE; break;
+    case 32: *swizzle = CU_TENSOR_MAP_SWIZZLE_32B; break;
+    case 64: *swizzle = CU_TENSOR_MAP_SWIZZLE_64B; break;
+    case 128: *swizzle = CU_TENSOR_MAP_SWIZZLE_128B; break;
+    default:
+      return bad(absl::StrCat("a swizzle of ", spec.swizzle_bytes, " bytes (0, 32, 64 or 128)"));
+  }
+  if (rank < 1 || rank > 5) return bad("rank must be 1 to 5");
+  if (spec.strides.size() != rank - 1 || spec.box.size() != rank) {
+    return bad(absl::StrCat(spec.strides.size(), " strides and ", spec.box.size(),
+                            " box dimensions (want rank - 1 and rank)"));
+  }
+  if (address == 0 || address % 16 != 0) return bad("the address must be 16-byte aligned");
+  for (size_t i = 0; i < rank; ++i) {
+    if (spec.dims[i] < 1 || spec.dims[i] > (uint64_t{1} << 32)) {
+      return bad(absl::StrCat("dimension ", i, " is ", spec.dims[i], " (1 to 2^32)"));
+    }
+    if (spec.box[i] < 1 || spec.box[i] > 256) {
+      return bad(absl::StrCat("box dimension ", i, " is ", spec.box[i], " (1 to 256)"));
+    }
+  }
+  for (size_t i = 0; i + 1 < rank; ++i) {
+    if (spec.strides[i] % 16 != 0 || spec.strides[i] >= (uint64_t{1} << 40)) {
+      return bad(absl::StrCat("stride ", i, " is ", spec.strides[i],
+                              " bytes (a multiple of 16 below 2^40)"));
+    }
+  }
+  const uint64_t row_bytes = uint64_t{spec.box[0]} * spec.element_bytes;
+  if (row_bytes % 16 != 0) return bad("the box's inner dimension must be a multiple of 16 bytes");
+  if (*swizzle != CU_TENSOR_MAP_SWIZZLE_NONE &&
+      row_bytes > static_cast<uint64_t>(spec.swizzle_bytes)) {
+    return bad(absl::StrCat("the box's rows of ", row_bytes, " bytes exceed the ",
+                            spec.swizzle_bytes, "-byte swizzle span"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateTensorMap(const TensorMapSpec& spec, DevicePtr address) {
+  CUtensorMapDataType type;
+  CUtensorMapSwizzle swizzle;
+  return TensorMapEnums(spec, address, &type, &swizzle);
+}
+
+absl::StatusOr<TensorMapBytes> EncodeTensorMap(CudaDevice* device, const TensorMapSpec& spec,
+                                               DevicePtr address) {
+  static_assert(sizeof(TensorMapBytes) == sizeof(CUtensorMap) &&
+                    alignof(TensorMapBytes) == alignof(CUtensorMap),
+                "TensorMapBytes must be a CUtensorMap's bytes");
+  CUtensorMapDataType type;
+  CUtensorMapSwizzle swizzle;
+  SLUICE_CUDA_RETURN_IF_ERROR(TensorMapEnums(spec, address, &type, &swizzle));
+  const size_t rank = spec.dims.size();
+  cuuint64_t dims[5], strides[4];
+  cuuint32_t box[5], element_strides[5];
+  for (size_t i = 0; i < rank; ++i) {
+    dims[i] = spec.dims[i];
+    box[i] = spec.box[i];
+    element_strides[i] = 1;
+    if (i + 1 < rank) strides[i] = spec.strides[i];
+  }
+  // The driver wants a current context, though the map depends on none.
+  ScopedActivateContext activate(device);
+  SLUICE_CUDA_RETURN_IF_ERROR(activate.status());
+  const CudaSymbols& cu = device->symbols();
+  TensorMapBytes out;
+  SLUICE_CU_RETURN_IF_ERROR(cu.cuTensorMapEncodeTiled(
+      reinterpret_cast<CUtensorMap*>(&out), type, static_cast<cuuint32_t>(rank),
+      reinterpret_cast<void*>(static_cast<uintptr_t>(address)), dims, strides, box,
+      element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
+  return out;
+}
+
 }  // namespace sluice::runtime::cuda

@@ -13,9 +13,11 @@
 #define SLUICE_RUNTIME_CUDA_MODULE_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -93,6 +95,36 @@ class CudaModule {
 // next Synchronize(), which names it too.
 absl::Status Launch(const CudaFunction& function, Dim3 grid, Dim3 block,
                     unsigned shared_bytes, CudaStream* stream, void** args);
+
+// A tensor map (the tensor memory accelerator's descriptor of a global
+// tensor, sm_90+) for a kernel that takes one by value: codegen/cuda's
+// CudaTensorMap without the buffer.
+struct TensorMapSpec {
+  int element_bytes = 2;          // 1, 2, 4 or 8
+  std::vector<uint64_t> dims;     // elements per dimension, innermost first (rank 1-5)
+  std::vector<uint64_t> strides;  // bytes from one index of dims[i + 1] to the next (rank - 1)
+  std::vector<uint32_t> box;      // elements one copy moves per dimension (each 1-256)
+  int swizzle_bytes = 128;        // 0 (none), 32, 64 or 128
+};
+
+// A CUtensorMap's 128 bytes, as a kernel parameter's value (zeros: none).
+struct alignas(128) TensorMapBytes {
+  unsigned char bytes[128] = {};
+};
+
+// InvalidArgument naming the rule when the hardware cannot take `spec` for
+// a tensor at `address`: an address not 16-byte aligned, a stride not a
+// multiple of 16, a box dimension past 256, a swizzle span narrower than the
+// box's rows, and so on. Needs no GPU.
+absl::Status ValidateTensorMap(const TensorMapSpec& spec, DevicePtr address);
+
+// Encodes `spec` for the tensor at `address` on `device`
+// (cuTensorMapEncodeTiled, in the device's context; interleave none, L2
+// promotion 256 bytes, out-of-bounds elements read as zeros). What
+// ValidateTensorMap refuses is refused before the driver is asked; the
+// driver's own refusal otherwise.
+absl::StatusOr<TensorMapBytes> EncodeTensorMap(CudaDevice* device, const TensorMapSpec& spec,
+                                               DevicePtr address);
 
 }  // namespace sluice::runtime::cuda
 

@@ -90,7 +90,8 @@ namespace sluice::runtime::cuda {
   X(cuModuleGetFunction)              \
   X(cuFuncGetAttribute)               \
   X(cuFuncSetAttribute)               \
-  X(cuLaunchKernel)
+  X(cuLaunchKernel)                   \
+  X(cuTensorMapEncodeTiled)
 
 #define SLUICE_CUDA_NVRTC_SYMBOLS(X) \
   X(nvrtcGetErrorString)             \
