@@ -584,6 +584,10 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
     spec.block = {k.block[0], k.block[1], k.block[2]};
     spec.shared_bytes = k.shared_bytes;
     spec.num_args = static_cast<int>(k.args.size());
+    for (const codegen::cuda::CudaTensorMap& m : k.tensor_maps) {
+      spec.tensor_maps.push_back(
+          {m.arg, {m.element_bytes, m.dims, m.strides, m.box, m.swizzle_bytes}});
+    }
     for (const codegen::cuda::CudaLaunchVariant& v : k.variants) {
       spec.variants.push_back({v.symbol,
                                {v.grid[0], v.grid[1], v.grid[2]},

@@ -635,7 +635,8 @@ graph cols(%w: f32[1000, 16384]) {
 // kernel's mbarrier loop and its block-barrier loop, with its row sums on
 // the tensor cores (rescaled with O), with a producer warpgroup and with
 // exponentials on the FMA pipe (P up to 2^8, keys masked to -inf), and
-// with P V issued in halves (O rescaled before the first). Both kernels: d 32 is
+// with P V issued in halves (O rescaled before the first), and with the
+// tiles loaded by cp.async instead of the tensor memory accelerator. Both kernels: d 32 is
 // the mma.sync one, 64 and 128 the wgmma one on Hopper.
 TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
   struct Schedule {
@@ -651,7 +652,8 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
         "attention_producer=1,attention_warpgroups=3,attention_overlap=2,attention_lazy_rescale=8",
         "attention_producer=1", "attention_exp2_fma=8,attention_lazy_rescale=8",
         "attention_exp2_fma=3", "attention_split_pv=1,attention_lazy_rescale=8",
-        "attention_split_pv=1,attention_rowsum_mma=1"}) {
+        "attention_split_pv=1,attention_rowsum_mma=1", "attention_tma=0",
+        "attention_tma=0,attention_lazy_rescale=8"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
              {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {
@@ -702,7 +704,8 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
 // tensor cores (attention_rowsum_mma); with a producer warpgroup loading
 // for 1 to 3 computing ones (attention_producer); with exponentials on the
 // FMA pipe (attention_exp2_fma); with P V issued in two halves
-// (attention_split_pv); against the reference on
+// (attention_split_pv); with Q and K/V tiles loaded by cp.async instead
+// of the tensor memory accelerator (attention_tma=0); against the reference on
 // ragged lengths (a last key tile and a last query block part full), f16 d
 // 64 and bf16 d 128, on the executable's buffers and on unaligned views (the
 // lazily compiled general kernel). The mma.sync kernel (no Hopper) ignores
@@ -727,7 +730,10 @@ TEST_F(CudaTest, PipelinedAttentionSchedulesMatchTheReference) {
         "attention_exp2_fma=4", "attention_exp2_fma=8,attention_warpgroups=3,attention_overlap=2",
         "attention_split_pv=1", "attention_split_pv=1,attention_rowsum_mma=1",
         "attention_split_pv=1,attention_warpgroups=3,attention_mbarrier=0",
-        "attention_split_pv=1,attention_producer=1"}) {
+        "attention_split_pv=1,attention_producer=1", "attention_tma=0",
+        "attention_tma=0,attention_warpgroups=3,attention_overlap=2",
+        "attention_tma=0,attention_pingpong=1", "attention_warpgroups=1",
+        "attention_rowsum_mma=1,attention_stages=3", "attention_tma=0,attention_split_pv=1"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] :
          std::vector<std::pair<std::string, int>>{{"f16", 64}, {"bf16", 128}}) {

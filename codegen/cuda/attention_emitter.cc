@@ -291,7 +291,9 @@ constexpr const char* kWgmmaTemplate = R"(template <bool kAligned>
 __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restrict__ qb,
                                                    const unsigned short* __restrict__ kb,
                                                    const unsigned short* __restrict__ vb,
-                                                   unsigned short* __restrict__ ob) {
+                                                   unsigned short* __restrict__ ob,
+                                                   unsigned long long tq, unsigned long long tk,
+                                                   unsigned long long tv) {
   // attention $ELEM: batch $BATCH, sq $SQ, sk $SK, d $D, scale $SCALE (wgmma)
   constexpr int SQ = $SQ, SK = $SK, D = $D, BM = $BM, BN = $BN, NT = $NT, STAGES = $STAGES;
   // OVERLAP 0: each tile's S, softmax and P V in turn. 1: a tile's P V is
@@ -321,6 +323,13 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   constexpr bool kProducer = $PRODUCER;
   constexpr int CT = $CT, LT = kProducer ? NT - CT : NT;
   constexpr bool kLoadInLoop = kMbar && !kProducer;  // the computing threads load ahead
+  // TMA (kLoadInLoop, aligned buffers; CudaEmitOptions::attention_tma):
+  // thread 0 loads Q and each K/V tile with one cp.async.bulk.tensor per
+  // 64-column block from the tensor maps at generic addresses tq, tk and tv
+  // (rows of [batch][S][D], 128-byte swizzle: the layout load_rows writes;
+  // rows past SQ / SK read as zeros), and the stage's full mbarrier counts
+  // its one arrival and the bytes in.
+  constexpr bool kTma = $USE_TMA && kAligned && kLoadInLoop;
   // EXP2_FMA: of each thread's BN / 8 groups of 4 exponentials per tile, this
   // many (spread evenly) are computed on the FMA pipe (sl_exp2_fma), the
   // rest by MUFU (CudaEmitOptions::attention_exp2_fma).
@@ -387,6 +396,20 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   // the stage's full barrier instead, after waiting for the stage to empty.
   auto load_tile = [&](int tile) {
     if (kMbar && tile >= kTiles) return;
+    if (kTma) {
+      if (tid == 0) {
+        const int st = tile % STAGES;
+        if (tile >= STAGES) sl_mbar_wait(bars + 8 * (STAGES + st), (tile / STAGES - 1) & 1);
+        sl_mbar_arrive_expect_tx(bars + 8 * st, 2 * kTileBytes);
+        const int bh = blockIdx.y;
+#pragma unroll
+        for (int a = 0; a < KA; ++a) {
+          sl_tma_load_3d(sk0 + st * kTileBytes + a * BN * 128, tk, a * 64, tile * BN, bh, bars + 8 * st);
+          sl_tma_load_3d(sv0 + st * kTileBytes + a * BN * 128, tv, a * 64, tile * BN, bh, bars + 8 * st);
+        }
+      }
+      return;
+    }
     if (tile < kTiles) {
       const int st = tile % STAGES;
       // The stage's previous tile (tile - STAGES) consumed by every warpgroup.
@@ -421,9 +444,11 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   }
   if (kMbar) {
     if (tid == 0) {
-      // Full: one arrival per loading thread; empty: per computing thread.
+      // Full: one arrival per loading thread (kTma: thread 0's); empty: per
+      // computing thread.
 #pragma unroll
-      for (int i = 0; i < 2 * STAGES; ++i) sl_mbar_init(bars + 8 * i, i < STAGES ? LT : CT);
+      for (int i = 0; i < 2 * STAGES; ++i) sl_mbar_init(bars + 8 * i, i < STAGES ? (kTma ? 1 : LT) : CT);
+      if (kTma) sl_fence_mbar_init();  // the initialized barriers, for the TMA unit's arrivals
     }
     __syncthreads();
     if (kPing && wg == 1) sl_named_arrive(1);  // warpgroup 0 goes first
@@ -438,7 +463,15 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     }
     sl_setmaxnreg_inc<$CONSUMER_REGS>();
   } else {
-    load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group (kMbar: its arrival)
+    if (kTma) {
+      if (tid == 0) {  // Q's bytes join tile 0's on stage 0's full barrier
+        sl_mbar_expect_tx(bars, kQBytes);
+#pragma unroll
+        for (int a = 0; a < KA; ++a) sl_tma_load_3d(sq + a * BM * 128, tq, a * 64, q0, blockIdx.y, bars);
+      }
+    } else {
+      load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group (kMbar: its arrival)
+    }
 #pragma unroll
     for (int p = 0; p < PD; ++p) load_tile(p);
   }
@@ -485,7 +518,9 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   auto begin_tile = [&](int it) {
     if (kMbar) {
       sl_mbar_wait(bars + 8 * (it % STAGES), (it / STAGES) & 1);  // every thread's copies
-      sl_fence_proxy_async();  // ... visible to this thread's wgmma (async proxy) reads
+      // ... visible to this thread's wgmma (async proxy) reads (TMA writes
+      // through that proxy already).
+      if (!kTma) sl_fence_proxy_async();
       return;
     }
     sl_cp_async_wait<PD - 1>();  // tile `it` (and Q) landed, for this thread's copies
@@ -732,7 +767,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
 // when a launch needs it.
 constexpr const char* kWgmmaEntryTemplate = R"(
 extern "C" __global__ void __launch_bounds__($NT$MINBLOCKS)
-sluice_$NAME$ENTRY_SUFFIX($PARAMS) {
+sluice_$NAME$ENTRY_SUFFIX($PARAMS$MAP_PARAMS) {
   constexpr int SQ = $SQ, SK = $SK, D = $D;
   const long long bh = blockIdx.y;
   const unsigned short* qb = reinterpret_cast<const unsigned short*>($Q) + bh * SQ * D;
@@ -746,9 +781,9 @@ constexpr const char* kWgmmaAlignedEntry = R"(  // The runtime sends unaligned b
         reinterpret_cast<unsigned long long>(vb) | reinterpret_cast<unsigned long long>(ob)) & 15) != 0) {
     __trap();
   }
-  sl_attention_$NAME<true>(qb, kb, vb, ob);
+  sl_attention_$NAME<true>(qb, kb, vb, ob, $MAP_ARGS);
 )";
-constexpr const char* kWgmmaUnalignedEntry = R"(  sl_attention_$NAME<false>(qb, kb, vb, ob);
+constexpr const char* kWgmmaUnalignedEntry = R"(  sl_attention_$NAME<false>(qb, kb, vb, ob, 0ull, 0ull, 0ull);
 )";
 
 // Helpers of the wgmma kernel; $WGMMA_QK and $WGMMA_PV are the two MMA
@@ -859,6 +894,33 @@ __device__ __forceinline__ void sl_mbar_wait(unsigned bar, unsigned parity) {
         : "r"(bar), "r"(parity)
         : "memory");
   } while (!done);
+}
+// The tensor memory accelerator (CudaEmitOptions::attention_tma): a
+// CUtensorMap's 128 bytes, taken by value (__grid_constant__).
+struct alignas(64) SlTensorMap {
+  unsigned long long w[16];
+};
+__device__ __forceinline__ void sl_fence_mbar_init() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+}
+// `bytes` more to arrive on `bar` in its current phase, without arriving.
+__device__ __forceinline__ void sl_mbar_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(bytes)
+               : "memory");
+}
+__device__ __forceinline__ void sl_mbar_arrive_expect_tx(unsigned bar, unsigned bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes)
+               : "memory");
+}
+// The box at coordinates (c0, c1, c2) of the tensor map at generic address
+// `map` into shared memory at `dst`; its bytes complete on `bar`.
+__device__ __forceinline__ void sl_tma_load_3d(unsigned dst, unsigned long long map, int c0, int c1,
+                                               int c2, unsigned bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes "
+      "[%0], [%1, {%2, %3, %4}], [%5];\n" ::"r"(dst),
+      "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
+      : "memory");
 }
 __device__ __forceinline__ void sl_st_shared_u16(unsigned dst, unsigned short v) {
   asm volatile("st.shared.u16 [%0], %1;\n" ::"r"(dst), "h"(v));
@@ -1001,6 +1063,9 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
         ": attention_pingpong needs attention_mbarrier, attention_overlap 0 and 2 warpgroups"));
   }
   const bool split_pv = options.attention_split_pv;
+  // TMA where the computing threads load in the loop (the mbarrier loops);
+  // the block-barrier loop and the producer keep cp.async.
+  const bool tma = options.attention_tma && mbar && !producer;
   if (split_pv && (overlap != 0 || ping)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name, ": attention_split_pv needs attention_overlap 0 and no ping-pong"));
@@ -1051,6 +1116,7 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
                                          {"$PRODUCER", producer ? "true" : "false"},
                                          {"$EXP2_FMA", absl::StrCat(options.attention_exp2_fma)},
                                          {"$SPLIT_PV", split_pv ? "true" : "false"},
+                                         {"$USE_TMA", tma ? "true" : "false"},
                                          {"$CT", absl::StrCat(ct)},
                                          {"$PRODUCER_REGS", absl::StrCat(kProducerRegs)},
                                          {"$CONSUMER_REGS", absl::StrCat(consumer_regs)},
@@ -1063,21 +1129,49 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
        // Declared either way: the loop names it under `if (kRowSumMma)`.
        {"$WGMMA_PVL",
         WgmmaWrapper("sl_wgmma_pvl", 64, /*a_regs=*/true, /*trans_b=*/1, mma, /*extra=*/8)}});
+  // attention_tma: both entries take the three tensor maps (Q's, K's, V's)
+  // after the buffers, so that the runtime passes one parameter list; the
+  // unaligned one does not read them.
+  const std::string map_params =
+      tma ? ", const __grid_constant__ SlTensorMap tm_q, const __grid_constant__ SlTensorMap tm_k, "
+            "const __grid_constant__ SlTensorMap tm_v"
+          : "";
+  const std::string map_args =
+      tma ? "reinterpret_cast<unsigned long long>(&tm_q), reinterpret_cast<unsigned long long>("
+            "&tm_k), reinterpret_cast<unsigned long long>(&tm_v)"
+          : "0ull, 0ull, 0ull";
   auto entry = [&](absl::string_view suffix, const char* body) {
-    return FillTemplate(
-        kWgmmaEntryTemplate, kernel, a, bm, bn, nt, min_blocks,
-        {{"$ENTRY_SUFFIX", std::string(suffix)},
-         {"$ENTRY_BODY", FillTemplate(body, kernel, a, bm, bn, nt, min_blocks, {})}});
+    return FillTemplate(kWgmmaEntryTemplate, kernel, a, bm, bn, nt, min_blocks,
+                        {{"$ENTRY_SUFFIX", std::string(suffix)},
+                         {"$MAP_PARAMS", map_params},
+                         {"$ENTRY_BODY", FillTemplate(body, kernel, a, bm, bn, nt, min_blocks,
+                                                      {{"$MAP_ARGS", map_args}})}});
   };
   CudaKernelLaunch launch = AttentionLaunch(kernel, a, bm, nt);
   launch.shared_bytes = shared;
   launch.needs_sm90a = true;
   launch.unaligned_symbol = absl::StrCat(launch.symbol, "_unaligned");
+  if (tma) {
+    // [batch][S][D] as 3-D maps, innermost first; one copy is a 64-column
+    // block (128 bytes, the swizzle's span) of BM rows of Q or BN of K / V.
+    auto map = [&](int arg, int64_t rows, int box_rows) {
+      CudaTensorMap m;
+      m.arg = arg;
+      m.element_bytes = 2;
+      m.dims = {static_cast<uint64_t>(a.d), static_cast<uint64_t>(rows),
+                static_cast<uint64_t>(a.batch)};
+      m.strides = {static_cast<uint64_t>(a.d * 2), static_cast<uint64_t>(rows * a.d * 2)};
+      m.box = {64, static_cast<uint32_t>(box_rows), 1};
+      m.swizzle_bytes = 128;
+      return m;
+    };
+    launch.tensor_maps = {map(a.q, a.sq, bm), map(a.k, a.sk, bn), map(a.v, a.sk, bn)};
+  }
   launch.unaligned_source = UnalignedVariantSource(
       options, kernel.name, absl::StrCat(helpers, body, entry("_unaligned", kWgmmaUnalignedEntry)));
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ",
                                warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
-                               "-stage cp.async", overlap == 1   ? ", P V waited for with the next S"
+                               tma ? "-stage TMA" : "-stage cp.async", overlap == 1   ? ", P V waited for with the next S"
                                : overlap == 2 ? ", softmax overlapped with the previous tile's P V"
                                               : "",
                                mbar ? ", per-stage mbarriers" : "",

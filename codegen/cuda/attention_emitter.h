@@ -7,7 +7,11 @@
 // then compiled for sm_90a) with d a multiple of 64 (up to 128): warpgroup
 // MMA. Each warpgroup (4 warps) owns 64 query rows; Q, K and V tiles sit in
 // shared memory (dynamic, opted in past 48 KB) in the 128-byte-swizzled
-// layout wgmma reads, loaded by cp.async, double-buffered. S = Q Kᵀ is a
+// layout wgmma reads, double-buffered, loaded by the tensor memory
+// accelerator (one thread per block issues a cp.async.bulk.tensor per tile
+// from tensor maps the runtime encodes per launch: CudaKernelLaunch::
+// tensor_maps, attention_tma) or, for unaligned buffers and the loops
+// without mbarriers, by every thread's cp.async. S = Q Kᵀ is a
 // chain of wgmma m64nNk16 (both operands from shared memory), the online
 // softmax (exp2 with the scale folded in) runs in the accumulator
 // registers, and O += P V is wgmma m64n64k16 per 64 output columns with P
@@ -21,7 +25,7 @@
 // attention_stages, attention_overlap, attention_mbarrier,
 // attention_pingpong, attention_rowsum_mma, attention_producer (a
 // warp-specialized loader warpgroup with setmaxnreg), attention_exp2_fma,
-// attention_split_pv).
+// attention_split_pv, attention_tma).
 //
 // Otherwise: FlashAttention-2 style on mma.sync m16n8k16 (f16 or bf16 in,
 // f32 accumulate). A block of 4 warps, one (batch) index per grid row; each

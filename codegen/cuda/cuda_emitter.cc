@@ -1539,6 +1539,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "attention_rowsum_mma"     ? &o.attention_rowsum_mma
                        : key == "attention_producer"       ? &o.attention_producer
                        : key == "attention_split_pv"       ? &o.attention_split_pv
+                       : key == "attention_tma"            ? &o.attention_tma
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
@@ -1573,7 +1574,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "attention_exp2_fma, "
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
-          "attention_rowsum_mma, attention_producer, attention_split_pv, "
+          "attention_rowsum_mma, attention_producer, attention_split_pv, attention_tma, "
           "reread_cache_hints, reread_long_rows, aligned_variants, coherent_loads, "
           "approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }

@@ -953,6 +953,84 @@ TEST(CudaEmitterTest, WgmmaAttentionIssuesPVInHalves) {
                                 &b->module.source);
 }
 
+// attention_tma (the default): the mbarrier loops load Q and the K/V tiles
+// with the tensor memory accelerator from three tensor maps the launch
+// describes (Q's, K's, V's: [batch][S][D] innermost first, 64-column boxes
+// of BM or BN rows, 128-byte swizzle); both entries take the maps, the
+// unaligned one passes none on; the block-barrier loop and the producer
+// keep cp.async (and take no maps), as does attention_tma=0; both dtypes
+// compile for sm_90a without warnings or serialized wgmmas, pipelined and
+// with d 128 (two boxes per tile) too.
+TEST(CudaEmitterTest, WgmmaAttentionLoadsByTensorMaps) {
+  CudaEmitOptions tma;
+  tma.hopper = true;
+  EXPECT_TRUE(tma.attention_tma);
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(kWgmmaAttentionGraph, {}, tma);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const CudaKernelLaunch& k = a->module.kernels[0];
+  EXPECT_THAT(k.config, HasSubstr("2-stage TMA"));
+  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kTma = true && kAligned && kLoadInLoop;"));
+  EXPECT_THAT(a->module.source, HasSubstr("cp.async.bulk.tensor.3d.shared::cluster.global.tile"));
+  EXPECT_THAT(a->module.source,
+              HasSubstr("const __grid_constant__ SlTensorMap tm_q, const __grid_constant__ "
+                        "SlTensorMap tm_k, const __grid_constant__ SlTensorMap tm_v) {"));
+  EXPECT_THAT(k.unaligned_source, HasSubstr("SlTensorMap tm_v) {"));
+  EXPECT_THAT(k.unaligned_source, HasSubstr("<false>(qb, kb, vb, ob, 0ull, 0ull, 0ull);"));
+  ASSERT_EQ(k.tensor_maps.size(), 3u);
+  EXPECT_EQ(k.args[k.tensor_maps[0].arg].value, "q");
+  EXPECT_EQ(k.args[k.tensor_maps[1].arg].value, "k");
+  EXPECT_EQ(k.args[k.tensor_maps[2].arg].value, "v");
+  for (size_t i = 0; i < 3; ++i) {
+    const CudaTensorMap& m = k.tensor_maps[i];
+    EXPECT_EQ(m.element_bytes, 2);
+    EXPECT_EQ(m.swizzle_bytes, 128);
+    EXPECT_EQ(m.dims, (std::vector<uint64_t>{64, 256, 8}));
+    EXPECT_EQ(m.strides, (std::vector<uint64_t>{128, 256 * 128}));
+    EXPECT_EQ(m.box, (std::vector<uint32_t>{64, 128, 1}));  // BM = BN = 128
+  }
+  // Without the option: no maps, the cp.async copies.
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  plain.attention_tma = false;
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(b->module.kernels[0].tensor_maps.empty());
+  EXPECT_THAT(b->module.source, HasSubstr("constexpr bool kTma = false && kAligned"));
+  EXPECT_THAT(b->module.source, Not(HasSubstr("SlTensorMap tm_")));
+  EXPECT_THAT(b->module.kernels[0].config, HasSubstr("2-stage cp.async"));
+  // bf16, d 128, ragged sequences, 3 warpgroups (192-row Q boxes), pipelined.
+  std::string wide = kWgmmaAttentionGraph;
+  wide = absl::StrReplaceAll(wide, {{"f16[2, 4, 256, 64]", "bf16[2, 4, 200, 128]"}});
+  CudaEmitOptions pipelined = tma;
+  pipelined.attention_overlap = 2;
+  pipelined.attention_warpgroups = 3;
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(wide, {}, pipelined);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->module.kernels[0].tensor_maps.size(), 3u);
+  EXPECT_EQ(c->module.kernels[0].tensor_maps[0].dims, (std::vector<uint64_t>{128, 200, 8}));
+  EXPECT_EQ(c->module.kernels[0].tensor_maps[0].box, (std::vector<uint32_t>{64, 192, 1}));
+  EXPECT_EQ(c->module.kernels[0].tensor_maps[1].box, (std::vector<uint32_t>{64, 64, 1}));
+  CudaEmitOptions ping = tma;
+  ping.attention_pingpong = true;
+  absl::StatusOr<EmittedGraph> d = EmitGraphText(kWgmmaAttentionGraph, {}, ping);
+  ASSERT_TRUE(d.ok()) << d.status();
+  // The block-barrier loop (attention_overlap 1 or no mbarriers) and the
+  // producer warpgroup load by cp.async, with or without the option.
+  for (int which = 0; which < 3; ++which) {
+    CudaEmitOptions other = tma;
+    if (which == 0) other.attention_mbarrier = false;
+    if (which == 1) other.attention_overlap = 1, other.attention_stages = 3;
+    if (which == 2) other.attention_producer = true;
+    absl::StatusOr<EmittedGraph> e = EmitGraphText(kWgmmaAttentionGraph, {}, other);
+    ASSERT_TRUE(e.ok()) << which << ": " << e.status();
+    EXPECT_TRUE(e->module.kernels[0].tensor_maps.empty()) << which;
+    EXPECT_THAT(e->module.kernels[0].config, HasSubstr("-stage cp.async")) << which;
+    EXPECT_THAT(e->module.source, HasSubstr("constexpr bool kTma = false && kAligned")) << which;
+  }
+  EXPECT_SM90A_COMPILES_CLEANLY(&a->module.source, &k.unaligned_source, &c->module.source,
+                                &d->module.source);
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
@@ -1277,7 +1355,9 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
         // The grid covers the 300 rows with the variant's rows per block:
         // a warp each, or one 64-thread block each.
         const bool block_row = absl::StrContains(v.config, "64 threads/row");
-        if (!block_row) EXPECT_THAT(v.config, HasSubstr("32 threads/row"));
+        if (!block_row) {
+          EXPECT_THAT(v.config, HasSubstr("32 threads/row"));
+        }
         const uint32_t rows_per_block = block_row ? 1 : v.block[0] / 32;
         EXPECT_GE(v.grid[0] * rows_per_block, 300u);
         EXPECT_LT((v.grid[0] - 1) * rows_per_block, 300u);

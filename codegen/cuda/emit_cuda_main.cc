@@ -17,7 +17,9 @@
 //
 // OUT_DIR/<graph>.cu and OUT_DIR/<graph>.json: the steps in order, kernels
 // with their launch ({"kind": "kernel", "symbol", "grid", "block", "smem",
-// "config", "args": [{"value", "dtype", "numel", "out"}]}), fallback and
+// "config", "args": [{"value", "dtype", "numel", "out"}], and for a kernel
+// that takes tensor maps after its buffers "tensor_maps": [{"arg",
+// "element_bytes", "dims", "strides", "box", "swizzle"}]}), fallback and
 // library steps with their node ({"kind", "node"}); codegen/cuda/gpu_check.py
 // reads them.
 #include <cstdlib>
@@ -110,11 +112,21 @@ int main(int argc, char** argv) {
                                     sluice::ir::DTypeName(a.dtype), "\", \"numel\": ", a.numel,
                                     ", \"out\": ", a.is_output ? "true" : "false", "}"));
       }
+      std::vector<std::string> maps;
+      for (const auto& m : k->tensor_maps) {
+        maps.push_back(absl::StrCat(
+            "{\"arg\": ", m.arg, ", \"element_bytes\": ", m.element_bytes, ", \"dims\": [",
+            absl::StrJoin(m.dims, ", "), "], \"strides\": [", absl::StrJoin(m.strides, ", "),
+            "], \"box\": [", absl::StrJoin(m.box, ", "), "], \"swizzle\": ", m.swizzle_bytes,
+            "}"));
+      }
       steps.push_back(absl::StrCat(
           "{\"kind\": \"kernel\", \"symbol\": \"", k->symbol, "\", \"grid\": [",
           absl::StrJoin(k->grid, ", "), "], \"block\": [", absl::StrJoin(k->block, ", "),
           "], \"smem\": ", k->shared_bytes, ", \"config\": \"", k->config,
-          "\", \"args\": [", absl::StrJoin(args, ", "), "]}"));
+          "\", \"args\": [", absl::StrJoin(args, ", "), "]",
+          maps.empty() ? "" : absl::StrCat(", \"tensor_maps\": [", absl::StrJoin(maps, ", "), "]"),
+          "}"));
     }
     const std::string json =
         absl::StrCat("{\"graph\": \"", g.name(), "\", \"steps\": [\n  ",

@@ -80,6 +80,10 @@ class Runner:
         self.kernels = {}
         for step in self.manifest["steps"]:
             if step["kind"] == "kernel":
+                if step.get("tensor_maps"):
+                    # CuPy cannot encode a CUtensorMap; sluice's runtime does.
+                    raise SystemExit(f"{name}: kernel {step['symbol']} takes tensor maps; emit "
+                                     "with --emit=attention_tma=0 to check it here")
                 self.kernels[step["symbol"]] = self.module.get_function(step["symbol"])
         self.compile_s = time.time() - t0
 
