@@ -404,8 +404,9 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
         const int bh = blockIdx.y;
 #pragma unroll
         for (int a = 0; a < KA; ++a) {
-          sl_tma_load_3d(sk0 + st * kTileBytes + a * BN * 128, tk, a * 64, tile * BN, bh, bars + 8 * st);
-          sl_tma_load_3d(sv0 + st * kTileBytes + a * BN * 128, tv, a * 64, tile * BN, bh, bars + 8 * st);
+          const unsigned at = st * kTileBytes + a * BN * 128;
+          sl_tma_load_3d(sk0 + at, tk, a * 64, tile * BN, bh, bars + 8 * st);
+          sl_tma_load_3d(sv0 + at, tv, a * 64, tile * BN, bh, bars + 8 * st);
         }
       }
       return;
@@ -447,7 +448,9 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       // Full: one arrival per loading thread (kTma: thread 0's); empty: per
       // computing thread.
 #pragma unroll
-      for (int i = 0; i < 2 * STAGES; ++i) sl_mbar_init(bars + 8 * i, i < STAGES ? (kTma ? 1 : LT) : CT);
+      for (int i = 0; i < 2 * STAGES; ++i) {
+        sl_mbar_init(bars + 8 * i, i < STAGES ? (kTma ? 1 : LT) : CT);
+      }
       if (kTma) sl_fence_mbar_init();  // the initialized barriers, for the TMA unit's arrivals
     }
     __syncthreads();
@@ -467,7 +470,9 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
       if (tid == 0) {  // Q's bytes join tile 0's on stage 0's full barrier
         sl_mbar_expect_tx(bars, kQBytes);
 #pragma unroll
-        for (int a = 0; a < KA; ++a) sl_tma_load_3d(sq + a * BM * 128, tq, a * 64, q0, blockIdx.y, bars);
+        for (int a = 0; a < KA; ++a) {
+          sl_tma_load_3d(sq + a * BM * 128, tq, a * 64, q0, blockIdx.y, bars);
+        }
       }
     } else {
       load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group (kMbar: its arrival)
@@ -1171,7 +1176,8 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
       options, kernel.name, absl::StrCat(helpers, body, entry("_unaligned", kWgmmaUnalignedEntry)));
   launch.config = absl::StrCat("attention: ", bm, " query rows x ", bn, " keys per tile, ",
                                warpgroups, " warpgroups of 64 rows, wgmma ", mma, ", ", stages,
-                               tma ? "-stage TMA" : "-stage cp.async", overlap == 1   ? ", P V waited for with the next S"
+                               tma ? "-stage TMA" : "-stage cp.async",
+                               overlap == 1   ? ", P V waited for with the next S"
                                : overlap == 2 ? ", softmax overlapped with the previous tile's P V"
                                               : "",
                                mbar ? ", per-stage mbarriers" : "",
