@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -350,15 +351,30 @@ class KernelEmitter {
   // `trap_unaligned`: the kernel's vector accesses assume 16-byte-aligned
   // buffers (no element-wise path) and its entry traps on others
   // (CudaEmitOptions::aligned_variants' aligned kernel).
-  KernelEmitter(const Kernel& k, const CudaEmitOptions& o, bool trap_unaligned = false)
-      : k_(k), o_(o), trap_unaligned_(trap_unaligned) {}
+  // `name`: the kernel's name in the text and launch (k.name when empty;
+  // launch variants and unaligned variants are named apart without copying
+  // the kernel).
+  KernelEmitter(const Kernel& k, const CudaEmitOptions& o, bool trap_unaligned = false,
+                std::string name = {})
+      : k_(k), o_(o), trap_unaligned_(trap_unaligned),
+        name_(name.empty() ? k.name : std::move(name)) {}
 
   // After Emit: whether the kernel has 16-byte vector accesses at all.
   bool vectorized() const { return vectorized_; }
 
+  // The launch shape alone (no text), as Emit's launch will have it: for
+  // AddLaunchVariants to skip a shape it already has before emitting it.
+  CudaLaunchVariant Shape() {
+    Layout();
+    return {absl::StrCat("sluice_", name_),
+            {static_cast<uint32_t>(grid_), 1, 1},
+            {static_cast<uint32_t>(block_x_), static_cast<uint32_t>(block_y_), 1},
+            0,
+            config_};
+  }
+
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> Emit() {
-    Analyze();
-    ChooseLayout();
+    Layout();
     EmitHeader();
     if (k_.outer_extent <= 0) {
       Line("return;  // no rows");
@@ -381,8 +397,8 @@ class KernelEmitter {
     Line("}");
     if (!status_.ok()) return status_;
     CudaKernelLaunch l;
-    l.name = k_.name;
-    l.symbol = absl::StrCat("sluice_", k_.name);
+    l.name = name_;
+    l.symbol = absl::StrCat("sluice_", name_);
     l.kind = kind_;
     l.grid = {static_cast<uint32_t>(grid_), 1, 1};
     l.block = {static_cast<uint32_t>(block_x_), static_cast<uint32_t>(block_y_), 1};
@@ -394,6 +410,14 @@ class KernelEmitter {
 
  private:
   // ---- analysis ----
+
+  // Analyze and ChooseLayout, once.
+  void Layout() {
+    if (laid_out_) return;
+    Analyze();
+    ChooseLayout();
+    laid_out_ = true;
+  }
 
   void Analyze() {
     stage_of_.assign(k_.exprs.size(), -1);
@@ -509,9 +533,16 @@ class KernelEmitter {
   // Whether an access at `index` is one vector access of vec_ elements: r0 +
   // f(x0) with f(x0) a multiple of vec_ (chunks start at multiples of vec_).
   bool Vectorized(const IndexExpr& index) const {
-    if (vec_ <= 1 || !RowContiguous(index)) return false;
-    const IndexExpr rem = (index - r0_).Mod(vec_);
-    return rem.is_const() && rem.constant() == 0;
+    if (vec_ <= 1) return false;
+    auto [it, inserted] = vectorized_memo_.try_emplace(&index, vec_, false);
+    if (!inserted && it->second.first == vec_) return it->second.second;
+    bool v = RowContiguous(index);
+    if (v) {
+      const IndexExpr rem = (index - r0_).Mod(vec_);
+      v = rem.is_const() && rem.constant() == 0;
+    }
+    it->second = {vec_, v};
+    return v;
   }
 
   // Whether most samples of `index` step by one element when x0 does.
@@ -762,7 +793,7 @@ class KernelEmitter {
   int64_t BlockThreads() const { return block_x_ * block_y_; }
 
   void EmitHeader() {
-    Line(absl::StrCat("// ", k_.name, ": step ", k_.step, ", nodes: ", absl::StrJoin(k_.nodes, ", ")));
+    Line(absl::StrCat("// ", name_, ": step ", k_.step, ", nodes: ", absl::StrJoin(k_.nodes, ", ")));
     Line(absl::StrCat("// ", config_));
     std::vector<std::string> params;
     for (size_t i = 0; i < k_.args.size(); ++i) {
@@ -773,9 +804,9 @@ class KernelEmitter {
     const std::string min_blocks =
         o_.min_blocks_per_sm > 0 ? absl::StrCat(", ", o_.min_blocks_per_sm) : "";
     Open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", BlockThreads(),
-                      min_blocks, ") sluice_", k_.name, "(", absl::StrJoin(params, ", "), ") {"));
-    if (o_.poison_kernels.contains(k_.name)) {
-      Line(absl::StrCat("#error \"sluice: injected compile failure in ", k_.name, "\""));
+                      min_blocks, ") sluice_", name_, "(", absl::StrJoin(params, ", "), ") {"));
+    if (o_.poison_kernels.contains(name_)) {
+      Line(absl::StrCat("#error \"sluice: injected compile failure in ", name_, "\""));
     }
     Line(absl::StrCat("typedef ", Idx(), " sl_idx;"));
     // Alignment of the buffers that vector accesses use.
@@ -873,7 +904,7 @@ class KernelEmitter {
       case Expr::Kind::kReduceResult:
         return absl::StrCat("red", e.reduction);
       case Expr::Kind::kScratchLoad:
-        Fail(absl::InternalError(absl::StrCat("kernel ", k_.name, ": scratch load v", e.id,
+        Fail(absl::InternalError(absl::StrCat("kernel ", name_, ": scratch load v", e.id,
                                               " outside a loop")));
         return "0";
     }
@@ -1216,7 +1247,7 @@ class KernelEmitter {
     for (const Stage& st : k_.stages) {
       if (!st.reductions.empty() || !st.scratch_stores.empty()) {
         Fail(absl::InternalError(
-            absl::StrCat("kernel ", k_.name, ": a pointwise kernel with reductions")));
+            absl::StrCat("kernel ", name_, ": a pointwise kernel with reductions")));
       }
     }
     // The work of one chunk, at one indentation level deeper than the caller.
@@ -1393,13 +1424,23 @@ class KernelEmitter {
   bool unrolled_ = false;
   int64_t rows_per_block_ = 1;
   int64_t block_x_ = 1, block_y_ = 1, grid_ = 1;
+  const std::string name_;
+  bool laid_out_ = false;
+  // Vectorized's answers by index (the Kernel's, stable while emitting)
+  // and the vector width they were for.
+  mutable absl::flat_hash_map<const IndexExpr*, std::pair<int, bool>> vectorized_memo_;
   int64_t static_shared_ = 0;
   std::string config_;
 };
 
 int CountLines(absl::string_view s) {
   int n = 0;
-  for (char c : s) n += c == '\n';
+  const char* p = s.data();
+  const char* const end = p + s.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr) {
+    ++n;
+    ++p;
+  }
   return n;
 }
 
@@ -1444,15 +1485,18 @@ absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
   };
   for (CudaEmitOptions& o : shapes) {
     o.launch_variants = false;
-    Kernel v = k;
-    v.name = absl::StrCat(k.name, "_v", launch->variants.size() + 1);
-    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = KernelEmitter(v, o).Emit();
-    if (!e.ok()) return e.status();
-    const CudaKernelLaunch& l = e->second;
-    if (same(l, *launch) || std::any_of(launch->variants.begin(), launch->variants.end(),
-                                         [&](const CudaLaunchVariant& w) { return same(l, w); })) {
+    KernelEmitter emitter(k, o, /*trap_unaligned=*/false,
+                          absl::StrCat(k.name, "_v", launch->variants.size() + 1));
+    // A shape the kernel or an earlier variant has is not emitted at all.
+    const CudaLaunchVariant shape = emitter.Shape();
+    if (same(shape, *launch) ||
+        std::any_of(launch->variants.begin(), launch->variants.end(),
+                    [&](const CudaLaunchVariant& w) { return same(shape, w); })) {
       continue;
     }
+    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = emitter.Emit();
+    if (!e.ok()) return e.status();
+    const CudaKernelLaunch& l = e->second;
     absl::StrAppend(text, "\n", e->first);
     launch->variants.push_back({l.symbol, l.grid, l.block, l.shared_bytes, l.config});
   }
@@ -1475,10 +1519,8 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitOne(const Kernel& k
   KernelEmitter aligned(k, options, /*trap_unaligned=*/true);
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> main = aligned.Emit();
   if (!main.ok() || !aligned.vectorized()) return main;  // no vector accesses: one kernel
-  Kernel general = k;
-  general.name = absl::StrCat(k.name, "_unaligned");
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> u =
-      KernelEmitter(general, options).Emit();
+      KernelEmitter(k, options, /*trap_unaligned=*/false, absl::StrCat(k.name, "_unaligned")).Emit();
   if (!u.ok()) return u.status();
   main->second.unaligned_symbol = u->second.symbol;
   main->second.unaligned_source = UnalignedVariantSource(options, k.name, u->first);
