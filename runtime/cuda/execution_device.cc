@@ -345,6 +345,13 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
       return absl::InvalidArgumentError(absl::StrCat(
           "kernel ", k.symbol, " has both launch variants and an unaligned variant"));
     }
+    for (size_t i = 0; i < k.tensor_maps.size(); ++i) {
+      const int b = k.tensor_maps[i].buffer;
+      if (b < 0 || b >= k.num_args) {
+        return absl::InvalidArgumentError(absl::StrCat("kernel ", k.symbol, "'s tensor map ", i,
+                                                       " is of buffer ", b, " of ", k.num_args));
+      }
+    }
   }
   m->chosen_.resize(kernels.size());
   for (size_t i = 0; i < kernels.size(); ++i) m->chosen_[i].function = m->functions_[i];
@@ -451,10 +458,6 @@ absl::Status CudaKernelModule::LaunchShape(int index, int shape, const CudaFunct
   for (size_t i = 0; i < maps.size(); ++i) {
     const KernelLaunchSpec::TensorMap& m = k.tensor_maps[i];
     if (f != &unaligned) {
-      if (m.buffer < 0 || m.buffer >= k.num_args) {
-        return absl::InternalError(absl::StrCat("kernel ", k.symbol, "'s tensor map ", i,
-                                                " is of buffer ", m.buffer, " of ", k.num_args));
-      }
       absl::StatusOr<TensorMapBytes> encoded = EncodeTensorMap(
           device_->device(), m.spec,
           static_cast<DevicePtr>(reinterpret_cast<uintptr_t>(buffers[m.buffer])));
