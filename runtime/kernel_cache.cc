@@ -285,9 +285,12 @@ absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
     report->warnings.push_back(absl::StrCat("kernel cache directory ", dir,
                                             " is not writable; compiling without a cache"));
     LOG(WARNING) << report->warnings.back();
-    char tmpl[] = "/tmp/sluice-nocache-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      return absl::InternalError("cannot create a temporary directory to compile in");
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = absl::StrCat((tmp != nullptr && *tmp != '\0') ? tmp : "/tmp",
+                                    "/sluice-nocache-XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return absl::InternalError(
+          absl::StrCat("cannot create a temporary directory to compile in (", tmpl, ")"));
     }
     dir = tmpl;
   }
@@ -343,6 +346,15 @@ absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
   if (lib == nullptr) {
     return absl::InternalError(
         absl::StrCat("cannot load freshly compiled library ", lib_path, ": ", why));
+  }
+  if (!report->cached) {
+    // Nothing will look this library up again: once it is mapped, its file
+    // and the temporary directory go, so that every uncached compile does not
+    // leave a directory in /tmp (a failed compile keeps its source there for
+    // the user, above).
+    std::remove(lib_path.c_str());
+    rmdir(dir.c_str());
+    report->library_path.clear();
   }
   return lib;
 }

@@ -81,7 +81,7 @@ struct HostCompileReport {
   bool rebuilt = false;         // an entry existed but failed to load
   bool cached = true;           // false when the cache dir was unusable
   std::string key;
-  std::string library_path;
+  std::string library_path;     // empty when not cached (the file is removed once loaded)
   double compile_seconds = 0;   // host compiler time (0 on a hit)
   std::vector<std::string> warnings;
   // Per-phase times of the whole compile, filled by sluice::Compile (both

@@ -1,5 +1,6 @@
 #include "runtime/kernel_cache.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -25,6 +27,18 @@ std::string FreshDir(const std::string& name) {
   std::string cmd = absl::StrCat("rm -rf '", dir, "'");
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   return dir;
+}
+
+std::vector<std::string> DirEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return {"<cannot open " + dir + ">"};
+  while (const dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(d);
+  return names;
 }
 
 int CallAdd(const LoadedLibrary& lib, int a, int b) {
@@ -112,15 +126,30 @@ TEST(KernelCacheTest, UnwritableCacheDirStillCompiles) {
   ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
   const std::string file = dir + "/a-file";
   std::ofstream(file) << "not a directory";
+  // Where it compiles instead: a fresh $TMPDIR, to see what it leaves there.
+  const std::string tmp = FreshDir("unwritable-tmpdir");
+  ASSERT_EQ(mkdir(tmp.c_str(), 0755), 0);
+  const char* old_tmp = std::getenv("TMPDIR");
+  const std::string saved = old_tmp != nullptr ? old_tmp : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
   HostCompileOptions o;
   o.cache_dir = file + "/cache";  // below a regular file: cannot exist
   HostCompileReport r;
   auto lib = CompileAndLoad(kSource, {"sluice_test_add"}, o, &r);
+  if (old_tmp != nullptr) {
+    setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
   ASSERT_TRUE(lib.ok()) << lib.status();
   EXPECT_FALSE(r.cached);
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].find("not writable"), std::string::npos);
   EXPECT_EQ(CallAdd(**lib, 20, 22), 42);
+  // The temporary directory it compiled in is gone once the library is
+  // loaded (the library stays mapped), and no path to it is reported.
+  EXPECT_EQ(r.library_path, "");
+  EXPECT_EQ(DirEntries(tmp), std::vector<std::string>{});
 }
 
 TEST(KernelCacheTest, CompileErrorsNameTheLinesAndKeepTheSource) {
