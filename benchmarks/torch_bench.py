@@ -112,10 +112,17 @@ def shrink_graph(graph: sg.Graph, dim_fn) -> sg.Graph:
 
 
 def load_suite(graph_dir: str, only: List[str], dim_fn) -> List[sg.Graph]:
-    names = [n for n in SUITE if not only or n in only]
-    extra = sorted(f[:-6] for f in os.listdir(graph_dir)
-                   if f.endswith(".graph") and f[:-6] not in SUITE)
-    names += [n for n in extra if not only or n in only]
+    """The .graph files of graph_dir (all of them, or those named in only):
+    the suite's in the suite's order, then any others by name. A folder with
+    some of the suite's graphs (or none) is fine; a name in only that has no
+    file is an error."""
+    present = {f[:-6] for f in os.listdir(graph_dir) if f.endswith(".graph")}
+    missing = sorted(n for n in only if n not in present)
+    if missing:
+        raise SystemExit(f"torch_bench: no {', '.join(m + '.graph' for m in missing)} "
+                         f"in {graph_dir}")
+    names = [n for n in SUITE if n in present and (not only or n in only)]
+    names += sorted(n for n in present - set(SUITE) if not only or n in only)
     graphs = []
     for name in names:
         g = sg.parse_file(os.path.join(graph_dir, f"{name}.graph"))[0]

@@ -67,6 +67,22 @@ class SuiteFilesTest(unittest.TestCase):
         for f in os.listdir(GRAPHS):
             self.assertEqual(self.load(f[:-6]).name, f[:-6])
 
+    def test_load_suite_takes_the_folders_graphs(self):
+        with tempfile.TemporaryDirectory() as d:
+            for name in ("softmax_f32", "seed"):
+                with open(os.path.join(GRAPHS, name + ".graph")) as src, \
+                        open(os.path.join(d, name + ".graph"), "w") as dst:
+                    dst.write(src.read())
+            with open(os.path.join(GRAPHS, "seed.graph")) as src, \
+                    open(os.path.join(d, "my_seed.graph"), "w") as dst:
+                dst.write(src.read().replace("graph seed(", "graph my_seed("))
+            # The suite's graphs in the suite's order, then the others.
+            self.assertEqual([g.name for g in tb.load_suite(d, [], None)],
+                             ["softmax_f32", "seed", "my_seed"])
+            self.assertEqual([g.name for g in tb.load_suite(d, ["my_seed"], None)], ["my_seed"])
+            with self.assertRaisesRegex(SystemExit, "no layer_norm_f32.graph in"):
+                tb.load_suite(d, ["layer_norm_f32"], None)
+
     def test_fourteen_files(self):
         self.assertEqual(sorted(tb.SUITE), sorted(f[:-6] for f in os.listdir(GRAPHS)))
 
