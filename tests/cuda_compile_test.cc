@@ -325,6 +325,7 @@ graph attn(%q: f16[2, 200, 128], %k: f16[2, 150, 128], %v: f16[2, 150, 128]) {
         "attention_split_pv=1", "attention_split_pv=1,attention_rowsum_mma=1",
         "attention_tma=0", "attention_tma=0,attention_overlap=2",
         "attention_tma=0,attention_pingpong=1,attention_block_n=64",
+        "attention_tma=0,attention_producer=1", "attention_producer=1,attention_overlap=2",
         "attention_wgmma=0",
         "attention_wgmma=0,attention_lazy_rescale=8"}) {
     SCOPED_TRACE(spec);

@@ -653,7 +653,7 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
         "attention_producer=1", "attention_exp2_fma=8,attention_lazy_rescale=8",
         "attention_exp2_fma=3", "attention_split_pv=1,attention_lazy_rescale=8",
         "attention_split_pv=1,attention_rowsum_mma=1", "attention_tma=0",
-        "attention_tma=0,attention_lazy_rescale=8"}) {
+        "attention_tma=0,attention_lazy_rescale=8", "attention_tma=0,attention_producer=1"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] : std::vector<std::pair<std::string, int>>{
              {"f16", 32}, {"f16", 64}, {"bf16", 64}, {"bf16", 128}}) {
@@ -702,7 +702,8 @@ TEST_F(CudaTest, FusedAttentionRescalesWhenARowMaximumGrows) {
 // letting warpgroups drift two tiles apart), and with the two warpgroups
 // taking turns at the tensor cores (ping-pong); with the row sums on the
 // tensor cores (attention_rowsum_mma); with a producer warpgroup loading
-// for 1 to 3 computing ones (attention_producer); with exponentials on the
+// for 1 to 3 computing ones (attention_producer; its first thread by TMA,
+// or all its threads by cp.async); with exponentials on the
 // FMA pipe (attention_exp2_fma); with P V issued in two halves
 // (attention_split_pv); with Q and K/V tiles loaded by cp.async instead
 // of the tensor memory accelerator (attention_tma=0); against the reference on
@@ -733,6 +734,11 @@ TEST_F(CudaTest, PipelinedAttentionSchedulesMatchTheReference) {
         "attention_split_pv=1,attention_producer=1", "attention_tma=0",
         "attention_tma=0,attention_warpgroups=3,attention_overlap=2",
         "attention_tma=0,attention_pingpong=1", "attention_warpgroups=1",
+        "attention_tma=0,attention_producer=1",
+        "attention_tma=0,attention_producer=1,attention_warpgroups=3,attention_overlap=2",
+        "attention_producer=1,attention_block_n=128,attention_overlap=2",
+        "attention_producer=1,attention_block_n=128,attention_warpgroups=3",
+        "attention_warpgroups=3,attention_block_n=128",
         "attention_rowsum_mma=1,attention_stages=3", "attention_tma=0,attention_split_pv=1"}) {
     sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
     for (const auto& [dtype, d] :

@@ -323,13 +323,14 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   constexpr bool kProducer = $PRODUCER;
   constexpr int CT = $CT, LT = kProducer ? NT - CT : NT;
   constexpr bool kLoadInLoop = kMbar && !kProducer;  // the computing threads load ahead
-  // TMA (kLoadInLoop, aligned buffers; CudaEmitOptions::attention_tma):
-  // thread 0 loads Q and each K/V tile with one cp.async.bulk.tensor per
+  // TMA (kMbar, aligned buffers; CudaEmitOptions::attention_tma): the first
+  // loading thread (thread 0, or the producer's first) loads Q and each K/V
+  // tile with one cp.async.bulk.tensor per
   // 64-column block from the tensor maps at generic addresses tq, tk and tv
   // (rows of [batch][S][D], 128-byte swizzle: the layout load_rows writes;
   // rows past SQ / SK read as zeros), and the stage's full mbarrier counts
   // its one arrival and the bytes in.
-  constexpr bool kTma = $USE_TMA && kAligned && kLoadInLoop;
+  constexpr bool kTma = $USE_TMA && kAligned && kMbar;
   // EXP2_FMA: of each thread's BN / 8 groups of 4 exponentials per tile, this
   // many (spread evenly) are computed on the FMA pipe (sl_exp2_fma), the
   // rest by MUFU (CudaEmitOptions::attention_exp2_fma).
@@ -397,7 +398,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   auto load_tile = [&](int tile) {
     if (kMbar && tile >= kTiles) return;
     if (kTma) {
-      if (tid == 0) {
+      if (lt == 0) {
         const int st = tile % STAGES;
         if (tile >= STAGES) sl_mbar_wait(bars + 8 * (STAGES + st), (tile / STAGES - 1) & 1);
         sl_mbar_arrive_expect_tx(bars + 8 * st, 2 * kTileBytes);
@@ -439,13 +440,20 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     }
     sl_cp_async_commit();
   };
+  // kTma: Q by the first loading thread; its bytes join tile 0's on stage
+  // 0's full barrier.
+  auto load_q_tma = [&]() {
+    sl_mbar_expect_tx(bars, kQBytes);
+#pragma unroll
+    for (int a = 0; a < KA; ++a) sl_tma_load_3d(sq + a * BM * 128, tq, a * 64, q0, blockIdx.y, bars);
+  };
   if (kRowSumMma) {
     for (int i = tid; i < 512; i += NT) sl_st_shared_u32(ones + 4 * i, $ONE2);
     sl_fence_proxy_async();  // for wgmma's reads, after the barrier below (or begin_tile's)
   }
   if (kMbar) {
     if (tid == 0) {
-      // Full: one arrival per loading thread (kTma: thread 0's); empty: per
+      // Full: one arrival per loading thread (kTma: the first one's); empty: per
       // computing thread.
 #pragma unroll
       for (int i = 0; i < 2 * STAGES; ++i) {
@@ -459,6 +467,15 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
   if constexpr (kProducer) {
     if (wg == CT / 128) {
       sl_setmaxnreg_dec<$PRODUCER_REGS>();
+      if (kTma) {
+        // One thread issues every copy; the block stays until the computing
+        // warpgroups have waited for all of them on the full barriers.
+        if (lt == 0) {
+          load_q_tma();
+          for (int tile = 0; tile < kTiles; ++tile) load_tile(tile);
+        }
+        return;
+      }
       load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's arrival
       for (int tile = 0; tile < kTiles; ++tile) load_tile(tile);
       sl_cp_async_wait_all();  // nothing in flight when the warpgroup exits
@@ -467,13 +484,7 @@ __device__ __forceinline__ void sl_attention_$NAME(const unsigned short* __restr
     sl_setmaxnreg_inc<$CONSUMER_REGS>();
   } else {
     if (kTma) {
-      if (tid == 0) {  // Q's bytes join tile 0's on stage 0's full barrier
-        sl_mbar_expect_tx(bars, kQBytes);
-#pragma unroll
-        for (int a = 0; a < KA; ++a) {
-          sl_tma_load_3d(sq + a * BM * 128, tq, a * 64, q0, blockIdx.y, bars);
-        }
-      }
+      if (tid == 0) load_q_tma();
     } else {
       load_rows(sq, qb, q0, BM, SQ);  // joins tile 0's group (kMbar: its arrival)
     }
@@ -1068,9 +1079,9 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
         ": attention_pingpong needs attention_mbarrier, attention_overlap 0 and 2 warpgroups"));
   }
   const bool split_pv = options.attention_split_pv;
-  // TMA where the computing threads load in the loop (the mbarrier loops);
-  // the block-barrier loop and the producer keep cp.async.
-  const bool tma = options.attention_tma && mbar && !producer;
+  // TMA where the tiles are handed over by mbarriers (the mbarrier loops,
+  // with or without a producer); the block-barrier loop keeps cp.async.
+  const bool tma = options.attention_tma && mbar;
   if (split_pv && (overlap != 0 || ping)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "kernel ", kernel.name, ": attention_split_pv needs attention_overlap 0 and no ping-pong"));

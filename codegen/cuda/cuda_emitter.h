@@ -235,7 +235,8 @@ struct CudaEmitOptions {
   // (the tensor cores do 12% more of P V; benchmarks/NOTES.md §25): off.
   bool attention_rowsum_mma = false;
   // The wgmma kernel's warp specialization (FlashAttention-3's producer):
-  // one more warpgroup per block only loads Q and the K/V tiles (cp.async,
+  // one more warpgroup per block only loads Q and the K/V tiles (its first
+  // thread by TMA with attention_tma, all its threads by cp.async without;
   // arriving on the stages' full mbarriers, waiting on their empty ones) with
   // its registers lowered to 24 by setmaxnreg, and the attention_warpgroups
   // consumer warpgroups (at most 3), raised to what that leaves, only
@@ -257,15 +258,16 @@ struct CudaEmitOptions {
   // computed (O is rescaled before either). 0.5-1% slower on an H100
   // (NOTES.md §26): off.
   bool attention_split_pv = false;
-  // The wgmma kernel's mbarrier loops (attention_mbarrier, no producer)
-  // load Q and the K/V tiles with the tensor memory accelerator: one thread
-  // per block issues one cp.async.bulk.tensor per tile and 64-column block
+  // The wgmma kernel's mbarrier loops (attention_mbarrier) load Q and the
+  // K/V tiles with the tensor memory accelerator: one thread per block (the
+  // producer's first, with attention_producer) issues one
+  // cp.async.bulk.tensor per tile and 64-column block
   // into the 128-byte-swizzled layout the cp.async copies write, and the
   // stage's full mbarrier counts the bytes in; rows past the sequence read
   // as zeros. The launch then takes three tensor maps after its buffers
   // (CudaKernelLaunch::tensor_maps), which the runtime encodes per launch;
-  // the unaligned variant, the block-barrier loop and the producer keep
-  // the cp.async copies (the launch's config says which). On by default:
+  // the unaligned variant and the block-barrier loop keep the cp.async
+  // copies (the launch's config says which). On by default:
   // 8% faster than cp.async for d 64 on an H100, ahead of cuDNN's kernel
   // (benchmarks/NOTES.md §27).
   bool attention_tma = true;

@@ -957,10 +957,11 @@ TEST(CudaEmitterTest, WgmmaAttentionIssuesPVInHalves) {
 // with the tensor memory accelerator from three tensor maps the launch
 // describes (Q's, K's, V's: [batch][S][D] innermost first, 64-column boxes
 // of BM or BN rows, 128-byte swizzle); both entries take the maps, the
-// unaligned one passes none on; the block-barrier loop and the producer
-// keep cp.async (and take no maps), as does attention_tma=0; both dtypes
-// compile for sm_90a without warnings or serialized wgmmas, pipelined and
-// with d 128 (two boxes per tile) too.
+// unaligned one passes none on; with a producer warpgroup its first thread
+// issues the copies; the block-barrier loop keeps cp.async (and takes no
+// maps), as does attention_tma=0; both dtypes compile for sm_90a without
+// warnings or serialized wgmmas, pipelined, with a producer and with d 128
+// (two boxes per tile) too.
 TEST(CudaEmitterTest, WgmmaAttentionLoadsByTensorMaps) {
   CudaEmitOptions tma;
   tma.hopper = true;
@@ -969,7 +970,7 @@ TEST(CudaEmitterTest, WgmmaAttentionLoadsByTensorMaps) {
   ASSERT_TRUE(a.ok()) << a.status();
   const CudaKernelLaunch& k = a->module.kernels[0];
   EXPECT_THAT(k.config, HasSubstr("2-stage TMA"));
-  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kTma = true && kAligned && kLoadInLoop;"));
+  EXPECT_THAT(a->module.source, HasSubstr("constexpr bool kTma = true && kAligned && kMbar;"));
   EXPECT_THAT(a->module.source, HasSubstr("cp.async.bulk.tensor.3d.shared::cluster.global.tile"));
   EXPECT_THAT(a->module.source,
               HasSubstr("const __grid_constant__ SlTensorMap tm_q, const __grid_constant__ "
@@ -1014,13 +1015,28 @@ TEST(CudaEmitterTest, WgmmaAttentionLoadsByTensorMaps) {
   ping.attention_pingpong = true;
   absl::StatusOr<EmittedGraph> d = EmitGraphText(kWgmmaAttentionGraph, {}, ping);
   ASSERT_TRUE(d.ok()) << d.status();
-  // The block-barrier loop (attention_overlap 1 or no mbarriers) and the
-  // producer warpgroup load by cp.async, with or without the option.
-  for (int which = 0; which < 3; ++which) {
+  // A producer warpgroup (FlashAttention-3's layout: the producer's first
+  // thread loads by TMA, two computing warpgroups, d 128, 128-key tiles,
+  // intra-warpgroup overlap).
+  std::string d128 = absl::StrReplaceAll(kWgmmaAttentionGraph, {{"f16[2, 4, 256, 64]",
+                                                                 "f16[2, 4, 256, 128]"}});
+  CudaEmitOptions fa3 = tma;
+  fa3.attention_producer = true;
+  fa3.attention_block_n = 128;
+  fa3.attention_overlap = 2;
+  absl::StatusOr<EmittedGraph> f = EmitGraphText(d128, {}, fa3);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ASSERT_EQ(f->module.kernels[0].tensor_maps.size(), 3u);
+  EXPECT_EQ(f->module.kernels[0].tensor_maps[1].box, (std::vector<uint32_t>{64, 128, 1}));
+  EXPECT_THAT(f->module.kernels[0].config, HasSubstr("2-stage TMA"));
+  EXPECT_THAT(f->module.kernels[0].config, HasSubstr("a producer warpgroup"));
+  EXPECT_THAT(f->module.source, HasSubstr("constexpr bool kTma = true && kAligned && kMbar;"));
+  // The block-barrier loop (attention_overlap 1 or no mbarriers) loads by
+  // cp.async, with or without the option.
+  for (int which = 0; which < 2; ++which) {
     CudaEmitOptions other = tma;
     if (which == 0) other.attention_mbarrier = false;
     if (which == 1) other.attention_overlap = 1, other.attention_stages = 3;
-    if (which == 2) other.attention_producer = true;
     absl::StatusOr<EmittedGraph> e = EmitGraphText(kWgmmaAttentionGraph, {}, other);
     ASSERT_TRUE(e.ok()) << which << ": " << e.status();
     EXPECT_TRUE(e->module.kernels[0].tensor_maps.empty()) << which;
@@ -1028,7 +1044,7 @@ TEST(CudaEmitterTest, WgmmaAttentionLoadsByTensorMaps) {
     EXPECT_THAT(e->module.source, HasSubstr("constexpr bool kTma = false && kAligned")) << which;
   }
   EXPECT_SM90A_COMPILES_CLEANLY(&a->module.source, &k.unaligned_source, &c->module.source,
-                                &d->module.source);
+                                &d->module.source, &f->module.source);
 }
 
 // aligned_variants: a kernel with vector accesses is emitted for aligned
