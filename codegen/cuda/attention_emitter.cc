@@ -1050,14 +1050,25 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitWgmmaAttention(
     const Kernel& kernel, const CudaEmitOptions& options) {
   const AttentionSpec& a = *kernel.attention;
   const bool f16 = a.dtype == ir::DType::kF16;
-  // Defaults measured on an H200 (benchmarks/NOTES.md): two blocks of two
-  // warpgroups per SM (registers capped at 128), 128-key tiles for d = 64
-  // and 64-key ones for d = 128 (so that two blocks' shared memory fits),
-  // no intra-warpgroup pipelining.
-  const int warpgroups = options.attention_warpgroups > 0 ? options.attention_warpgroups : 2;
-  const int bn = options.attention_block_n >= 64 ? options.attention_block_n : a.d <= 64 ? 128 : 64;
+  // Defaults measured on an H100 and an H200 (benchmarks/NOTES.md): for
+  // d = 64 two blocks of two warpgroups per SM (registers capped at 128) on
+  // 128-key tiles; for d = 128 (the pick, where the schedule is left to it)
+  // one block of three computing warpgroups and a producer on 128-key tiles
+  // (§28; two warpgroups' 64-key tiles, two blocks per SM, were 3-4%
+  // slower); no intra-warpgroup pipelining.
+  const bool pick_wide = a.d > 64 && options.attention_warpgroups == 0 &&
+                         options.attention_block_n == 0 && options.attention_producer < 0 &&
+                         options.attention_overlap == 0 && options.attention_stages == 0 &&
+                         options.attention_mbarrier && !options.attention_pingpong;
+  const int warpgroups = options.attention_warpgroups > 0 ? options.attention_warpgroups
+                         : pick_wide                       ? 3
+                                                           : 2;
+  const int bn = options.attention_block_n >= 64    ? options.attention_block_n
+                 : a.d <= 64 || pick_wide ? 128
+                                          : 64;
   const int overlap = options.attention_overlap;
-  const bool producer = options.attention_producer;
+  const bool producer =
+      options.attention_producer >= 0 ? options.attention_producer == 1 : pick_wide;
   // Without a producer, a pipelined loop loads a tile fewer ahead: 3 stages.
   const int stages = options.attention_stages > 0      ? options.attention_stages
                      : overlap > 0 && !producer ? 3

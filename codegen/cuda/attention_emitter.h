@@ -16,11 +16,13 @@
 // softmax (exp2 with the scale folded in) runs in the accumulator
 // registers, and O += P V is wgmma m64n64k16 per 64 output columns with P
 // from registers (the S accumulator layout is the A fragment layout) and V
-// as an N-major B operand. Defaults: two warpgroups per block, 128-key tiles
-// for d = 64 (64 for d = 128), registers capped so that two blocks share an
-// SM, so one block's softmax overlaps the other's MMAs; the warpgroups of a
+// as an N-major B operand. Defaults for d = 64: two warpgroups per block,
+// 128-key tiles, registers capped so that two blocks share an SM, so one
+// block's softmax overlaps the other's MMAs; for d = 128: one block per SM
+// of three computing warpgroups and a producer warpgroup that issues the
+// TMA copies, 128-key tiles. The warpgroups of a
 // block wait on per-stage mbarriers (tile landed, stage consumed), not on a
-// block-wide barrier per tile (benchmarks/NOTES.md §12 and §24–26 have the
+// block-wide barrier per tile (benchmarks/NOTES.md §12, §24–26 and §28 have the
 // variants measured: attention_warpgroups, attention_block_n,
 // attention_stages, attention_overlap, attention_mbarrier,
 // attention_pingpong, attention_rowsum_mma, attention_producer (a

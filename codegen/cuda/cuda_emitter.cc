@@ -1572,6 +1572,19 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                      : key == "attention_lazy_rescale"  ? &o.attention_lazy_rescale
                      : key == "attention_exp2_fma"      ? &o.attention_exp2_fma
                                                         : nullptr;
+    // attention_producer: 0/1/true/false like a bool, or -1 (the pick).
+    if (key == "attention_producer") {
+      if (value == "1" || value == "true") {
+        o.attention_producer = 1;
+      } else if (value == "0" || value == "false") {
+        o.attention_producer = 0;
+      } else if (value == "-1") {
+        o.attention_producer = -1;
+      } else {
+        return bad("expected 0, 1, true, false or -1 (the pick)");
+      }
+      continue;
+    }
     bool* bool_field = key == "fast_math"                  ? &o.fast_math
                        : key == "assume_aligned"           ? &o.assume_aligned
                        : key == "recompute_narrow_scratch" ? &o.recompute_narrow_scratch
@@ -1579,7 +1592,6 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "attention_mbarrier"       ? &o.attention_mbarrier
                        : key == "attention_pingpong"       ? &o.attention_pingpong
                        : key == "attention_rowsum_mma"     ? &o.attention_rowsum_mma
-                       : key == "attention_producer"       ? &o.attention_producer
                        : key == "attention_split_pv"       ? &o.attention_split_pv
                        : key == "attention_tma"            ? &o.attention_tma
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints

@@ -241,9 +241,13 @@ struct CudaEmitOptions {
   // its registers lowered to 24 by setmaxnreg, and the attention_warpgroups
   // consumer warpgroups (at most 3), raised to what that leaves, only
   // compute. One block per SM; needs attention_mbarrier and attention_overlap
-  // 0 or 2; 2 stages suffice. 14-33% slower than the default on an H100
-  // (fewer computing warps per SM; benchmarks/NOTES.md §26): off.
-  bool attention_producer = false;
+  // 0 or 2; 2 stages suffice. 1: on, 0: off, -1: the pick, which is on for
+  // d 128 with 3 computing warpgroups and 128-key tiles (when
+  // attention_warpgroups, attention_block_n, attention_stages and
+  // attention_overlap are left at 0, mbarriers on, no ping-pong): 3-4% faster there than 2 warpgroups
+  // of 64-key tiles on an H100 (benchmarks/NOTES.md §28); off for d 64,
+  // where it was 14-33% slower (fewer computing warps per SM; §26, §28).
+  int attention_producer = -1;
   // The wgmma kernel computes this many of each thread's BN / 8 groups of 4
   // softmax exponentials per tile (16 for 128-key tiles) with a polynomial
   // on the FMA pipe instead of MUFU.EX2, whose 16 results per SM and cycle

@@ -892,10 +892,11 @@ TEST(CudaEmitterTest, WgmmaAttentionMovesExponentialsToTheFmaPipe) {
   EXPECT_THAT(a->module.source, HasSubstr("kExp2Fma = 0;"));
   EXPECT_EQ(b->module.kernels[0].shared_bytes, a->module.kernels[0].shared_bytes);
 
-  // bf16, d 128: 64-key tiles, 8 groups; all 8 is every exponential.
+  // bf16, d 128 with 64-key tiles: 8 groups; all 8 is every exponential.
   std::string wide = kWgmmaAttentionGraph;
   wide = absl::StrReplaceAll(wide, {{"f16[2, 4, 256, 64]", "bf16[2, 4, 200, 128]"}});
   CudaEmitOptions all = plain;
+  all.attention_block_n = 64;
   all.attention_exp2_fma = 8;
   absl::StatusOr<EmittedGraph> c = EmitGraphText(wide, {}, all);
   ASSERT_TRUE(c.ok()) << c.status();
@@ -1045,6 +1046,54 @@ TEST(CudaEmitterTest, WgmmaAttentionLoadsByTensorMaps) {
   }
   EXPECT_SM90A_COMPILES_CLEANLY(&a->module.source, &k.unaligned_source, &c->module.source,
                                 &d->module.source, &f->module.source);
+}
+
+// The schedule's pick by head dim: d 64 is two blocks per SM of two
+// warpgroups on 128-key tiles, no producer; d 128 one block of three
+// computing warpgroups and a TMA producer on 128-key tiles, unless any of
+// the schedule's options is set, which gives the schedule those options
+// describe (two warpgroups of 64-key tiles where nothing else is said).
+TEST(CudaEmitterTest, WgmmaAttentionPicksItsScheduleByHeadDim) {
+  CudaEmitOptions plain;
+  plain.hopper = true;
+  const std::string d128 = absl::StrReplaceAll(kWgmmaAttentionGraph, {{"f16[2, 4, 256, 64]",
+                                                                       "f16[2, 4, 256, 128]"}});
+  absl::StatusOr<EmittedGraph> narrow = EmitGraphText(kWgmmaAttentionGraph, {}, plain);
+  absl::StatusOr<EmittedGraph> wide = EmitGraphText(d128, {}, plain);
+  ASSERT_TRUE(narrow.ok()) << narrow.status();
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  const CudaKernelLaunch& n = narrow->module.kernels[0];
+  const CudaKernelLaunch& w = wide->module.kernels[0];
+  EXPECT_THAT(n.config, HasSubstr("128 query rows x 128 keys per tile, 2 warpgroups"));
+  EXPECT_THAT(n.config, Not(HasSubstr("producer")));
+  EXPECT_EQ(n.block[0], 256u);
+  EXPECT_THAT(w.config, HasSubstr("192 query rows x 128 keys per tile, 3 warpgroups"));
+  EXPECT_THAT(w.config, HasSubstr("2-stage TMA"));
+  EXPECT_THAT(w.config, HasSubstr("a producer warpgroup (24 registers; 160 for the others)"));
+  EXPECT_EQ(w.block[0], 512u);
+  EXPECT_EQ(w.grid[0], 2u);  // 256 query rows in blocks of 192
+  ASSERT_EQ(w.tensor_maps.size(), 3u);
+  EXPECT_EQ(w.tensor_maps[0].box, (std::vector<uint32_t>{64, 192, 1}));
+  EXPECT_EQ(w.tensor_maps[1].box, (std::vector<uint32_t>{64, 128, 1}));
+  // Any schedule option set: that schedule, two warpgroups of 64-key tiles
+  // by default.
+  for (const char* spec : {"attention_producer=0", "attention_warpgroups=2", "attention_stages=3",
+                           "attention_mbarrier=0", "attention_overlap=2"}) {
+    CudaEmitOptions o = plain;
+    ASSERT_TRUE(ApplyCudaEmitOverrides(spec, &o).ok()) << spec;
+    absl::StatusOr<EmittedGraph> e = EmitGraphText(d128, {}, o);
+    ASSERT_TRUE(e.ok()) << spec << ": " << e.status();
+    EXPECT_THAT(e->module.kernels[0].config, HasSubstr("x 64 keys per tile, 2 warpgroups"))
+        << spec;
+    EXPECT_THAT(e->module.kernels[0].config, Not(HasSubstr("producer"))) << spec;
+  }
+  CudaEmitOptions forced = plain;
+  forced.attention_producer = 1;
+  absl::StatusOr<EmittedGraph> f = EmitGraphText(kWgmmaAttentionGraph, {}, forced);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_THAT(f->module.kernels[0].config, HasSubstr("2 warpgroups"));
+  EXPECT_THAT(f->module.kernels[0].config, HasSubstr("a producer warpgroup"));
+  EXPECT_SM90A_COMPILES_CLEANLY(&wide->module.source, &w.unaligned_source);
 }
 
 // aligned_variants: a kernel with vector accesses is emitted for aligned
@@ -1472,6 +1521,16 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_TRUE(o.fast_math);
   EXPECT_FALSE(o.assume_aligned);
   EXPECT_TRUE(ApplyCudaEmitOverrides("", &o).ok());
+  // attention_producer: a bool, or -1 for the pick (the default).
+  EXPECT_EQ(o.attention_producer, -1);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_producer=true", &o).ok());
+  EXPECT_EQ(o.attention_producer, 1);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_producer=0", &o).ok());
+  EXPECT_EQ(o.attention_producer, 0);
+  ASSERT_TRUE(ApplyCudaEmitOverrides("attention_producer=-1", &o).ok());
+  EXPECT_EQ(o.attention_producer, -1);
+  EXPECT_FALSE(ApplyCudaEmitOverrides("attention_producer=2", &o).ok());
+  EXPECT_EQ(o.attention_producer, -1);
   ASSERT_TRUE(ApplyCudaEmitOverrides(
                   "attention_wgmma=0,attention_warpgroups=3,attention_stages=3,attention_block_n=128,"
                   "attention_overlap=2",
