@@ -112,7 +112,9 @@ class Executable {
 
   const passes::LoweringPlan& plan() const { return parts_->plan; }
   const std::vector<StepInfo>& steps() const { return steps_; }
-  // The C++ (or CUDA) source of all generated kernels.
+  // The C++ (or CUDA) source of all generated kernels (on a CUDA cache hit
+  // without the autotuner's other launch shapes, whose text a warm compile
+  // does not make: CudaEmitOptions::defer_variant_text).
   const std::string& generated_source() const { return parts_->source; }
   const std::string& kernel_ir() const { return parts_->kernel_ir; }
   // The graph as compiled (after decomposition, cse and dce).

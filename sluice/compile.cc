@@ -377,6 +377,9 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
   eo.hopper = arch == "sm_90" || arch == "sm_90a";
   eo.launch_variants = autotune;
   codegen::cuda::ApplyDeviceTuning(device_name, &eo);
+  // The variants' text only when NVRTC must compile it (a warm compile finds
+  // the cubin by the kernels' text and the variants' identity).
+  eo.defer_variant_text = true;
   if (const char* spec = std::getenv("SLUICE_CUDA_EMIT"); spec != nullptr && *spec != '\0') {
     // An experiment's fixed shape is not tuned away, unless it asks.
     if (!absl::StrContains(spec, "launch_variants")) eo.launch_variants = false;
@@ -414,9 +417,27 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
           // wgmma (the Hopper attention kernel) exists only in sm_90a code.
           const runtime::cuda::NvrtcOptions no = NvrtcOptionsFor(
               options, module.needs_sm90a && arch == "sm_90" ? "sm_90a" : arch);
+          const std::vector<codegen::Kernel>& kernels = a.kernels;
+          const runtime::cuda::DeferredCudaText variants{
+              module.variant_identity, [&kernels, &module, &eo]() {
+                return codegen::cuda::EmitCudaVariantText(kernels, module, eo);
+              }};
           absl::StatusOr<runtime::cuda::CompiledCuda> c =
-              runtime::cuda::CompileCuda(module.source, graph.name(), no);
+              runtime::cuda::CompileCuda(module.source, graph.name(), no, variants);
           phases->kernel_cache_ms += watch.Lap();
+          if (!c.ok() && absl::IsInvalidArgument(c.status()) && !module.variant_identity.empty()) {
+            // NVRTC's error lines are of source + variants, which lie past
+            // every kernel's lines: emit the module whole (each kernel's
+            // variants within its lines) and compile that, to blame.
+            codegen::cuda::CudaEmitOptions whole_options = eo;
+            whole_options.defer_variant_text = false;
+            absl::StatusOr<codegen::cuda::CudaModuleSource> whole =
+                codegen::cuda::EmitCuda(a.kernels, whole_options);
+            if (!whole.ok()) return whole.status();
+            module = *std::move(whole);
+            c = runtime::cuda::CompileCuda(module.source, graph.name(), no);
+            phases->kernel_cache_ms += watch.Lap();
+          }
           if (!c.ok()) {
             if (!absl::IsInvalidArgument(c.status())) return c.status();
             const std::string message(c.status().message());
@@ -432,7 +453,10 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
           compiled = *std::move(c);
         }
         CudaResult r;
-        r.kernels.source = std::move(module.source);  // module keeps its launches
+        // The whole program compiled (a cache hit's leaves the variants'
+        // text out: it was never made); module keeps the launches and the
+        // source the tuning cache is keyed by.
+        r.kernels.source = absl::StrCat(module.source, compiled.deferred_text);
         r.kernels.arch = compiled.arch.empty() ? arch : compiled.arch;
         r.kernels.cubin = std::move(compiled.cubin);
         r.kernels.nvrtc_log = std::move(compiled.log);
@@ -478,7 +502,8 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
   const runtime::cuda::CubinCache cache(dir.empty() ? runtime::cuda::CubinCache::DefaultDir()
                                                     : dir);
   const runtime::cuda::CacheKey key =
-      runtime::cuda::CacheKey::Of({"sluice-launch-shapes-v1", module.source, gpu_name, arch});
+      runtime::cuda::CacheKey::Of({"sluice-launch-shapes-v1", module.source,
+                                   module.variant_identity, gpu_name, arch});
   // The cached choice: one line "kernel shape" per kernel with variants.
   std::vector<std::pair<int, int>> cached;
   std::string data;

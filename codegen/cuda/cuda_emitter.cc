@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "codegen/cuda/attention_emitter.h"
+#include "codegen/cuda/emitter_fingerprint.h"
 #include "codegen/cuda/preamble.h"
 #include "codegen/cxx_text.h"
 
@@ -1447,10 +1448,13 @@ int CountLines(absl::string_view s) {
 // CudaEmitOptions::launch_variants: `launch`'s other shapes, their text
 // appended to `text` (the kernel's), each distinct from the kernel and from
 // the others in grid, block and configuration.
-absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
-                               std::string* text, CudaKernelLaunch* launch) {
+// The launch shapes AddLaunchVariants gives a kernel whose own launch is
+// `launch`: each with the options that emit it and its launch (no text
+// made), the kernel's own shape and repeats left out, named _v1, _v2, ...
+std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> VariantShapes(
+    const Kernel& k, const CudaEmitOptions& options, const CudaKernelLaunch& launch) {
   std::vector<CudaEmitOptions> shapes;
-  if (launch->kind == CudaTemplate::kRowReduction) {
+  if (launch.kind == CudaTemplate::kRowReduction) {
     // One row per block and eight, and 64 threads per row: on an H200 the
     // 1024-wide rows are 1-2% faster with one row per block than eight,
     // and 64 threads per row is faster again for layer_norm_bf16 and
@@ -1463,12 +1467,12 @@ absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
     }
     shapes.push_back(options);
     shapes.back().row_threads = 64;
-  } else if (launch->kind == CudaTemplate::kPointwise) {
+  } else if (launch.kind == CudaTemplate::kPointwise) {
     for (int bytes : {8, 16}) {
       shapes.push_back(options);
       shapes.back().pointwise_stream_vector_bytes = bytes;
     }
-  } else if (launch->kind == CudaTemplate::kColumnReduction) {
+  } else if (launch.kind == CudaTemplate::kColumnReduction) {
     // 32, 64 and 128 consecutive columns per block at most (each shape
     // still leaves a block for 90% of the SMs): an H100 is 3% faster with
     // 128 than 32 on 16384 columns, an H200 1% slower (benchmarks/NOTES.md
@@ -1483,22 +1487,54 @@ absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
   auto same = [](const auto& a, const auto& b) {
     return a.grid == b.grid && a.block == b.block && a.config == b.config;
   };
+  std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> out;
   for (CudaEmitOptions& o : shapes) {
     o.launch_variants = false;
-    KernelEmitter emitter(k, o, /*trap_unaligned=*/false,
-                          absl::StrCat(k.name, "_v", launch->variants.size() + 1));
     // A shape the kernel or an earlier variant has is not emitted at all.
-    const CudaLaunchVariant shape = emitter.Shape();
-    if (same(shape, *launch) ||
-        std::any_of(launch->variants.begin(), launch->variants.end(),
-                    [&](const CudaLaunchVariant& w) { return same(shape, w); })) {
+    CudaLaunchVariant shape =
+        KernelEmitter(k, o, /*trap_unaligned=*/false, absl::StrCat(k.name, "_v", out.size() + 1))
+            .Shape();
+    if (same(shape, launch) || std::any_of(out.begin(), out.end(), [&](const auto& w) {
+          return same(shape, w.second);
+        })) {
       continue;
     }
-    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e = emitter.Emit();
-    if (!e.ok()) return e.status();
-    const CudaKernelLaunch& l = e->second;
-    absl::StrAppend(text, "\n", e->first);
-    launch->variants.push_back({l.symbol, l.grid, l.block, l.shared_bytes, l.config});
+    out.emplace_back(o, std::move(shape));
+  }
+  return out;
+}
+
+// The text of one launch variant (VariantShapes' options and name), checked
+// against the launch VariantShapes gave it.
+absl::StatusOr<std::string> EmitVariant(const Kernel& k, const CudaEmitOptions& o,
+                                        const CudaLaunchVariant& shape, int index) {
+  absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e =
+      KernelEmitter(k, o, /*trap_unaligned=*/false, absl::StrCat(k.name, "_v", index)).Emit();
+  if (!e.ok()) return e.status();
+  const CudaKernelLaunch& l = e->second;
+  if (l.symbol != shape.symbol || l.grid != shape.grid || l.block != shape.block ||
+      l.shared_bytes != shape.shared_bytes || l.config != shape.config) {
+    return absl::InternalError(absl::StrCat("launch variant ", shape.symbol, " of kernel ", k.name,
+                                            " emitted as ", l.symbol, " (", l.config,
+                                            "), not as its shape said (", shape.config, ")"));
+  }
+  return std::move(e->first);
+}
+
+// CudaEmitOptions::launch_variants: `launch`'s other shapes, their text
+// after the kernel's in `text` (CudaEmitOptions::defer_variant_text: their
+// launches only, the text left to EmitCudaVariantText).
+absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
+                               std::string* text, CudaKernelLaunch* launch) {
+  int index = 0;
+  for (auto& [o, shape] : VariantShapes(k, options, *launch)) {
+    ++index;
+    if (!options.defer_variant_text) {
+      absl::StatusOr<std::string> t = EmitVariant(k, o, shape, index);
+      if (!t.ok()) return t.status();
+      absl::StrAppend(text, "\n", *t);
+    }
+    launch->variants.push_back(std::move(shape));
   }
   return absl::OkStatus();
 }
@@ -1701,6 +1737,37 @@ absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
   return m;
 }
 
+const char* CudaEmitterFingerprint() { return kCudaEmitterFingerprint; }
+
+absl::StatusOr<std::string> EmitCudaVariantText(const std::vector<Kernel>& kernels,
+                                                const CudaModuleSource& module,
+                                                const CudaEmitOptions& options) {
+  if (kernels.size() != module.kernels.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("EmitCudaVariantText: ", kernels.size(),
+                                                   " kernels for a module of ",
+                                                   module.kernels.size()));
+  }
+  std::string text;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const CudaKernelLaunch& launch = module.kernels[i];
+    if (launch.variants.empty()) continue;
+    const std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> shapes =
+        VariantShapes(kernels[i], options, launch);
+    if (shapes.size() != launch.variants.size()) {
+      return absl::InternalError(absl::StrCat("kernel ", launch.name, " has ",
+                                              launch.variants.size(), " launch variants, now ",
+                                              shapes.size()));
+    }
+    for (size_t j = 0; j < shapes.size(); ++j) {
+      absl::StatusOr<std::string> t =
+          EmitVariant(kernels[i], shapes[j].first, launch.variants[j], static_cast<int>(j + 1));
+      if (!t.ok()) return t.status();
+      absl::StrAppend(&text, "\n", *t);
+    }
+  }
+  return text;
+}
+
 absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
                                           const CudaEmitOptions& options) {
   absl::flat_hash_set<std::string> names;
@@ -1727,6 +1794,20 @@ absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
     ++lines;
     m.needs_sm90a = m.needs_sm90a || e->second.needs_sm90a;
     m.kernels.push_back(std::move(e->second));
+  }
+  if (options.defer_variant_text) {
+    // What the left-out text is a function of, besides `source`: the
+    // emitter's code and each variant's name and shape.
+    for (const CudaKernelLaunch& k : m.kernels) {
+      for (const CudaLaunchVariant& v : k.variants) {
+        absl::StrAppend(&m.variant_identity, v.symbol, " ", absl::StrJoin(v.grid, ","), " ",
+                        absl::StrJoin(v.block, ","), " ", v.shared_bytes, " ", v.config, "\n");
+      }
+    }
+    if (!m.variant_identity.empty()) {
+      m.variant_identity = absl::StrCat("emitter ", kCudaEmitterFingerprint, "\n",
+                                        m.variant_identity);
+    }
   }
   return m;
 }

@@ -298,6 +298,14 @@ struct CudaEmitOptions {
   // over another number of threads): results within f32 rounding of each
   // other. Not for attention kernels or with aligned_variants.
   bool launch_variants = false;
+  // With launch_variants: EmitCuda describes each variant (its launch in
+  // CudaKernelLaunch::variants) but leaves its text out of the module's
+  // source; CudaModuleSource::variant_identity then names what that text
+  // is a function of, and EmitCudaVariantText makes it. A compile that
+  // finds its cubin in a cache keyed by source and identity never makes
+  // the text (sluice::Compile's warm compiles: a row kernel's variants are
+  // a third of its emitting).
+  bool defer_variant_text = false;
   // Test hook (DESIGN §3 rule 6): kernels with these names get an `#error`,
   // so compiling the module really fails inside them.
   absl::flat_hash_set<std::string> poison_kernels;
@@ -385,7 +393,8 @@ struct CudaKernelLaunch {
   std::string unaligned_symbol;
   std::string unaligned_source;
   // Its other launch shapes (CudaEmitOptions::launch_variants), whose text
-  // follows the kernel's within [first_line, last_line].
+  // follows the kernel's within [first_line, last_line] (or is not in the
+  // source at all: CudaEmitOptions::defer_variant_text).
   std::vector<CudaLaunchVariant> variants;
   int first_line = 0;  // 1-based, inclusive: the kernel's lines in `source`
   int last_line = 0;
@@ -396,6 +405,12 @@ struct CudaModuleSource {
   std::vector<CudaKernelLaunch> kernels;  // in the order given to EmitCuda
   // Some kernel uses sm_90a-only instructions: compile for sm_90a, not sm_90.
   bool needs_sm90a = false;
+  // CudaEmitOptions::defer_variant_text, where some kernel has launch
+  // variants: the emitter's fingerprint and every variant's symbol, grid,
+  // block, shared memory and config, which with `source` determine the text
+  // left out (EmitCudaVariantText's). Empty when `source` is the whole
+  // module.
+  std::string variant_identity;
 
   // The kernel whose lines contain `line` (an NVRTC error's line), or null.
   const CudaKernelLaunch* KernelAtLine(int line) const;
@@ -412,6 +427,18 @@ absl::StatusOr<CudaModuleSource> EmitCuda(const std::vector<Kernel>& kernels,
 // and dumps.
 absl::StatusOr<CudaModuleSource> EmitCudaKernel(const Kernel& kernel,
                                                 const CudaEmitOptions& options = {});
+
+// The text CudaEmitOptions::defer_variant_text left out of `module` (what
+// EmitCuda(kernels, options) returned): every kernel's launch variants, to
+// be appended to module.source as one translation unit. Internal when the
+// variants come out other than `module` describes them.
+absl::StatusOr<std::string> EmitCudaVariantText(const std::vector<Kernel>& kernels,
+                                                const CudaModuleSource& module,
+                                                const CudaEmitOptions& options);
+
+// A hash of the emitter's code (codegen/cuda:emitter_fingerprint_h), part of
+// CudaModuleSource::variant_identity.
+const char* CudaEmitterFingerprint();
 
 // The preamble every module starts with.
 const char* CudaPreamble();

@@ -1452,6 +1452,97 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 }
 
+// defer_variant_text: the same launches and variants, the module's source
+// without the variants' text (the kernels' own text unchanged), an identity
+// naming the emitter and every variant's shape; EmitCudaVariantText makes
+// each variant once, and source + that text compiles cleanly. Without
+// variants the identity is empty; other shapes are another identity; a
+// module whose variants no longer match is an error, not wrong text.
+TEST(CudaEmitterTest, DeferredVariantTextIsMadeOnRequest) {
+  const std::string text = R"(
+graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %w: f32[64, 16384]) {
+  %hs = softmax(%h, dim = -1)
+  %p = mul(%x, %y)
+  %t = sum(%w, dims = [0])
+  return %hs, %p, %t
+})";
+  CudaEmitOptions inline_text;
+  inline_text.launch_variants = true;
+  CudaEmitOptions deferred = inline_text;
+  deferred.defer_variant_text = true;
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, inline_text);
+  absl::StatusOr<EmittedGraph> d = EmitGraphText(text, {}, deferred);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(a->module.variant_identity, "");
+  ASSERT_EQ(d->module.kernels.size(), a->module.kernels.size());
+  int total = 0;
+  for (size_t i = 0; i < a->module.kernels.size(); ++i) {
+    const CudaKernelLaunch& ka = a->module.kernels[i];
+    const CudaKernelLaunch& kd = d->module.kernels[i];
+    EXPECT_EQ(kd.config, ka.config);
+    ASSERT_EQ(kd.variants.size(), ka.variants.size()) << ka.name;
+    for (size_t j = 0; j < ka.variants.size(); ++j) {
+      const CudaLaunchVariant& v = kd.variants[j];
+      EXPECT_EQ(v.symbol, ka.variants[j].symbol);
+      EXPECT_EQ(v.grid, ka.variants[j].grid);
+      EXPECT_EQ(v.block, ka.variants[j].block);
+      EXPECT_EQ(v.config, ka.variants[j].config);
+      EXPECT_EQ(CountOccurrences(d->module.source, absl::StrCat(" ", v.symbol, "(")), 0);
+      EXPECT_THAT(d->module.variant_identity, HasSubstr(v.symbol + " "));
+      EXPECT_THAT(d->module.variant_identity, HasSubstr(v.config));
+      ++total;
+    }
+  }
+  ASSERT_EQ(total, 5);  // row 2, pointwise 1, column 2
+  EXPECT_THAT(d->module.variant_identity,
+              ::testing::StartsWith(absl::StrCat("emitter ", CudaEmitterFingerprint(), "\n")));
+  EXPECT_EQ(std::string(CudaEmitterFingerprint()).size(), 32u);
+  absl::StatusOr<std::string> rest = EmitCudaVariantText(d->kernels, d->module, deferred);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  for (const CudaKernelLaunch& k : d->module.kernels) {
+    for (const CudaLaunchVariant& v : k.variants) {
+      EXPECT_EQ(CountOccurrences(*rest, absl::StrCat(" ", v.symbol, "(")), 1) << v.symbol;
+      // The same text as inline (each variant's function, whole).
+      const std::string inline_src = a->KernelSource(k.name);
+      const size_t at = rest->find(absl::StrCat(" ", v.symbol, "("));
+      const size_t begin = rest->rfind("extern \"C\"", at);
+      const size_t end = rest->find("\n}\n", at);
+      ASSERT_NE(begin, std::string::npos);
+      ASSERT_NE(end, std::string::npos);
+      EXPECT_THAT(inline_src, HasSubstr(rest->substr(begin, end + 3 - begin))) << v.symbol;
+    }
+  }
+  const std::string whole = d->module.source + *rest;
+  EXPECT_COMPILES_CLEANLY(whole, "g_deferred");
+  // Other shapes, another identity.
+  CudaEmitOptions other = deferred;
+  other.column_block_x = 64;
+  absl::StatusOr<EmittedGraph> o = EmitGraphText(text, {}, other);
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_NE(o->module.variant_identity, d->module.variant_identity);
+  // No variants, no identity and no text.
+  CudaEmitOptions none;
+  none.defer_variant_text = true;
+  absl::StatusOr<EmittedGraph> n = EmitGraphText(text, {}, none);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->module.variant_identity, "");
+  absl::StatusOr<std::string> nothing = EmitCudaVariantText(n->kernels, n->module, none);
+  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  EXPECT_EQ(*nothing, "");
+  // A module whose variants are not what the kernels and options give.
+  CudaModuleSource tampered = d->module;
+  for (CudaKernelLaunch& k : tampered.kernels) {
+    if (!k.variants.empty()) k.variants.back().config += " (tampered)";
+  }
+  absl::StatusOr<std::string> stale = EmitCudaVariantText(d->kernels, tampered, deferred);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kInternal) << stale.status();
+  EXPECT_THAT(stale.status().message(), HasSubstr("not as its shape said"));
+  absl::StatusOr<std::string> fewer = EmitCudaVariantText({}, d->module, deferred);
+  EXPECT_EQ(fewer.status().code(), absl::StatusCode::kInvalidArgument) << fewer.status();
+}
+
 TEST(CudaEmitterTest, RereadingRowLoopsHintTheCachesWhenAsked) {
   const std::string text = R"(
 graph g(%x: f32[64, 4096], %w: f32[4096]) {

@@ -157,8 +157,11 @@ absl::StatusOr<std::string> FindCudaIncludeDir() {
       absl::StrJoin(candidates, ", "), "); set CUDA_PATH to the toolkit"));
 }
 
-absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::string& name,
-                                         const NvrtcOptions& options) {
+namespace {
+
+absl::StatusOr<CompiledCuda> CompileCudaImpl(const std::string& source, const std::string& name,
+                                             const NvrtcOptions& options,
+                                             const DeferredCudaText* more) {
   SLUICE_CUDA_ASSIGN_OR_RETURN(const NvrtcSymbols* nvrtc, LoadNvrtc());
   CompiledCuda compiled;
   compiled.name = name;
@@ -192,8 +195,27 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
   const std::string version = absl::StrCat(nvrtc->version_major, ".", nvrtc->version_minor);
   const std::string joined_options = absl::StrJoin(opts, "\n");
   // v2: CacheKey is MurmurHash3 (v1: FNV-1a); a new hash needs a new version.
-  const CacheKey key = CacheKey::Of(
-      {"sluice-nvrtc-cubin-v2", source, name, joined_options, version, compiled.arch});
+  // The whole text when nothing is deferred, or when the rest has no
+  // identity to stand for it (then it is made now and keyed by).
+  std::string whole;
+  const std::string* text = &source;
+  auto make_rest = [&]() -> absl::Status {
+    absl::StatusOr<std::string> rest = more->text();
+    if (!rest.ok()) return rest.status();
+    compiled.deferred_text = *std::move(rest);
+    whole = absl::StrCat(source, compiled.deferred_text);
+    text = &whole;
+    return absl::OkStatus();
+  };
+  const bool deferred = more != nullptr && !more->identity.empty();
+  if (more != nullptr && !deferred) {
+    if (absl::Status s = make_rest(); !s.ok()) return s;
+  }
+  const CacheKey key =
+      deferred ? CacheKey::Of({"sluice-nvrtc-cubin-v2", source, name, joined_options, version,
+                               compiled.arch, "deferred", more->identity})
+               : CacheKey::Of({"sluice-nvrtc-cubin-v2", *text, name, joined_options, version,
+                               compiled.arch});
 
   const CubinCache cache(options.cache_dir.empty() ? CubinCache::DefaultDir()
                                                    : options.cache_dir);
@@ -215,9 +237,12 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
     }
   }
 
+  if (deferred) {
+    if (absl::Status s = make_rest(); !s.ok()) return s;
+  }
   nvrtcProgram program = nullptr;
   const std::string file_name = absl::StrCat(FileStem(name), ".cu");
-  SLUICE_NVRTC_RETURN_IF_ERROR(nvrtc->nvrtcCreateProgram(&program, source.c_str(),
+  SLUICE_NVRTC_RETURN_IF_ERROR(nvrtc->nvrtcCreateProgram(&program, text->c_str(),
                                                          file_name.c_str(), 0, nullptr,
                                                          nullptr));
   absl::Cleanup destroy = [&] { nvrtc->nvrtcDestroyProgram(&program); };
@@ -241,7 +266,7 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
   }
 
   if (result != NVRTC_SUCCESS) {
-    const std::string kept = KeepSource(options.failed_source_dir, name, key, source);
+    const std::string kept = KeepSource(options.failed_source_dir, name, key, *text);
     std::string message = absl::StrCat(
         "NVRTC ", version, " could not compile program '", name, "' for ", compiled.arch, ": ",
         NvrtcResultName(result), "; source kept at ", kept, "; options: ",
@@ -272,6 +297,19 @@ absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::s
     }
   }
   return compiled;
+}
+
+}  // namespace
+
+absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::string& name,
+                                         const NvrtcOptions& options) {
+  return CompileCudaImpl(source, name, options, nullptr);
+}
+
+absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::string& name,
+                                         const NvrtcOptions& options,
+                                         const DeferredCudaText& more) {
+  return CompileCudaImpl(source, name, options, &more);
 }
 
 }  // namespace sluice::runtime::cuda

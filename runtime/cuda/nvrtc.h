@@ -20,6 +20,7 @@
 #ifndef SLUICE_RUNTIME_CUDA_NVRTC_H_
 #define SLUICE_RUNTIME_CUDA_NVRTC_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,18 @@ struct CompiledCuda {
   std::string cache_path;            // the entry's file; empty without a cache
   double compile_seconds = 0;        // time in nvrtcCompileProgram (0 on a hit)
   std::vector<std::string> warnings; // cache problems
+  // DeferredCudaText: the text made and compiled after `source` (empty on a
+  // cache hit, which does not make it).
+  std::string deferred_text;
+};
+
+// The rest of a program, made only when it must be compiled: its text
+// (appended to the source given to CompileCuda) is text(), and the cache key
+// takes `identity` in its place, which must determine that text (with the
+// source). An empty identity makes the text at once and keys by it.
+struct DeferredCudaText {
+  std::string identity;
+  std::function<absl::StatusOr<std::string>()> text;
 };
 
 // Compiles `source` (one translation unit; kernels `extern "C"`) named `name`
@@ -70,6 +83,13 @@ struct CompiledCuda {
 // source was written to, and ends with NVRTC's log.
 absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::string& name,
                                          const NvrtcOptions& options = {});
+
+// The program source + more.text(), keyed by source and more.identity: a
+// cache hit makes no text (sluice::Compile's launch variants). Errors as
+// above, and more.text()'s.
+absl::StatusOr<CompiledCuda> CompileCuda(const std::string& source, const std::string& name,
+                                         const NvrtcOptions& options,
+                                         const DeferredCudaText& more);
 
 // "sm_XY" of device 0 when CUDA is available, else "sm_90".
 std::string DefaultCudaArch();

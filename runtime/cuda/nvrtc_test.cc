@@ -152,6 +152,62 @@ TEST_F(NvrtcTest, SecondCompileHitsTheCache) {
   EXPECT_FALSE(fourth->cache_hit);
 }
 
+// DeferredCudaText: the rest of the program is made only on a miss, keyed
+// by its identity; a hit makes nothing; another identity is another entry;
+// without an identity the rest is made at once and keyed by its text. The
+// kernel in the rest is in the cubin (its name in the ELF's strings).
+TEST_F(NvrtcTest, DeferredTextIsMadeOnlyWhenCompiled) {
+  const NvrtcOptions options = Options("deferred");
+  int made = 0;
+  const std::string rest =
+      "\nextern \"C\" __global__ void sluice_deferred_rest(float* x) { x[0] = 1.f; }\n";
+  auto text = [&]() -> absl::StatusOr<std::string> {
+    ++made;
+    return rest;
+  };
+  absl::StatusOr<CompiledCuda> first =
+      CompileCuda(kHalfKernel, "deferred", options, {"rest v1", text});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->cache_hit);
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(first->deferred_text, rest);
+  EXPECT_NE(first->cubin.find("sluice_deferred_rest"), std::string::npos);
+
+  absl::StatusOr<CompiledCuda> second =
+      CompileCuda(kHalfKernel, "deferred", options, {"rest v1", text});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->cache_hit);
+  EXPECT_EQ(made, 1);  // not made again
+  EXPECT_EQ(second->deferred_text, "");
+  EXPECT_EQ(second->cubin, first->cubin);
+
+  absl::StatusOr<CompiledCuda> other =
+      CompileCuda(kHalfKernel, "deferred", options, {"rest v2", text});
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_FALSE(other->cache_hit);
+  EXPECT_EQ(made, 2);
+  EXPECT_NE(other->cache_path, first->cache_path);
+
+  // No identity: made at once, and the same entry as the whole text.
+  absl::StatusOr<CompiledCuda> eager =
+      CompileCuda(kHalfKernel, "deferred", options, {"", text});
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  EXPECT_EQ(made, 3);
+  EXPECT_FALSE(eager->cache_hit);
+  absl::StatusOr<CompiledCuda> whole =
+      CompileCuda(std::string(kHalfKernel) + rest, "deferred", options);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(whole->cache_hit);
+  EXPECT_EQ(whole->cache_path, eager->cache_path);
+
+  // The rest's errors come back as they are.
+  absl::StatusOr<CompiledCuda> failed = CompileCuda(
+      kHalfKernel, "deferred", options,
+      {"rest v3", []() -> absl::StatusOr<std::string> { return absl::InternalError("no rest"); }});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().message(), "no rest");
+}
+
 TEST_F(NvrtcTest, CorruptedCacheEntryIsRebuilt) {
   const NvrtcOptions options = Options("corrupt");
   absl::StatusOr<CompiledCuda> first = CompileCuda(kHalfKernel, "victim", options);
