@@ -26,7 +26,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -49,22 +51,36 @@ std::string CacheDir() {
   return absl::StrCat(t != nullptr ? t : "/tmp", "/sluice-compile-bench-", getpid());
 }
 
-void BM_WarmCudaKernels(benchmark::State& state, const std::string& path) {
+// The graph of `path` for a benchmark, or nothing after telling `state` why
+// it cannot run (no NVRTC, a file that does not parse).
+std::optional<ir::Graph> GraphToCompile(benchmark::State& state, const std::string& path) {
   absl::StatusOr<const runtime::cuda::NvrtcSymbols*> nvrtc = runtime::cuda::LoadNvrtc();
   if (!nvrtc.ok()) {
     state.SkipWithError(absl::StrCat("NVRTC unavailable: ", nvrtc.status().message()).c_str());
-    return;
+    return std::nullopt;
   }
   absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(path);
   if (!graphs.ok() || graphs->empty()) {
     state.SkipWithError(absl::StrCat("cannot parse ", path).c_str());
-    return;
+    return std::nullopt;
   }
-  const ir::Graph& g = (*graphs)[0];
+  return std::move((*graphs)[0]);
+}
+
+// CUDA for an H100's sm_90 and 132 SMs, without a GPU (CompileCudaKernels).
+CompileOptions CudaOptions() {
   CompileOptions o;
   o.device = DeviceKind::kCuda;
   o.cuda.arch = "sm_90";
   o.cuda.num_sms = 132;
+  return o;
+}
+
+void BM_WarmCudaKernels(benchmark::State& state, const std::string& path) {
+  const std::optional<ir::Graph> graph = GraphToCompile(state, path);
+  if (!graph.has_value()) return;
+  const ir::Graph& g = *graph;
+  CompileOptions o = CudaOptions();
   o.cache_dir = CacheDir();
   // Fills the cache (NVRTC) and warms up.
   for (int i = 0; i < 2; ++i) {
@@ -103,21 +119,10 @@ void BM_WarmCudaKernels(benchmark::State& state, const std::string& path) {
 }
 
 void BM_FirstWarmAfterCold(benchmark::State& state, const std::string& path) {
-  absl::StatusOr<const runtime::cuda::NvrtcSymbols*> nvrtc = runtime::cuda::LoadNvrtc();
-  if (!nvrtc.ok()) {
-    state.SkipWithError(absl::StrCat("NVRTC unavailable: ", nvrtc.status().message()).c_str());
-    return;
-  }
-  absl::StatusOr<std::vector<ir::Graph>> graphs = ir::ParseFile(path);
-  if (!graphs.ok() || graphs->empty()) {
-    state.SkipWithError(absl::StrCat("cannot parse ", path).c_str());
-    return;
-  }
-  const ir::Graph& g = (*graphs)[0];
-  CompileOptions o;
-  o.device = DeviceKind::kCuda;
-  o.cuda.arch = "sm_90";
-  o.cuda.num_sms = 132;
+  const std::optional<ir::Graph> graph = GraphToCompile(state, path);
+  if (!graph.has_value()) return;
+  const ir::Graph& g = *graph;
+  CompileOptions o = CudaOptions();
   int round = 0;
   runtime::CompilePhases sum;
   double second_us = 0;
