@@ -7,7 +7,7 @@
 //             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
 //             [--no_split_reductions] [--timing=dobench|back_to_back]
 //             [--flush=memset32|memset8|kernel|none] [--dobench_warmup_ms MS]
-//             [--dobench_rep_ms MS] [google benchmark flags]
+//             [--dobench_rep_ms MS] [--external DIR] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
 // no host copies, no allocation per run). Counters: us (median per run),
@@ -47,6 +47,11 @@
 // marked should_fallback also get BM_SluiceParts/<graph>: each marked node
 // alone and the rest of the graph timed separately ("parts_us" in the JSON),
 // so the fallback boundary's own cost is the whole minus the parts.
+// --external DIR times another compiler's kernels for a graph (DIR/<graph>
+// .cubin and .kernels; benchmarks/experiments/inductor_kernels_for_gpu_bench
+// .py writes Inductor's) on the graph's buffers by the same procedure, three
+// rounds interleaved with sluice's, and prints "external GRAPH sluice ...
+// external ..." (TimeExternal).
 //
 // Built without CUDA, or run without a GPU, every benchmark reports why it
 // cannot run.
@@ -55,7 +60,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -67,8 +74,12 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/suite_graphs.h"
 #include "ir/parser.h"
@@ -95,6 +106,10 @@ struct Flags {
   std::string graphs = "benchmarks/graphs";
   std::string sluice_json;
   std::string save_npy;
+  // Another compiler's kernels for a graph (DIR/<graph>.cubin and
+  // DIR/<graph>.kernels, see TimeExternal), timed by the same procedure on
+  // the same buffers in interleaved rounds with sluice's.
+  std::string external;
   int64_t save_npy_max_mb = 600;
   bool fast_math = false;  // CompileOptions::cuda.fast_math, as Triton compiles
   int warm_repeats = 20;   // warm compiles after the first, for median and max
@@ -424,6 +439,105 @@ absl::StatusOr<DeviceRun> PrepareRun(runtime::Executable& exe, const ir::Graph& 
   return r;
 }
 
+// --external DIR: another compiler's kernels for `g` (DIR/<graph>.cubin)
+// launched as DIR/<graph>.kernels says, one line per launch ('#' starts a
+// comment): "SYMBOL GRID BLOCK SHARED_BYTES ARG...", GRID and BLOCK as x or
+// x,y,z, each ARG a graph input or output by name (its device buffer), i32:N
+// (a 32-bit integer) or null (a null pointer: Triton's scratch pointers).
+// Timed on `r`'s buffers by the same procedure as sluice, three rounds
+// interleaved with sluice's; prints "external GRAPH sluice A B C external X
+// Y Z" (µs). NotFound when DIR has no such files.
+absl::Status TimeExternal(const ir::Graph& g, DeviceRun& r) {
+  const std::string stem = absl::StrCat(GetFlags().external, "/", g.name());
+  std::ifstream cubin_file(stem + ".cubin", std::ios::binary);
+  std::ifstream lines_file(stem + ".kernels");
+  if (!cubin_file || !lines_file) {
+    return absl::NotFoundError(absl::StrCat("no ", stem, ".cubin and .kernels"));
+  }
+  const std::string cubin((std::istreambuf_iterator<char>(cubin_file)), {});
+  cu::CudaDevice* device = r.device->device();
+  SLUICE_CUDA_ASSIGN_OR_RETURN(std::unique_ptr<cu::CudaModule> module,
+                               cu::CudaModule::Load(device, cubin, stem + ".cubin"));
+  absl::flat_hash_map<std::string, cu::DevicePtr> buffers;
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    buffers[g.inputs()[i]->name()] = reinterpret_cast<cu::DevicePtr>(r.inputs[i].data());
+  }
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    buffers[g.outputs()[i]->name()] = reinterpret_cast<cu::DevicePtr>(r.outputs[i].data());
+  }
+  struct Step {
+    cu::CudaFunction function;
+    cu::Dim3 grid, block;
+    unsigned shared = 0;
+    std::vector<uint64_t> values;  // each parameter's bytes (pointer or i32)
+    std::vector<void*> params;
+  };
+  std::vector<Step> steps;
+  auto dim3 = [](absl::string_view text, cu::Dim3* d) {
+    std::vector<std::string> xyz = absl::StrSplit(text, ',');
+    unsigned* out[3] = {&d->x, &d->y, &d->z};
+    if (xyz.empty() || xyz.size() > 3) return false;
+    for (size_t i = 0; i < xyz.size(); ++i) {
+      if (!absl::SimpleAtoi(xyz[i], out[i])) return false;
+    }
+    return true;
+  };
+  std::string line;
+  for (int number = 1; std::getline(lines_file, line); ++number) {
+    line = std::string(absl::StripAsciiWhitespace(line.substr(0, line.find('#'))));
+    if (line.empty()) continue;
+    std::vector<std::string> w = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(stem, ".kernels:", number, ": error: ", why, ": ", line));
+    };
+    Step st;
+    if (w.size() < 4 || !dim3(w[1], &st.grid) || !dim3(w[2], &st.block) ||
+        !absl::SimpleAtoi(w[3], &st.shared)) {
+      return bad("expected SYMBOL GRID BLOCK SHARED_BYTES ARG...");
+    }
+    SLUICE_CUDA_ASSIGN_OR_RETURN(st.function, module->GetFunction(w[0]));
+    for (size_t i = 4; i < w.size(); ++i) {
+      int32_t v = 0;
+      if (w[i] == "null") {
+        st.values.push_back(0);
+      } else if (absl::StartsWith(w[i], "i32:") && absl::SimpleAtoi(w[i].substr(4), &v)) {
+        uint64_t bits = 0;
+        std::memcpy(&bits, &v, sizeof(v));
+        st.values.push_back(bits);
+      } else if (buffers.contains(w[i])) {
+        st.values.push_back(static_cast<uint64_t>(buffers[w[i]]));
+      } else {
+        return bad(absl::StrCat("'", w[i], "' is not a graph input or output, i32:N or null"));
+      }
+    }
+    steps.push_back(std::move(st));
+  }
+  for (Step& st : steps) {
+    for (uint64_t& v : st.values) st.params.push_back(&v);
+  }
+  auto run_external = [&]() -> absl::Status {
+    for (Step& st : steps) {
+      SLUICE_CUDA_RETURN_IF_ERROR(cu::Launch(st.function, st.grid, st.block, st.shared,
+                                             r.device->stream(), st.params.data()));
+    }
+    return absl::OkStatus();
+  };
+  std::vector<double> ours, theirs;
+  for (int round = 0; round < 3; ++round) {
+    absl::StatusOr<double> a = r.MedianMs(25);
+    if (!a.ok()) return a.status();
+    absl::StatusOr<double> b = TimeMsLikeDoBench(r.device->stream(), run_external);
+    if (!b.ok()) return b.status();
+    ours.push_back(1e3 * *a);
+    theirs.push_back(1e3 * *b);
+  }
+  SLUICE_CUDA_RETURN_IF_ERROR(r.device->stream()->Synchronize());
+  std::printf("external %s sluice %.1f %.1f %.1f external %.1f %.1f %.1f\n", g.name().c_str(),
+              ours[0], ours[1], ours[2], theirs[0], theirs[1], theirs[2]);
+  return absl::OkStatus();
+}
+
 void BM_Graph(benchmark::State& state, const std::string& path) {
   std::string why;
   if (!cu::CudaAvailable(&why)) {
@@ -493,6 +607,9 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   }
   f.us = ms * 1e3;
   f.gbs = static_cast<double>(r->bytes) / (ms / 1e3) / 1e9;
+  if (!GetFlags().external.empty()) {
+    if (absl::Status s = TimeExternal(g, *r); !s.ok() && !absl::IsNotFound(s)) return fail(s);
+  }
   f.pct_copy = copy_gbs > 0 ? 100.0 * f.gbs / copy_gbs : 0;
 
   const Flags& flags = GetFlags();
@@ -813,7 +930,7 @@ int main(int argc, char** argv) {
     };
     std::string mb;
     if (value("graphs", &flags.graphs) || value("sluice_json", &flags.sluice_json) ||
-        value("save_npy", &flags.save_npy)) {
+        value("save_npy", &flags.save_npy) || value("external", &flags.external)) {
       continue;
     }
     if (a == "--fast_math") {
