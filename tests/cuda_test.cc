@@ -408,10 +408,14 @@ TEST_F(CudaTest, FusedAttentionOnUnalignedDeviceBuffers) {
 // CudaEmitOptions::aligned_variants (through SLUICE_CUDA_EMIT): every
 // kernel with vector accesses runs its aligned-only variant on the
 // executable's own buffers and the general one, compiled on first need, on
-// buffers that are not 16-byte aligned; both against the reference.
+// buffers that are not 16-byte aligned; both against the reference. With
+// launch_variants too: the tuned shape (aligned-only as well) on aligned
+// buffers, the general kernel on the others.
 TEST_F(CudaTest, AlignedVariantsRunOnAlignedAndUnalignedBuffers) {
-  sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", "aligned_variants=1");
-  ExpectLoweredGraphMatchesOnAnyBuffers(R"(
+  for (const char* emit : {"aligned_variants=1", "aligned_variants=1,launch_variants=1"}) {
+    SCOPED_TRACE(emit);
+    sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit);
+    ExpectLoweredGraphMatchesOnAnyBuffers(R"(
 graph av(%x: f32[64, 1000], %w: f32[1000], %h: bf16[33, 1024], %y: f32[4099]) {
   %s = softmax(%x, dim = -1)
   %n = layer_norm(%s, %w, normalized_shape = [1000])
@@ -419,7 +423,8 @@ graph av(%x: f32[64, 1000], %w: f32[1000], %h: bf16[33, 1024], %y: f32[4099]) {
   %e = exp(%y)
   return %n, %hn, %e
 })",
-                                        5);
+                                          5);
+  }
 }
 
 // Pointwise launch shapes (CudaEmitOptions through SLUICE_CUDA_EMIT):

@@ -1505,11 +1505,14 @@ std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> VariantShapes(
 }
 
 // The text of one launch variant (VariantShapes' options and name), checked
-// against the launch VariantShapes gave it.
+// against the launch VariantShapes gave it; `trap_unaligned` as the
+// kernel's own (CudaEmitOptions::aligned_variants: every shape is for
+// aligned buffers, the kernel's unaligned variant serves the rest).
 absl::StatusOr<std::string> EmitVariant(const Kernel& k, const CudaEmitOptions& o,
-                                        const CudaLaunchVariant& shape, int index) {
+                                        const CudaLaunchVariant& shape, int index,
+                                        bool trap_unaligned) {
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e =
-      KernelEmitter(k, o, /*trap_unaligned=*/false, absl::StrCat(k.name, "_v", index)).Emit();
+      KernelEmitter(k, o, trap_unaligned, absl::StrCat(k.name, "_v", index)).Emit();
   if (!e.ok()) return e.status();
   const CudaKernelLaunch& l = e->second;
   if (l.symbol != shape.symbol || l.grid != shape.grid || l.block != shape.block ||
@@ -1525,12 +1528,13 @@ absl::StatusOr<std::string> EmitVariant(const Kernel& k, const CudaEmitOptions& 
 // after the kernel's in `text` (CudaEmitOptions::defer_variant_text: their
 // launches only, the text left to EmitCudaVariantText).
 absl::Status AddLaunchVariants(const Kernel& k, const CudaEmitOptions& options,
-                               std::string* text, CudaKernelLaunch* launch) {
+                               std::string* text, CudaKernelLaunch* launch,
+                               bool trap_unaligned = false) {
   int index = 0;
   for (auto& [o, shape] : VariantShapes(k, options, *launch)) {
     ++index;
     if (!options.defer_variant_text) {
-      absl::StatusOr<std::string> t = EmitVariant(k, o, shape, index);
+      absl::StatusOr<std::string> t = EmitVariant(k, o, shape, index, trap_unaligned);
       if (!t.ok()) return t.status();
       absl::StrAppend(text, "\n", *t);
     }
@@ -1552,14 +1556,26 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitOne(const Kernel& k
   // CudaEmitOptions::aligned_variants: the module's kernel for aligned
   // buffers, the general one (run-time check, element-wise path) in a
   // translation unit of its own for the runtime to compile on first need.
+  // Launch variants are for aligned buffers too; unaligned ones take the
+  // general kernel, in the kernel's own shape.
   KernelEmitter aligned(k, options, /*trap_unaligned=*/true);
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> main = aligned.Emit();
-  if (!main.ok() || !aligned.vectorized()) return main;  // no vector accesses: one kernel
-  absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> u =
-      KernelEmitter(k, options, /*trap_unaligned=*/false, absl::StrCat(k.name, "_unaligned")).Emit();
-  if (!u.ok()) return u.status();
-  main->second.unaligned_symbol = u->second.symbol;
-  main->second.unaligned_source = UnalignedVariantSource(options, k.name, u->first);
+  if (!main.ok()) return main;
+  if (aligned.vectorized()) {
+    absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> u =
+        KernelEmitter(k, options, /*trap_unaligned=*/false, absl::StrCat(k.name, "_unaligned"))
+            .Emit();
+    if (!u.ok()) return u.status();
+    main->second.unaligned_symbol = u->second.symbol;
+    main->second.unaligned_source = UnalignedVariantSource(options, k.name, u->first);
+  }  // else no vector accesses: one kernel, for any buffers
+  if (options.launch_variants) {
+    if (absl::Status s = AddLaunchVariants(k, options, &main->first, &main->second,
+                                           /*trap_unaligned=*/aligned.vectorized());
+        !s.ok()) {
+      return s;
+    }
+  }
   return main;
 }
 
@@ -1758,9 +1774,12 @@ absl::StatusOr<std::string> EmitCudaVariantText(const std::vector<Kernel>& kerne
                                               launch.variants.size(), " launch variants, now ",
                                               shapes.size()));
     }
+    // Variants of a kernel that has an unaligned variant are for aligned
+    // buffers only, as the kernel is (CudaEmitOptions::aligned_variants).
+    const bool trap = !launch.unaligned_symbol.empty();
     for (size_t j = 0; j < shapes.size(); ++j) {
-      absl::StatusOr<std::string> t =
-          EmitVariant(kernels[i], shapes[j].first, launch.variants[j], static_cast<int>(j + 1));
+      absl::StatusOr<std::string> t = EmitVariant(kernels[i], shapes[j].first, launch.variants[j],
+                                                  static_cast<int>(j + 1), trap);
       if (!t.ok()) return t.status();
       absl::StrAppend(&text, "\n", *t);
     }

@@ -296,7 +296,9 @@ struct CudaEmitOptions {
   // order, so they give the same bits; 64 threads per row sums a row in
   // another order, and so does another column width (its rows are split
   // over another number of threads): results within f32 rounding of each
-  // other. Not for attention kernels or with aligned_variants.
+  // other. Not for attention kernels. With aligned_variants every shape is
+  // for 16-byte-aligned buffers, as the kernel is; launches with others take
+  // the kernel's unaligned variant in the kernel's own shape.
   bool launch_variants = false;
   // With launch_variants: EmitCuda describes each variant (its launch in
   // CudaKernelLaunch::variants) but leaves its text out of the module's

@@ -1158,6 +1158,46 @@ graph g(%x: f32[64, 1024], %w: f32[1024], %i: i64[7, 3]) {
   }
 }
 
+// aligned_variants with launch_variants: every launch shape of a
+// vectorized kernel is for aligned buffers (each traps on others), the
+// kernel keeps one unaligned variant in its own shape; the deferred variant
+// text is the same; a kernel without vector accesses keeps general
+// variants. Compiles cleanly.
+TEST(CudaEmitterTest, AlignedVariantsKeepTheirLaunchVariants) {
+  const std::string text = R"(
+graph g(%h: bf16[300, 1024], %x: f32[256, 1024], %y: f32[256, 1024]) {
+  %hs = softmax(%h, dim = -1)
+  %p = mul(%x, %y)
+  return %hs, %p
+})";
+  CudaEmitOptions both;
+  both.aligned_variants = true;
+  both.launch_variants = true;
+  absl::StatusOr<EmittedGraph> e = EmitGraphText(text, {}, both);
+  ASSERT_TRUE(e.ok()) << e.status();
+  int variants = 0;
+  for (const CudaKernelLaunch& k : e->module.kernels) {
+    SCOPED_TRACE(k.name);
+    const std::string src = e->KernelSource(k.name);
+    ASSERT_FALSE(k.unaligned_symbol.empty());
+    EXPECT_THAT(k.unaligned_source, HasSubstr(k.unaligned_symbol + "("));
+    // The kernel and each variant trap on unaligned buffers; none checks.
+    EXPECT_EQ(CountOccurrences(src, "__trap()"), 1 + static_cast<int>(k.variants.size())) << src;
+    EXPECT_EQ(CountOccurrences(src, "const bool vec_ok = "), 0) << src;
+    variants += static_cast<int>(k.variants.size());
+  }
+  EXPECT_EQ(variants, 3);  // row 2, pointwise 1
+  EXPECT_COMPILES_CLEANLY(e->module.source, "g");
+  CudaEmitOptions deferred = both;
+  deferred.defer_variant_text = true;
+  absl::StatusOr<EmittedGraph> d = EmitGraphText(text, {}, deferred);
+  ASSERT_TRUE(d.ok()) << d.status();
+  absl::StatusOr<std::string> rest = EmitCudaVariantText(d->kernels, d->module, deferred);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(CountOccurrences(*rest, "__trap()"), 3) << *rest;
+  EXPECT_EQ(CountOccurrences(*rest, "const bool vec_ok = "), 0) << *rest;
+}
+
 // A pointwise kernel with two full-size inputs, 1M 4-wide f32 chunks.
 constexpr char kTwoStreams[] = R"(
 graph g(%x: f32[4096, 1024], %y: f32[4096, 1024]) {

@@ -341,10 +341,6 @@ absl::StatusOr<std::unique_ptr<CudaKernelModule>> CudaKernelModule::Load(
   for (const KernelLaunchSpec& k : kernels) {
     SLUICE_CUDA_ASSIGN_OR_RETURN(CudaFunction f, m->module_->GetFunction(k.symbol));
     m->functions_.push_back(f);
-    if (!k.variants.empty() && !k.unaligned_symbol.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "kernel ", k.symbol, " has both launch variants and an unaligned variant"));
-    }
     for (size_t i = 0; i < k.tensor_maps.size(); ++i) {
       const int b = k.tensor_maps[i].buffer;
       if (b < 0 || b >= k.num_args) {
@@ -436,18 +432,21 @@ absl::Status CudaKernelModule::LaunchShape(int index, int shape, const CudaFunct
   CudaFunction unaligned;
   Dim3 grid = k.grid, block = k.block;
   unsigned shared_bytes = k.shared_bytes;
-  if (shape > 0) {
+  // Buffers that are not all 16-byte aligned take the unaligned variant, in
+  // the kernel's own shape, whichever shape was chosen: the kernel and its
+  // launch variants are for aligned buffers only when it has one.
+  bool aligned = true;
+  if (!k.unaligned_symbol.empty()) {
+    for (void* b : buffers) aligned = aligned && (reinterpret_cast<uintptr_t>(b) & 15) == 0;
+  }
+  if (!aligned) {
+    SLUICE_CUDA_ASSIGN_OR_RETURN(unaligned, UnalignedFunction(index));
+    f = &unaligned;
+  } else if (shape > 0) {
     const KernelLaunchSpec::Variant& v = k.variants[shape - 1];
     grid = v.grid;
     block = v.block;
     shared_bytes = v.shared_bytes;
-  } else if (!k.unaligned_symbol.empty()) {
-    bool aligned = true;
-    for (void* b : buffers) aligned = aligned && (reinterpret_cast<uintptr_t>(b) & 15) == 0;
-    if (!aligned) {
-      SLUICE_CUDA_ASSIGN_OR_RETURN(unaligned, UnalignedFunction(index));
-      f = &unaligned;
-    }
   }
   std::vector<void*> values(buffers.begin(), buffers.end());
   std::vector<void*> args(values.size() + k.tensor_maps.size());

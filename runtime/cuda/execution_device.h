@@ -135,17 +135,17 @@ struct KernelLaunchSpec {
     TensorMapSpec spec;
   };
   std::vector<TensorMap> tensor_maps;
-  // When set, `symbol` takes 16-byte-aligned buffers only, and a launch whose
-  // buffers are not all aligned runs `unaligned_symbol` (same grid, block
-  // and shared memory) from a second cubin that `unaligned_cubin` makes (the
-  // NVRTC compile, cached) the first time a launch needs it.
+  // When set, `symbol` and its variants take 16-byte-aligned buffers only,
+  // and a launch whose buffers are not all aligned runs `unaligned_symbol`
+  // (the kernel's own grid, block and shared memory, whichever shape is
+  // chosen) from a second cubin that `unaligned_cubin` makes (the NVRTC
+  // compile, cached) the first time a launch needs it.
   std::string unaligned_symbol;
   std::function<absl::StatusOr<std::string>()> unaligned_cubin;
   // Other launch shapes of the same kernel, functions of the same cubin
   // taking the same buffers and computing the same values up to rounding
   // (codegen/cuda's CudaKernelLaunch::variants), for autotuning:
-  // CudaKernelModule::Tune.
-  // Not together with unaligned_symbol.
+  // CudaKernelModule::Tune (which times them on aligned buffers).
   struct Variant {
     std::string symbol;
     Dim3 grid;

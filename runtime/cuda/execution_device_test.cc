@@ -71,5 +71,70 @@ TEST(CudaKernelModuleTest, VariantsAreLookedUpWhenChosen) {
   (*device)->Free(*buffer);
 }
 
+// A kernel for aligned buffers with launch variants and an unaligned
+// variant (codegen's aligned_variants with launch_variants): whichever shape
+// is chosen, aligned buffers run it and unaligned ones run the unaligned
+// variant, compiled on first need, in the kernel's own shape.
+TEST(CudaKernelModuleTest, UnalignedBuffersTakeTheUnalignedVariantWhateverTheShape) {
+  SLUICE_SKIP_WITHOUT_CUDA();
+  NvrtcOptions options;
+  options.use_cache = false;
+  absl::StatusOr<CompiledCuda> compiled = CompileCuda(
+      "extern \"C\" __global__ void fill_one(int* p) { p[threadIdx.x] = 1; }\n"
+      "extern \"C\" __global__ void fill_two(int* p) { p[threadIdx.x] = 2; }\n",
+      "aligned_variants", options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> device = CudaExecutionDevice::Create();
+  ASSERT_TRUE(device.ok()) << device.status();
+
+  int compiles = 0;
+  KernelLaunchSpec spec;
+  spec.symbol = "fill_one";
+  spec.block = {8};
+  spec.num_args = 1;
+  spec.variants = {{"fill_two", {1}, {16}, 0}};
+  spec.unaligned_symbol = "fill_nine";
+  spec.unaligned_cubin = [&]() -> absl::StatusOr<std::string> {
+    ++compiles;
+    absl::StatusOr<CompiledCuda> c = CompileCuda(
+        "extern \"C\" __global__ void fill_nine(int* p) { p[threadIdx.x] = 9; }\n",
+        "aligned_variants_unaligned", options);
+    if (!c.ok()) return c.status();
+    return c->cubin;
+  };
+  absl::StatusOr<std::unique_ptr<CudaKernelModule>> module =
+      CudaKernelModule::Load(device->get(), compiled->cubin, "aligned_variants", {spec});
+  ASSERT_TRUE(module.ok()) << module.status();
+
+  constexpr int kInts = 32;
+  absl::StatusOr<void*> buffer = (*device)->Allocate(kInts * sizeof(int));
+  ASSERT_TRUE(buffer.ok()) << buffer.status();
+  auto run = [&](int offset) {
+    std::vector<int> host(kInts, 0);
+    EXPECT_TRUE((*device)->CopyToDevice(*buffer, host.data(), kInts * sizeof(int)).ok());
+    std::vector<void*> args = {static_cast<int*>(*buffer) + offset};
+    EXPECT_TRUE((*module)->Launch(0, args).ok());
+    EXPECT_TRUE((*device)->CopyToHost(host.data(), *buffer, kInts * sizeof(int)).ok());
+    EXPECT_TRUE((*device)->Synchronize().ok());
+    return host;
+  };
+  auto expect = [](int offset, int count, int value) {
+    std::vector<int> v(kInts, 0);
+    for (int i = 0; i < count; ++i) v[offset + i] = value;
+    return v;
+  };
+  ASSERT_TRUE((*module)->Choose(0, 1).ok());  // the variant: 16 threads write 2
+  EXPECT_EQ(run(0), expect(0, 16, 2));
+  EXPECT_EQ(compiles, 0);
+  // 4 bytes in: the unaligned variant, in the kernel's own shape (8 threads).
+  EXPECT_EQ(run(1), expect(1, 8, 9));
+  EXPECT_EQ(compiles, 1);
+  ASSERT_TRUE((*module)->Choose(0, 0).ok());
+  EXPECT_EQ(run(0), expect(0, 8, 1));
+  EXPECT_EQ(run(3), expect(3, 8, 9));
+  EXPECT_EQ(compiles, 1);  // compiled once
+  (*device)->Free(*buffer);
+}
+
 }  // namespace
 }  // namespace sluice::runtime::cuda
