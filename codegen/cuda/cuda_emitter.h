@@ -182,9 +182,10 @@ struct CudaEmitOptions {
   // entry traps on others), and the general one as the launch's unaligned
   // variant (CudaKernelLaunch::unaligned_source), which the runtime compiles
   // the first time a launch's buffers are not all aligned. Callers' buffers
-  // keep working, at assume_aligned's speed when aligned. Off by default:
-  // measured only as assume_aligned so far (layer_norm rows 1-2% faster,
-  // softmax rows mixed; benchmarks/NOTES.md §21).
+  // keep working, at assume_aligned's speed when aligned. Works with
+  // launch_variants (every shape aligned-only). Off by default: on an H100
+  // layer_norm_bf16 0.35 us faster with it, softmax_bf16 0.4 us slower
+  // (benchmarks/NOTES.md §21, §22, §28).
   bool aligned_variants = false;
   // Vector loads as plain ld.global (SLUICE_COHERENT_LOADS), as Triton's
   // are, instead of what `const __restrict__` lets nvcc choose: the
