@@ -21,14 +21,21 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(CudaKernelModuleTest, VariantsAreLookedUpWhenChosen) {
-  SLUICE_SKIP_WITHOUT_CUDA();
+// Two kernels of one cubin: each thread writes 1, or 2, at p[threadIdx.x].
+constexpr char kFills[] =
+    "extern \"C\" __global__ void fill_one(int* p) { p[threadIdx.x] = 1; }\n"
+    "extern \"C\" __global__ void fill_two(int* p) { p[threadIdx.x] = 2; }\n";
+
+NvrtcOptions Uncached() {
   NvrtcOptions options;
   options.use_cache = false;
-  absl::StatusOr<CompiledCuda> compiled = CompileCuda(
-      "extern \"C\" __global__ void fill_one(int* p) { p[threadIdx.x] = 1; }\n"
-      "extern \"C\" __global__ void fill_two(int* p) { p[threadIdx.x] = 2; }\n",
-      "variants", options);
+  return options;
+}
+
+TEST(CudaKernelModuleTest, VariantsAreLookedUpWhenChosen) {
+  SLUICE_SKIP_WITHOUT_CUDA();
+  const NvrtcOptions options = Uncached();
+  absl::StatusOr<CompiledCuda> compiled = CompileCuda(kFills, "variants", options);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> device = CudaExecutionDevice::Create();
   ASSERT_TRUE(device.ok()) << device.status();
@@ -77,12 +84,8 @@ TEST(CudaKernelModuleTest, VariantsAreLookedUpWhenChosen) {
 // variant, compiled on first need, in the kernel's own shape.
 TEST(CudaKernelModuleTest, UnalignedBuffersTakeTheUnalignedVariantWhateverTheShape) {
   SLUICE_SKIP_WITHOUT_CUDA();
-  NvrtcOptions options;
-  options.use_cache = false;
-  absl::StatusOr<CompiledCuda> compiled = CompileCuda(
-      "extern \"C\" __global__ void fill_one(int* p) { p[threadIdx.x] = 1; }\n"
-      "extern \"C\" __global__ void fill_two(int* p) { p[threadIdx.x] = 2; }\n",
-      "aligned_variants", options);
+  const NvrtcOptions options = Uncached();
+  absl::StatusOr<CompiledCuda> compiled = CompileCuda(kFills, "aligned_variants", options);
   ASSERT_TRUE(compiled.ok()) << compiled.status();
   absl::StatusOr<std::unique_ptr<CudaExecutionDevice>> device = CudaExecutionDevice::Create();
   ASSERT_TRUE(device.ok()) << device.status();
