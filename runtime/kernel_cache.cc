@@ -29,6 +29,7 @@
 #include "absl/strings/strip.h"
 #include "glog/logging.h"
 #include "runtime/cache_key.h"
+#include "runtime/files.h"
 
 namespace sluice::runtime {
 namespace {
@@ -57,19 +58,6 @@ int RunCommand(const std::string& cmd, std::string* output) {
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) output->append(buf, n);
   const int status = pclose(p);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool MakeDirs(const std::string& path) {
-  std::string cur;
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    cur += std::string(part);
-    if (!cur.empty()) {
-      if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return false;
-    }
-    cur += "/";
-  }
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool WriteFile(const std::string& path, const std::string& data) {
@@ -219,10 +207,7 @@ std::string CompilerIdentity(const std::string& compiler) {
 }
 
 std::string ResolveCacheDir(const HostCompileOptions& options) {
-  if (!options.cache_dir.empty()) return options.cache_dir;
-  if (const char* d = std::getenv("SLUICE_CACHE_DIR"); d != nullptr && *d != '\0') return d;
-  const char* home = std::getenv("HOME");
-  return absl::StrCat(home != nullptr && *home != '\0' ? home : "/tmp", "/.cache/sluice");
+  return options.cache_dir.empty() ? CacheRoot() : options.cache_dir;
 }
 
 bool LooksLikeCompleteElf(const std::string& path) {
@@ -285,9 +270,7 @@ absl::StatusOr<std::shared_ptr<LoadedLibrary>> CompileAndLoad(
     report->warnings.push_back(absl::StrCat("kernel cache directory ", dir,
                                             " is not writable; compiling without a cache"));
     LOG(WARNING) << report->warnings.back();
-    const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = absl::StrCat((tmp != nullptr && *tmp != '\0') ? tmp : "/tmp",
-                                    "/sluice-nocache-XXXXXX");
+    std::string tmpl = absl::StrCat(TempDir(), "/sluice-nocache-XXXXXX");
     if (mkdtemp(tmpl.data()) == nullptr) {
       return absl::InternalError(
           absl::StrCat("cannot create a temporary directory to compile in (", tmpl, ")"));

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "testing/scoped_env.h"
 
 namespace sluice::runtime {
 namespace {
@@ -129,18 +130,13 @@ TEST(KernelCacheTest, UnwritableCacheDirStillCompiles) {
   // Where it compiles instead: a fresh $TMPDIR, to see what it leaves there.
   const std::string tmp = FreshDir("unwritable-tmpdir");
   ASSERT_EQ(mkdir(tmp.c_str(), 0755), 0);
-  const char* old_tmp = std::getenv("TMPDIR");
-  const std::string saved = old_tmp != nullptr ? old_tmp : "";
-  setenv("TMPDIR", tmp.c_str(), 1);
   HostCompileOptions o;
   o.cache_dir = file + "/cache";  // below a regular file: cannot exist
   HostCompileReport r;
-  auto lib = CompileAndLoad(kSource, {"sluice_test_add"}, o, &r);
-  if (old_tmp != nullptr) {
-    setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    unsetenv("TMPDIR");
-  }
+  auto lib = [&] {
+    sluice::testing::ScopedEnv env("TMPDIR", tmp.c_str());
+    return CompileAndLoad(kSource, {"sluice_test_add"}, o, &r);
+  }();
   ASSERT_TRUE(lib.ok()) << lib.status();
   EXPECT_FALSE(r.cached);
   ASSERT_EQ(r.warnings.size(), 1u);

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "runtime/files.h"
 
 namespace sluice::runtime::cuda {
 namespace {
@@ -42,20 +43,6 @@ uint64_t Checksum(absl::string_view payload) {
   Murmur3x64_128 h;
   h.Update(payload.data(), payload.size());
   return h.Finish().first;
-}
-
-bool MakeDirs(const std::string& path) {
-  std::string prefix;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    prefix = path.substr(0, slash);
-    if (!prefix.empty() && mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return false;
-    start = slash + 1;
-  }
-  struct stat st;
-  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 // Reads the file whole: sized from fstat, then read until the end (a file
@@ -95,13 +82,7 @@ std::string UniqueSuffix() {
 }  // namespace
 
 
-std::string CubinCache::DefaultDir() {
-  if (const char* dir = std::getenv("SLUICE_CACHE_DIR"); dir != nullptr && *dir != '\0') {
-    return absl::StrCat(dir, "/cuda");
-  }
-  const char* home = std::getenv("HOME");
-  return absl::StrCat(home != nullptr && *home != '\0' ? home : "/tmp", "/.cache/sluice/cuda");
-}
+std::string CubinCache::DefaultDir() { return absl::StrCat(CacheRoot(), "/cuda"); }
 
 std::string CubinCache::PathFor(const CacheKey& key) const {
   return absl::StrCat(dir_, "/", key.ToString(), ".cubin");

@@ -27,6 +27,7 @@
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/status.h"
 #include "runtime/cuda/symbols.h"
+#include "runtime/files.h"
 
 namespace sluice::runtime::cuda {
 namespace {
@@ -63,15 +64,8 @@ std::string FileStem(absl::string_view name) {
 // Writes `source` under `dir` and returns the path, or says why it could not.
 std::string KeepSource(const std::string& dir, const std::string& name, const CacheKey& key,
                        const std::string& source) {
-  std::string base = dir;
-  if (base.empty()) {
-    const char* tmp = std::getenv("TMPDIR");
-    base = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/sluice-cuda");
-  }
-  for (size_t slash = base.find('/', 1); ; slash = base.find('/', slash + 1)) {
-    mkdir(base.substr(0, slash).c_str(), 0755);  // EEXIST is fine
-    if (slash == std::string::npos) break;
-  }
+  const std::string base = dir.empty() ? absl::StrCat(TempDir(), "/sluice-cuda") : dir;
+  MakeDirs(base);  // if it fails, so does the write below, which says so
   const std::string path =
       absl::StrCat(base, "/", FileStem(name), "-", key.ToString().substr(0, 16), ".cu");
   FILE* f = std::fopen(path.c_str(), "wb");
