@@ -1445,12 +1445,15 @@ int CountLines(absl::string_view s) {
   return n;
 }
 
-// CudaEmitOptions::launch_variants: `launch`'s other shapes, their text
-// appended to `text` (the kernel's), each distinct from the kernel and from
-// the others in grid, block and configuration.
+// The name of kernel `k`'s launch variant `index` (1, 2, ...).
+std::string VariantName(const Kernel& k, size_t index) {
+  return absl::StrCat(k.name, "_v", index);
+}
+
 // The launch shapes AddLaunchVariants gives a kernel whose own launch is
 // `launch`: each with the options that emit it and its launch (no text
-// made), the kernel's own shape and repeats left out, named _v1, _v2, ...
+// made), each distinct from the kernel and from the others in grid, block
+// and configuration, named VariantName(k, 1), (k, 2), ...
 std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> VariantShapes(
     const Kernel& k, const CudaEmitOptions& options, const CudaKernelLaunch& launch) {
   std::vector<CudaEmitOptions> shapes;
@@ -1492,8 +1495,7 @@ std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> VariantShapes(
     o.launch_variants = false;
     // A shape the kernel or an earlier variant has is not emitted at all.
     CudaLaunchVariant shape =
-        KernelEmitter(k, o, /*trap_unaligned=*/false, absl::StrCat(k.name, "_v", out.size() + 1))
-            .Shape();
+        KernelEmitter(k, o, /*trap_unaligned=*/false, VariantName(k, out.size() + 1)).Shape();
     if (same(shape, launch) || std::any_of(out.begin(), out.end(), [&](const auto& w) {
           return same(shape, w.second);
         })) {
@@ -1512,7 +1514,7 @@ absl::StatusOr<std::string> EmitVariant(const Kernel& k, const CudaEmitOptions& 
                                         const CudaLaunchVariant& shape, int index,
                                         bool trap_unaligned) {
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> e =
-      KernelEmitter(k, o, trap_unaligned, absl::StrCat(k.name, "_v", index)).Emit();
+      KernelEmitter(k, o, trap_unaligned, VariantName(k, index)).Emit();
   if (!e.ok()) return e.status();
   const CudaKernelLaunch& l = e->second;
   if (l.symbol != shape.symbol || l.grid != shape.grid || l.block != shape.block ||
