@@ -205,10 +205,13 @@ graph sm(%h: bf16[64, 1024], %f: f32[64, 1024]) {
     if (!k.ok()) return -1;
     EXPECT_EQ(k->kernels.size(), 2u);
     // Kernels that call the helper (the preamble, which defines it, comes
-    // before the first kernel).
+    // before the first kernel; each kernel's text opens with its
+    // "// k<N>: step" line).
     int n = 0;
-    for (size_t at = k->source.find("__global__"); at != std::string::npos;) {
-      const size_t next = k->source.find("__global__", at + 1);
+    const size_t preamble_end = k->source.find("---- end of preamble ----");
+    EXPECT_NE(preamble_end, std::string::npos);
+    for (size_t at = k->source.find("\n// k", preamble_end); at != std::string::npos;) {
+      const size_t next = k->source.find("\n// k", at + 1);
       if (absl::StrContains(k->source.substr(at, next - at), "sl_exp_approx(")) ++n;
       at = next;
     }

@@ -396,6 +396,10 @@ class KernelEmitter {
     }
     indent_ = 0;
     Line("}");
+    if (dispatch_) {
+      EmitDispatch();
+      static_shared_ *= 2;  // each copy of the body has its own arrays
+    }
     if (!status_.ok()) return status_;
     CudaKernelLaunch l;
     l.name = name_;
@@ -802,14 +806,6 @@ class KernelEmitter {
       params.push_back(absl::StrCat(a.is_output ? "" : "const ", StorageType(a.dtype),
                                     "* __restrict__ ", Arg(static_cast<int>(i))));
     }
-    const std::string min_blocks =
-        o_.min_blocks_per_sm > 0 ? absl::StrCat(", ", o_.min_blocks_per_sm) : "";
-    Open(absl::StrCat("extern \"C\" __global__ void __launch_bounds__(", BlockThreads(),
-                      min_blocks, ") sluice_", name_, "(", absl::StrJoin(params, ", "), ") {"));
-    if (o_.poison_kernels.contains(name_)) {
-      Line(absl::StrCat("#error \"sluice: injected compile failure in ", name_, "\""));
-    }
-    Line(absl::StrCat("typedef ", Idx(), " sl_idx;"));
     // Alignment of the buffers that vector accesses use.
     std::set<int> vec_args;
     for (const Stage& s : k_.stages) {
@@ -823,9 +819,27 @@ class KernelEmitter {
       }
     }
     vectorized_ = !vec_args.empty();
-    if (!vec_args.empty()) {
-      std::vector<std::string> checks;
-      for (int a : vec_args) checks.push_back(absl::StrCat("sl_aligned16(", Arg(a), ")"));
+    std::vector<std::string> checks;
+    for (int a : vec_args) checks.push_back(absl::StrCat("sl_aligned16(", Arg(a), ")"));
+    const std::string signature = absl::StrCat("(", absl::StrJoin(params, ", "), ")");
+    // CudaEmitOptions::alignment_dispatch: the body is a template on vec_ok,
+    // instantiated twice by the kernel (EmitDispatch).
+    dispatch_ = vectorized_ && o_.alignment_dispatch && !o_.assume_aligned && !trap_unaligned_;
+    if (dispatch_) {
+      dispatch_signature_ = signature;
+      dispatch_check_ = absl::StrJoin(checks, " && ");
+      Line("template <bool vec_ok>");
+      Open(absl::StrCat("__device__ __forceinline__ void sluice_", name_, "_body", signature,
+                        " {"));
+    } else {
+      Open(absl::StrCat("extern \"C\" __global__ void ", LaunchBounds(), " sluice_", name_,
+                        signature, " {"));
+    }
+    if (o_.poison_kernels.contains(name_)) {
+      Line(absl::StrCat("#error \"sluice: injected compile failure in ", name_, "\""));
+    }
+    Line(absl::StrCat("typedef ", Idx(), " sl_idx;"));
+    if (vectorized_ && !dispatch_) {
       if (o_.assume_aligned) {
         Line("constexpr bool vec_ok = true;  // CudaEmitOptions::assume_aligned");
       } else if (trap_unaligned_) {
@@ -837,6 +851,29 @@ class KernelEmitter {
         Line(absl::StrCat("const bool vec_ok = ", absl::StrJoin(checks, " && "), ";"));
       }
     }
+  }
+
+  std::string LaunchBounds() const {
+    const std::string min_blocks =
+        o_.min_blocks_per_sm > 0 ? absl::StrCat(", ", o_.min_blocks_per_sm) : "";
+    return absl::StrCat("__launch_bounds__(", BlockThreads(), min_blocks, ")");
+  }
+
+  // The kernel of an alignment_dispatch body: one check, then the body for
+  // aligned buffers (vector accesses only) or for others (element-wise).
+  void EmitDispatch() {
+    std::vector<std::string> args;
+    for (size_t i = 0; i < k_.args.size(); ++i) args.push_back(Arg(static_cast<int>(i)));
+    const std::string call = absl::StrCat("(", absl::StrJoin(args, ", "), ");");
+    Open(absl::StrCat("extern \"C\" __global__ void ", LaunchBounds(), " sluice_", name_,
+                      dispatch_signature_, " {"));
+    Open(absl::StrCat("if (", dispatch_check_, ") {"));
+    Line(absl::StrCat("sluice_", name_, "_body<true>", call));
+    Close("} else {");
+    ++indent_;
+    Line(absl::StrCat("sluice_", name_, "_body<false>", call));
+    Close();
+    Close();
   }
 
   // ---- expressions ----
@@ -999,13 +1036,18 @@ class KernelEmitter {
   // loop (reread_cache_hints): "_keep" where a later loop reads the same
   // elements again or every row reads them (a buffer smaller than the
   // kernel's rows), "_last" at the last of several reads, else none.
+  // In an unrolled row (broadcast_evict_last): "_keep" for a buffer every
+  // row reads.
   std::string HintSuffix(const Expr& e, int s) const {
-    if (!hints_ || unrolled_ || kind_ != CudaTemplate::kRowReduction) return "";
+    if (kind_ != CudaTemplate::kRowReduction) return "";
+    const bool every_row = k_.args[e.arg].numel < k_.outer_extent * k_.inner_extent;
+    if (unrolled_) return o_.broadcast_evict_last && every_row ? "_keep" : "";
+    if (!hints_) return "";
     auto cache = cache_slot_.find(LoadKey(e));
     if (cache != cache_slot_.end()) {
       return cache_last_stage_[cache->second] == s ? "_last" : "_keep";
     }
-    return k_.args[e.arg].numel < k_.outer_extent * k_.inner_extent ? "_keep" : "";
+    return every_row ? "_keep" : "";
   }
 
   // One chunk of V elements of loop stage `s`, starting at r0 = rb. `k` is
@@ -1431,6 +1473,11 @@ class KernelEmitter {
   // and the vector width they were for.
   mutable absl::flat_hash_map<const IndexExpr*, std::pair<int, bool>> vectorized_memo_;
   int64_t static_shared_ = 0;
+  // CudaEmitOptions::alignment_dispatch taken: the kernel's parameters and
+  // its alignment check, for EmitDispatch.
+  bool dispatch_ = false;
+  std::string dispatch_signature_;
+  std::string dispatch_check_;
   std::string config_;
 };
 
@@ -1564,8 +1611,11 @@ absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> EmitOne(const Kernel& k
   absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> main = aligned.Emit();
   if (!main.ok()) return main;
   if (aligned.vectorized()) {
+    // It runs on unaligned buffers only: no aligned copy of its body.
+    CudaEmitOptions general = options;
+    general.alignment_dispatch = false;
     absl::StatusOr<std::pair<std::string, CudaKernelLaunch>> u =
-        KernelEmitter(k, options, /*trap_unaligned=*/false, absl::StrCat(k.name, "_unaligned"))
+        KernelEmitter(k, general, /*trap_unaligned=*/false, absl::StrCat(k.name, "_unaligned"))
             .Emit();
     if (!u.ok()) return u.status();
     main->second.unaligned_symbol = u->second.symbol;
@@ -1651,7 +1701,9 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "reread_cache_hints"       ? &o.reread_cache_hints
                        : key == "reread_long_rows"         ? &o.reread_long_rows
                        : key == "aligned_variants"         ? &o.aligned_variants
+                       : key == "alignment_dispatch"       ? &o.alignment_dispatch
                        : key == "coherent_loads"           ? &o.coherent_loads
+                       : key == "broadcast_evict_last"     ? &o.broadcast_evict_last
                        : key == "approx_math_half_outputs" ? &o.approx_math_half_outputs
                        : key == "launch_variants"          ? &o.launch_variants
                        : key == "row_divisor_reciprocal"   ? &o.row_divisor_reciprocal
@@ -1683,8 +1735,8 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "fast_math, assume_aligned, "
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
           "attention_rowsum_mma, attention_producer, attention_split_pv, attention_tma, "
-          "reread_cache_hints, reread_long_rows, aligned_variants, coherent_loads, "
-          "approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
+          "reread_cache_hints, reread_long_rows, aligned_variants, alignment_dispatch, "
+          "coherent_loads, broadcast_evict_last, approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }
   }
   auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };

@@ -187,10 +187,22 @@ struct CudaEmitOptions {
   // layer_norm_bf16 0.35 us faster with it, softmax_bf16 0.4 us slower
   // (benchmarks/NOTES.md §21, §22, §28).
   bool aligned_variants = false;
+  // A generated kernel with 16-byte vector accesses checks its buffers'
+  // alignment once, at entry, and runs one of two copies of its body: one
+  // with only vector accesses, one with only element-wise ones. Off, every
+  // vector access branches on the check (the two paths interleaved, each
+  // load issued behind its own branch). The copies' static shared arrays
+  // are apart (the kernel's static shared memory doubles).
+  bool alignment_dispatch = true;
   // Vector loads as plain ld.global (SLUICE_COHERENT_LOADS), as Triton's
   // are, instead of what `const __restrict__` lets nvcc choose: the
   // non-coherent read-only path (ld.global.nc, LDG.CONSTANT in SASS).
   bool coherent_loads = false;
+  // Row reductions whose row is unrolled into registers: vector loads of a
+  // buffer every row reads (a layer_norm's weight and bias) carry
+  // evict_last, as Triton's do (sl_ldv_keep). Rolled loops take their hints
+  // from reread_cache_hints.
+  bool broadcast_evict_last = false;
   // Row/column reductions: recompute a kernel-IR scratch value from cached
   // loads narrower than it (an f32 value of a bf16 row) where it is read,
   // instead of keeping it in an f32 register array.

@@ -1096,6 +1096,90 @@ TEST(CudaEmitterTest, WgmmaAttentionPicksItsScheduleByHeadDim) {
   EXPECT_SM90A_COMPILES_CLEANLY(&wide->module.source, &w.unaligned_source);
 }
 
+// alignment_dispatch (the default): a kernel with vector accesses checks
+// alignment once and calls one of two instantiations of its body, each
+// with one kind of access (no per-access branch on a run-time vec_ok); its
+// static shared memory counts both copies. A kernel without vector accesses
+// is as without the option, and so is every kernel under assume_aligned.
+// Launch variants get their own bodies. Compiles cleanly.
+TEST(CudaEmitterTest, AlignmentDispatchRunsOneOfTwoBodies) {
+  const std::string text = R"(
+graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3]) {
+  %n = layer_norm(%x, %w, normalized_shape = [1024])
+  %s = softmax(%c, dim = -1)
+  %j = add(%i, 1)
+  return %n, %s, %j
+})";
+  CudaEmitOptions dispatch;
+  CudaEmitOptions per_access;
+  per_access.alignment_dispatch = false;
+  ASSERT_TRUE(dispatch.alignment_dispatch) << "the default";
+  absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, dispatch);
+  absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, per_access);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_EQ(a->module.kernels.size(), 3u);
+  ASSERT_EQ(b->module.kernels.size(), 3u);
+  int dispatched = 0;
+  for (size_t i = 0; i < a->module.kernels.size(); ++i) {
+    const CudaKernelLaunch& ka = a->module.kernels[i];
+    const CudaKernelLaunch& kb = b->module.kernels[i];
+    SCOPED_TRACE(ka.name);
+    const std::string on = a->KernelSource(ka.name), off = b->KernelSource(kb.name);
+    EXPECT_EQ(CountOccurrences(on, "__global__ void"), 1) << on;
+    if (!absl::StrContains(off, "const bool vec_ok = ")) {
+      EXPECT_EQ(on, off);
+      EXPECT_EQ(ka.static_shared_bytes, kb.static_shared_bytes);
+      continue;
+    }
+    ++dispatched;
+    EXPECT_EQ(CountOccurrences(on, "const bool vec_ok"), 0) << on;
+    EXPECT_EQ(CountOccurrences(on, "template <bool vec_ok>"), 1) << on;
+    const std::string body = ka.symbol + "_body";
+    EXPECT_THAT(on, HasSubstr("__device__ __forceinline__ void " + body + "("));
+    EXPECT_EQ(CountOccurrences(on, body + "<true>("), 1) << on;
+    EXPECT_EQ(CountOccurrences(on, body + "<false>("), 1) << on;
+    // The one check is the kernel's, before the calls.
+    EXPECT_EQ(CountOccurrences(on, "if (sl_aligned16("), 1) << on;
+    EXPECT_LT(on.find("__global__"), on.find(body + "<true>("));
+    EXPECT_GT(on.find("__global__"), on.find("template <bool vec_ok>"));
+    EXPECT_EQ(ka.grid, kb.grid);
+    EXPECT_EQ(ka.block, kb.block);
+    EXPECT_EQ(ka.static_shared_bytes, 2 * kb.static_shared_bytes);
+  }
+  EXPECT_EQ(dispatched, 2) << "layer_norm and softmax; the i64 add has no vector access";
+  EXPECT_GT(a->module.kernels[1].static_shared_bytes, 0u) << "softmax's block-wide reductions";
+  EXPECT_COMPILES_CLEANLY(a->module.source, "g");
+
+  CudaEmitOptions aligned;
+  aligned.assume_aligned = true;
+  absl::StatusOr<EmittedGraph> c = EmitGraphText(text, {}, aligned);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(CountOccurrences(c->module.source, "template <bool vec_ok>"), 0);
+  EXPECT_EQ(CountOccurrences(c->module.source, "constexpr bool vec_ok = true"), 2);
+
+  CudaEmitOptions variants;
+  variants.launch_variants = true;
+  absl::StatusOr<EmittedGraph> v = EmitGraphText(text, {}, variants);
+  ASSERT_TRUE(v.ok()) << v.status();
+  int bodies = 0, variant_bodies = 0;
+  for (const CudaKernelLaunch& k : v->module.kernels) {
+    const std::string src = v->KernelSource(k.name);
+    if (!absl::StrContains(src, "template <bool vec_ok>")) continue;
+    variant_bodies += static_cast<int>(k.variants.size());
+    EXPECT_EQ(CountOccurrences(src, "template <bool vec_ok>"),
+              1 + static_cast<int>(k.variants.size()))
+        << src;
+    for (const CudaLaunchVariant& var : k.variants) {
+      EXPECT_EQ(CountOccurrences(src, var.symbol + "_body<true>("), 1) << var.symbol;
+    }
+    ++bodies;
+  }
+  EXPECT_EQ(bodies, 2);
+  EXPECT_GE(variant_bodies, 1) << "layer_norm's 64 rows have other shapes";
+  EXPECT_COMPILES_CLEANLY(v->module.source, "g");
+}
+
 // aligned_variants: a kernel with vector accesses is emitted for aligned
 // buffers only (its entry traps on others, no run-time vec_ok), and the
 // general kernel, as before, becomes its unaligned variant in a translation
@@ -1115,6 +1199,9 @@ graph g(%x: f32[64, 1024], %w: f32[1024], %i: i64[7, 3]) {
     plain.fast_math = fast;
     CudaEmitOptions split = plain;
     split.aligned_variants = true;
+    // The unaligned variant is the general kernel without the aligned copy
+    // of its body (it runs on unaligned buffers only).
+    plain.alignment_dispatch = false;
     absl::StatusOr<EmittedGraph> a = EmitGraphText(text, {}, plain);
     absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, split);
     ASSERT_TRUE(a.ok()) << a.status();
@@ -1633,6 +1720,31 @@ graph g(%x: f32[64, 4096]) {
     EXPECT_NE(o->module.kernels[0].config.find("registers"), std::string::npos) << other;
   }
   EXPECT_COMPILES_CLEANLY(hints->module.source, "hints");
+}
+
+// broadcast_evict_last: in a row kept in registers, the loads of buffers
+// every row reads (weight, bias) carry evict_last and the row's own do not;
+// off by default.
+TEST(CudaEmitterTest, UnrolledRowsKeepTheirBroadcastLoadsWhenAsked) {
+  const std::string text = R"(
+graph g(%x: bf16[128, 1024], %w: bf16[1024], %b: bf16[1024]) {
+  %y = layer_norm(%x, %w, %b, normalized_shape = [1024])
+  return %y
+})";
+  CudaEmitOptions keep;
+  keep.broadcast_evict_last = true;
+  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text);
+  absl::StatusOr<EmittedGraph> kept = EmitGraphText(text, {}, keep);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  const std::string a = plain->KernelSource("k0"), b = kept->KernelSource("k0");
+  EXPECT_THAT(b, HasSubstr("registers")) << "an unrolled row";
+  EXPECT_EQ(CountOccurrences(a, "sl_ldv_"), 0) << a;
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<8>(a1 + "), 1) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<8>(a2 + "), 1) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<8>(a0 + "), 0) << b;
+  EXPECT_EQ(CountOccurrences(b, "sl_ldv<8>(a0 + "), 1) << b;
+  EXPECT_COMPILES_CLEANLY(kept->module.source, "kept");
 }
 
 }  // namespace
