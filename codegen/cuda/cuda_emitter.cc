@@ -822,9 +822,10 @@ class KernelEmitter {
     std::vector<std::string> checks;
     for (int a : vec_args) checks.push_back(absl::StrCat("sl_aligned16(", Arg(a), ")"));
     const std::string signature = absl::StrCat("(", absl::StrJoin(params, ", "), ")");
-    // CudaEmitOptions::alignment_dispatch: the body is a template on vec_ok,
-    // instantiated twice by the kernel (EmitDispatch).
-    dispatch_ = vectorized_ && o_.alignment_dispatch && !o_.assume_aligned && !trap_unaligned_;
+    // CudaEmitOptions::alignment_dispatch (row reductions): the body is a
+    // template on vec_ok, instantiated twice by the kernel (EmitDispatch).
+    dispatch_ = vectorized_ && kind_ == CudaTemplate::kRowReduction && o_.alignment_dispatch &&
+                !o_.assume_aligned && !trap_unaligned_;
     if (dispatch_) {
       dispatch_signature_ = signature;
       dispatch_check_ = absl::StrJoin(checks, " && ");

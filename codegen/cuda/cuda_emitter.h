@@ -187,12 +187,15 @@ struct CudaEmitOptions {
   // layer_norm_bf16 0.35 us faster with it, softmax_bf16 0.4 us slower
   // (benchmarks/NOTES.md §21, §22, §28).
   bool aligned_variants = false;
-  // A generated kernel with 16-byte vector accesses checks its buffers'
+  // A row reduction with 16-byte vector accesses checks its buffers'
   // alignment once, at entry, and runs one of two copies of its body: one
-  // with only vector accesses, one with only element-wise ones. Off, every
-  // vector access branches on the check (the two paths interleaved, each
-  // load issued behind its own branch). The copies' static shared arrays
-  // are apart (the kernel's static shared memory doubles).
+  // with only vector accesses, one with only element-wise ones. Off (and in
+  // pointwise and column kernels), every vector access branches on the
+  // check: the two paths interleaved, each load issued behind its own
+  // branch. The copies' static shared arrays are apart (the kernel's static
+  // shared memory doubles). On an H100, layer_norm_bf16 0.3 us faster with
+  // it; pointwise kernels were 2 us slower, so they keep the per-access
+  // form (benchmarks/NOTES.md §29).
   bool alignment_dispatch = true;
   // Vector loads as plain ld.global (SLUICE_COHERENT_LOADS), as Triton's
   // are, instead of what `const __restrict__` lets nvcc choose: the
@@ -201,8 +204,9 @@ struct CudaEmitOptions {
   // Row reductions whose row is unrolled into registers: vector loads of a
   // buffer every row reads (a layer_norm's weight and bias) carry
   // evict_last, as Triton's do (sl_ldv_keep). Rolled loops take their hints
-  // from reread_cache_hints.
-  bool broadcast_evict_last = false;
+  // from reread_cache_hints. On an H100, layer_norm_bf16 0.7 us faster with
+  // it, no other graph moved (benchmarks/NOTES.md §29).
+  bool broadcast_evict_last = true;
   // Row/column reductions: recompute a kernel-IR scratch value from cached
   // loads narrower than it (an f32 value of a bf16 row) where it is read,
   // instead of keeping it in an f32 register array.

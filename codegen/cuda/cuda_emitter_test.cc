@@ -1096,19 +1096,22 @@ TEST(CudaEmitterTest, WgmmaAttentionPicksItsScheduleByHeadDim) {
   EXPECT_SM90A_COMPILES_CLEANLY(&wide->module.source, &w.unaligned_source);
 }
 
-// alignment_dispatch (the default): a kernel with vector accesses checks
-// alignment once and calls one of two instantiations of its body, each
-// with one kind of access (no per-access branch on a run-time vec_ok); its
-// static shared memory counts both copies. A kernel without vector accesses
-// is as without the option, and so is every kernel under assume_aligned.
-// Launch variants get their own bodies. Compiles cleanly.
+// alignment_dispatch (the default): a row reduction with vector accesses
+// checks alignment once and calls one of two instantiations of its body,
+// each with one kind of access (no per-access branch on a run-time vec_ok);
+// its static shared memory counts both copies. A pointwise kernel, a kernel
+// without vector accesses, and every kernel under assume_aligned are as
+// without the option. Launch variants get their own bodies. Compiles
+// cleanly.
 TEST(CudaEmitterTest, AlignmentDispatchRunsOneOfTwoBodies) {
   const std::string text = R"(
-graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3]) {
+graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3],
+        %y: f32[4096]) {
   %n = layer_norm(%x, %w, normalized_shape = [1024])
   %s = softmax(%c, dim = -1)
   %j = add(%i, 1)
-  return %n, %s, %j
+  %p = mul(%y, 2.0)
+  return %n, %s, %j, %p
 })";
   CudaEmitOptions dispatch;
   CudaEmitOptions per_access;
@@ -1118,8 +1121,8 @@ graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3]) {
   absl::StatusOr<EmittedGraph> b = EmitGraphText(text, {}, per_access);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_TRUE(b.ok()) << b.status();
-  ASSERT_EQ(a->module.kernels.size(), 3u);
-  ASSERT_EQ(b->module.kernels.size(), 3u);
+  ASSERT_EQ(a->module.kernels.size(), 4u);
+  ASSERT_EQ(b->module.kernels.size(), 4u);
   int dispatched = 0;
   for (size_t i = 0; i < a->module.kernels.size(); ++i) {
     const CudaKernelLaunch& ka = a->module.kernels[i];
@@ -1127,7 +1130,8 @@ graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3]) {
     SCOPED_TRACE(ka.name);
     const std::string on = a->KernelSource(ka.name), off = b->KernelSource(kb.name);
     EXPECT_EQ(CountOccurrences(on, "__global__ void"), 1) << on;
-    if (!absl::StrContains(off, "const bool vec_ok = ")) {
+    if (!absl::StrContains(off, "const bool vec_ok = ") ||
+        ka.kind != CudaTemplate::kRowReduction) {
       EXPECT_EQ(on, off);
       EXPECT_EQ(ka.static_shared_bytes, kb.static_shared_bytes);
       continue;
@@ -1148,6 +1152,7 @@ graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3]) {
     EXPECT_EQ(ka.static_shared_bytes, 2 * kb.static_shared_bytes);
   }
   EXPECT_EQ(dispatched, 2) << "layer_norm and softmax; the i64 add has no vector access";
+  EXPECT_THAT(a->KernelSource("k3"), HasSubstr("const bool vec_ok = ")) << "pointwise";
   EXPECT_GT(a->module.kernels[1].static_shared_bytes, 0u) << "softmax's block-wide reductions";
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
 
@@ -1156,7 +1161,7 @@ graph g(%x: bf16[64, 1024], %w: bf16[1024], %c: f32[16, 8192], %i: i64[7, 3]) {
   absl::StatusOr<EmittedGraph> c = EmitGraphText(text, {}, aligned);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(CountOccurrences(c->module.source, "template <bool vec_ok>"), 0);
-  EXPECT_EQ(CountOccurrences(c->module.source, "constexpr bool vec_ok = true"), 2);
+  EXPECT_EQ(CountOccurrences(c->module.source, "constexpr bool vec_ok = true"), 3);
 
   CudaEmitOptions variants;
   variants.launch_variants = true;
@@ -1692,7 +1697,10 @@ graph g(%x: f32[64, 4096], %w: f32[4096]) {
   const std::string a = plain->KernelSource("k0"), b = hints->KernelSource("k0");
   const std::string c = regs->KernelSource("k0");
   EXPECT_EQ(CountOccurrences(a, "sl_ldv_"), 0) << a;
-  EXPECT_EQ(CountOccurrences(c, "sl_ldv_"), 0) << c;
+  // Kept in registers, the row is read once; only the weight is hinted
+  // (broadcast_evict_last).
+  EXPECT_EQ(CountOccurrences(c, "sl_ldv_"), 1) << c;
+  EXPECT_EQ(CountOccurrences(c, "sl_ldv_keep<4>(a1 + "), 1) << c;
   // x: kept by the first loop's read, evict-first at the second; the weight,
   // which every row reads, kept.
   EXPECT_EQ(CountOccurrences(b, "sl_ldv_keep<4>(a0 + "), 1) << b;
@@ -1705,36 +1713,37 @@ graph g(%x: f32[64, 4096], %w: f32[4096]) {
   ASSERT_TRUE(def.ok()) << def.status();
   EXPECT_EQ(def->KernelSource("k0"), b);
   EXPECT_NE(def->module.kernels[0].config.find("512 threads/row"), std::string::npos);
-  for (const char* other : {R"(
+  // (The weight's evict_last is broadcast_evict_last's.)
+  for (const auto& [other, hints] : std::vector<std::pair<const char*, int>>{{R"(
 graph g(%x: f32[64, 1024], %w: f32[1024]) {
   %r = rms_norm(%x, %w, normalized_shape = [1024])
   return %r
-})", R"(
+})", 1}, {R"(
 graph g(%x: f32[64, 4096]) {
   %s = softmax(%x, dim = -1)
   return %s
-})"}) {
+})", 0}}) {
     absl::StatusOr<EmittedGraph> o = EmitGraphText(other);
     ASSERT_TRUE(o.ok()) << o.status();
-    EXPECT_EQ(CountOccurrences(o->KernelSource("k0"), "sl_ldv_"), 0) << other;
+    EXPECT_EQ(CountOccurrences(o->KernelSource("k0"), "sl_ldv_"), hints) << other;
     EXPECT_NE(o->module.kernels[0].config.find("registers"), std::string::npos) << other;
   }
   EXPECT_COMPILES_CLEANLY(hints->module.source, "hints");
 }
 
-// broadcast_evict_last: in a row kept in registers, the loads of buffers
-// every row reads (weight, bias) carry evict_last and the row's own do not;
-// off by default.
-TEST(CudaEmitterTest, UnrolledRowsKeepTheirBroadcastLoadsWhenAsked) {
+// broadcast_evict_last (the default): in a row kept in registers, the
+// loads of buffers every row reads (weight, bias) carry evict_last and the
+// row's own do not.
+TEST(CudaEmitterTest, UnrolledRowsKeepTheirBroadcastLoads) {
   const std::string text = R"(
 graph g(%x: bf16[128, 1024], %w: bf16[1024], %b: bf16[1024]) {
   %y = layer_norm(%x, %w, %b, normalized_shape = [1024])
   return %y
 })";
-  CudaEmitOptions keep;
-  keep.broadcast_evict_last = true;
-  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text);
-  absl::StatusOr<EmittedGraph> kept = EmitGraphText(text, {}, keep);
+  CudaEmitOptions off;
+  off.broadcast_evict_last = false;
+  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text, {}, off);
+  absl::StatusOr<EmittedGraph> kept = EmitGraphText(text);
   ASSERT_TRUE(plain.ok()) << plain.status();
   ASSERT_TRUE(kept.ok()) << kept.status();
   const std::string a = plain->KernelSource("k0"), b = kept->KernelSource("k0");
