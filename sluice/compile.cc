@@ -502,7 +502,7 @@ absl::StatusOr<std::vector<std::string>> ChooseLaunchShapes(
   const runtime::cuda::CubinCache cache(dir.empty() ? runtime::cuda::CubinCache::DefaultDir()
                                                     : dir);
   const runtime::cuda::CacheKey key =
-      runtime::cuda::CacheKey::Of({"sluice-launch-shapes-v1", module.source,
+      runtime::cuda::CacheKey::Of({"sluice-launch-shapes-v2", module.source,
                                    module.variant_identity, gpu_name, arch});
   // The cached choice: one line "kernel shape" per kernel with variants.
   std::vector<std::pair<int, int>> cached;

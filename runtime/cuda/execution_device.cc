@@ -518,6 +518,26 @@ absl::Status FillRandom(CudaStream* stream, DevicePtr dst, size_t bytes, ir::DTy
 
 }  // namespace
 
+double InterquartileMean(std::vector<double> samples) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  const size_t begin = n / 4, end = n - n / 4;  // the middle half; all of 1-3 samples
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) sum += samples[i];
+  return sum / static_cast<double>(end - begin);
+}
+
+int ChooseTunedShape(const std::vector<std::vector<double>>& samples, std::vector<double>* us) {
+  us->clear();
+  for (const std::vector<double>& s : samples) us->push_back(InterquartileMean(s));
+  int chosen = 0;
+  for (int s = 1; s < static_cast<int>(us->size()); ++s) {
+    if ((*us)[s] < (*us)[chosen] && (*us)[s] < kTunedShapeMargin * (*us)[0]) chosen = s;
+  }
+  return chosen;
+}
+
 absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
     const std::vector<std::vector<TuneArg>>& args, int rounds) {
   if (static_cast<int>(args.size()) != num_kernels()) {
@@ -589,19 +609,15 @@ absl::StatusOr<std::vector<KernelTuning>> CudaKernelModule::Tune(
       }
     }
     SLUICE_CUDA_RETURN_IF_ERROR(stream->Synchronize());
+    std::vector<std::vector<double>> samples(shapes);
     for (int s = 0; s < shapes; ++s) {
-      std::vector<double> us;
       for (int r = 0; r < rounds; ++r) {
         const int e = 2 * (r * shapes + s);
         SLUICE_CUDA_ASSIGN_OR_RETURN(float ms, CudaEvent::ElapsedMillis(*events[e], *events[e + 1]));
-        us.push_back(1e3 * ms);
+        samples[s].push_back(1e3 * ms);
       }
-      std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
-      t.us.push_back(us[us.size() / 2]);
     }
-    for (int s = 1; s < shapes; ++s) {
-      if (t.us[s] < t.us[t.chosen] && t.us[s] < 0.995 * t.us[0]) t.chosen = s;
-    }
+    t.chosen = ChooseTunedShape(samples, &t.us);
     chosen_[i] = {t.chosen, functions[t.chosen]};
     out.push_back(std::move(t));
   }

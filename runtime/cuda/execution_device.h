@@ -158,11 +158,25 @@ struct KernelLaunchSpec {
 // What CudaKernelModule::Tune measured for one kernel with variants.
 struct KernelTuning {
   int kernel = 0;
-  // Median µs of each shape over the rounds: the spec's own first, then
-  // KernelLaunchSpec::variants in order.
+  // Each shape's µs over the rounds (ChooseTunedShape's interquartile mean):
+  // the spec's own first, then KernelLaunchSpec::variants in order.
   std::vector<double> us;
   int chosen = 0;  // index into `us`
 };
+
+// The interquartile mean of `samples`: the mean of their middle half (all
+// of them when fewer than 4). Event timings of one kernel come in steps of
+// ~0.7 us on an H100; a median lands on one step, the middle half's mean
+// resolves between them and drops the outliers.
+double InterquartileMean(std::vector<double> samples);
+
+// A shape other than the spec's own is chosen only this much faster.
+inline constexpr double kTunedShapeMargin = 0.998;
+
+// Tune's choice from `samples[shape]` (µs, one per round): the shape with
+// the lowest InterquartileMean, the spec's own (0) unless another is below
+// kTunedShapeMargin of it. `us` receives each shape's mean.
+int ChooseTunedShape(const std::vector<std::vector<double>>& samples, std::vector<double>* us);
 
 // The generated kernels of one graph: one cubin loaded on the device, kernel
 // i launched on the device's stream with kernels[i]'s configuration (or its
@@ -196,13 +210,14 @@ class CudaKernelModule : public runtime::DeviceModule {
   // dtype, in [-2, 2) for floats, as a real input would be), each run after
   // a 256 MB L2 flush (triton.testing.do_bench's) and between two events,
   // the shapes interleaved over `rounds` rounds after one warm-up run each;
-  // the fastest median is chosen, the spec's own shape unless another is at
-  // least 0.5% faster. A kernel whose scratch buffers (or the flush
+  // ChooseTunedShape picks (the fastest interquartile mean; the spec's own
+  // shape unless another is at least 0.2% faster). A kernel whose scratch
+  // buffers (or the flush
   // buffer) cannot be allocated keeps its own shape (us empty): tuning never
   // makes a compile fail for want of memory. Synchronizes the stream; the
   // scratch buffers are freed.
   absl::StatusOr<std::vector<KernelTuning>> Tune(const std::vector<std::vector<TuneArg>>& args,
-                                                 int rounds = 9);
+                                                 int rounds = 21);
 
  private:
   CudaKernelModule() = default;

@@ -32,6 +32,37 @@ NvrtcOptions Uncached() {
   return options;
 }
 
+// The tuner's statistic: the mean of the middle half, so that one slow
+// round (or one fast) does not move it, and so that samples on the events'
+// ~0.7 us steps resolve between the steps (a median lands on one of them).
+TEST(TunedShapeTest, InterquartileMeanIsTheMiddleHalfsMean) {
+  EXPECT_DOUBLE_EQ(InterquartileMean({}), 0.0);
+  EXPECT_DOUBLE_EQ(InterquartileMean({5.0}), 5.0);
+  EXPECT_DOUBLE_EQ(InterquartileMean({1.0, 3.0, 2.0}), 2.0);
+  // 8 samples: the middle 4 (the lowest 2 and highest 2 dropped).
+  EXPECT_DOUBLE_EQ(InterquartileMean({100.0, 50.3, 51.0, 50.3, 0.0, 51.0, 50.3, 51.0}), 50.65);
+  // Steps of 0.7: the median is one of them, the mean in between.
+  EXPECT_DOUBLE_EQ(InterquartileMean({50.3, 50.3, 50.3, 50.3, 51.0, 51.0, 51.0, 51.0}), 50.65);
+}
+
+// The spec's own shape (0) unless another is 0.2% faster; among those the
+// fastest; `us` holds every shape's mean.
+TEST(TunedShapeTest, ChoosesTheFastestShapeByAMargin) {
+  std::vector<double> us;
+  EXPECT_EQ(ChooseTunedShape({{93.0, 93.0, 93.0, 93.0}, {92.0, 92.0, 92.0, 92.0}}, &us), 1);
+  EXPECT_THAT(us, ::testing::ElementsAre(93.0, 92.0));
+  // 0.1% faster: not enough to leave the spec's own shape.
+  EXPECT_EQ(ChooseTunedShape({{100.0}, {99.9}}, &us), 0);
+  // 0.3% faster: enough (a 0.5% margin kept the spec's shape, NOTES.md §29).
+  EXPECT_EQ(ChooseTunedShape({{100.0}, {99.7}}, &us), 1);
+  // The fastest of several, not the first below the margin.
+  EXPECT_EQ(ChooseTunedShape({{100.0}, {99.0}, {98.0}, {99.5}}, &us), 2);
+  // One slow outlier round does not make a shape lose.
+  EXPECT_EQ(ChooseTunedShape({{93.0, 93.0, 93.0, 93.0}, {92.0, 92.0, 92.0, 150.0}}, &us), 1);
+  EXPECT_EQ(ChooseTunedShape({{50.0}}, &us), 0);
+  EXPECT_THAT(us, ::testing::ElementsAre(50.0));
+}
+
 TEST(CudaKernelModuleTest, VariantsAreLookedUpWhenChosen) {
   SLUICE_SKIP_WITHOUT_CUDA();
   const NvrtcOptions options = Uncached();
