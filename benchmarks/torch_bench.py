@@ -33,6 +33,14 @@ uses) it:
   DIR/<graph>/<input>.npy for the sluice binary to read);
 * prints one table and writes it as Markdown (--markdown) and JSON (--json_out).
 
+Rounds: --sluice_json takes several files, comma-separated (one gpu_bench run
+each; tools/bundle/gpu_suite.sh's ROUNDS); sluice's µs is then the median of
+their figures (the first file gives the rest: inputs, outputs, compile
+times), and --inductor_rounds N times eager and Inductor N times (the
+median of N do_bench medians). A 50 µs kernel's do_bench median moves by one
+~0.7 µs step from run to run, 1.4%: one run's ratio cannot tell 1.00 from
+1.01. Each graph's per-round figures are listed under the table.
+
 Graphs with nodes marked should_fallback are compiled by Inductor with those
 ops marked fallback too (a post-grad custom pass sets node.meta
 ["should_fallback"] on the matching ATen nodes: by op, which is exact for the
@@ -341,6 +349,52 @@ COLUMNS = ["graph", "sluice µs", "eager µs", "Inductor µs", "sluice/Inductor"
            "Inductor compile s", "check"]
 
 
+def median(values: List[float]) -> float:
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def merge_sluice_rounds(rounds: List[Dict]) -> Dict:
+    """One entry per graph: the first round's, with "us" the median of every
+    round that has the graph and "us_rounds" their figures in order."""
+    merged = {}
+    for name, entry in (rounds[0] if rounds else {}).items():
+        if not isinstance(entry, dict):
+            merged[name] = entry
+            continue
+        us = [r[name]["us"] for r in rounds
+              if isinstance(r.get(name), dict) and r[name].get("us") is not None]
+        entry = dict(entry)
+        if len(rounds) > 1 and us:
+            entry["us"] = median(us)
+            entry["us_rounds"] = us
+        merged[name] = entry
+    return merged
+
+
+def timed_rounds(fn, n: int):
+    """(median, [each]) of n calls of fn."""
+    each = [fn() for _ in range(max(1, n))]
+    return median(each), each
+
+
+def rounds_notes(results: List[Dict]) -> List[str]:
+    """One line per graph timed in several rounds: each side's figures."""
+    out = []
+    for r in results:
+        s = r.get("sluice") or {}
+        parts = []
+        if len(s.get("us_rounds", [])) > 1:
+            parts.append("sluice " + ", ".join(f"{u:.1f}" for u in s["us_rounds"]))
+        if len(r.get("inductor_us_rounds", [])) > 1:
+            parts.append("Inductor " + ", ".join(f"{u:.1f}" for u in r["inductor_us_rounds"]))
+        if parts:
+            out.append(f"{r['graph']} rounds (µs; the table has their medians): "
+                       + "; ".join(parts))
+    return out
+
+
 def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
@@ -408,7 +462,10 @@ def main(argv=None) -> int:
     p.add_argument("--small", action="store_true", help="shrink every dim to ~its square root")
     p.add_argument("--scale", type=float, default=1, help="divide every dim by this")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sluice_json", help="sluice's timings (see the module docstring)")
+    p.add_argument("--sluice_json", help="sluice's timings (see the module docstring); "
+                   "several files, comma-separated: rounds, their median taken")
+    p.add_argument("--inductor_rounds", type=int, default=1,
+                   help="time eager and Inductor this many times (median of the medians)")
     p.add_argument("--save_inputs", metavar="DIR", help="write DIR/<graph>/<input>.npy")
     p.add_argument("--markdown", help="write the table as Markdown to this file")
     p.add_argument("--json_out", help="write all numbers as JSON to this file")
@@ -437,8 +494,11 @@ def main(argv=None) -> int:
         return 1
     sluice = {}
     if args.sluice_json:
-        with open(args.sluice_json) as f:
-            sluice = json.load(f)
+        rounds = []
+        for path in [p for p in args.sluice_json.split(",") if p]:
+            with open(path) as f:
+                rounds.append(json.load(f))
+        sluice = merge_sluice_rounds(rounds)
 
     copy_bytes = args.copy_mib << 20
     if args.small or args.scale != 1:
@@ -484,7 +544,8 @@ def main(argv=None) -> int:
                 tg.save_npy(os.path.join(d, f"{n.name}.npy"), t)
         module = tg.build_module(graph, device=device)
         with torch.no_grad():
-            r["eager_us"] = bench_us(lambda: module(*inputs), device)
+            r["eager_us"], _ = timed_rounds(lambda: bench_us(lambda: module(*inputs), device),
+                                            args.inductor_rounds)
             if not args.no_compile:
                 compiled = compile_module(module, graph)
                 _sync(device)
@@ -497,7 +558,10 @@ def main(argv=None) -> int:
                     if not close(a.float(), b.float(), n.type.dtype.name):
                         print(f"  warning: Inductor and eager differ on {graph.name}",
                               file=sys.stderr)
-                r["inductor_us"] = bench_us(lambda: compiled(*inputs), device)
+                r["inductor_us"], each = timed_rounds(
+                    lambda: bench_us(lambda: compiled(*inputs), device), args.inductor_rounds)
+                if len(each) > 1:
+                    r["inductor_us_rounds"] = each
             if entry:
                 r["sluice"] = entry
                 r["check"] = check_sluice_outputs(graph, entry, inputs, device,
@@ -524,7 +588,7 @@ def main(argv=None) -> int:
     rows = table_rows(results)
     print()
     print(format_text(rows))
-    notes = parts_notes(results)
+    notes = parts_notes(results) + rounds_notes(results)
     for n in notes:
         print(n)
     if args.markdown:

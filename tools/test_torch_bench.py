@@ -87,6 +87,37 @@ class SuiteFilesTest(unittest.TestCase):
         self.assertEqual(sorted(tb.SUITE), sorted(f[:-6] for f in os.listdir(GRAPHS)))
 
 
+class RoundsTest(unittest.TestCase):
+    """Needs no torch: how several runs of each side become one figure."""
+
+    def test_rounds(self):
+        # Several gpu_bench runs: sluice's µs is their median, the first run
+        # gives the rest; a graph missing from a later run is not counted there.
+        first = {"seed": {"us": 266.4, "compile_cold_ms": 12.5, "inputs_npy_dir": "/x"},
+                 "ln": {"us": 51.0}, "mlp": {"us": None}}
+        merged = tb.merge_sluice_rounds([first, {"seed": {"us": 265.9}, "ln": {"us": 50.3}},
+                                         {"seed": {"us": 267.0}}])
+        self.assertEqual(merged["seed"]["us"], 266.4)
+        self.assertEqual(merged["seed"]["us_rounds"], [266.4, 265.9, 267.0])
+        self.assertEqual(merged["seed"]["compile_cold_ms"], 12.5)
+        self.assertEqual(merged["seed"]["inputs_npy_dir"], "/x")
+        self.assertAlmostEqual(merged["ln"]["us"], 50.65)
+        self.assertEqual(merged["mlp"], {"us": None})
+        self.assertEqual(first["seed"]["us"], 266.4, "the input is not modified")
+        # One round: as read.
+        self.assertEqual(tb.merge_sluice_rounds([first]), first)
+        self.assertEqual(tb.median([3.0, 1.0, 2.0]), 2.0)
+        self.assertEqual(tb.median([4.0, 1.0, 2.0, 3.0]), 2.5)
+        calls = iter([50.9, 50.2, 50.3])
+        self.assertEqual(tb.timed_rounds(lambda: next(calls), 3), (50.3, [50.9, 50.2, 50.3]))
+        self.assertEqual(tb.timed_rounds(lambda: 7.0, 0), (7.0, [7.0]))
+        notes = tb.rounds_notes([{"graph": "seed", "sluice": merged["seed"],
+                                  "inductor_us_rounds": [266.0, 265.5, 266.2]},
+                                 {"graph": "mlp", "sluice": {"us": 1.0}}])
+        self.assertEqual(notes, ["seed rounds (µs; the table has their medians): "
+                                 "sluice 266.4, 265.9, 267.0; Inductor 266.0, 265.5, 266.2"])
+
+
 @unittest.skipIf(torch is None, "torch is not installed")
 class TorchBenchTest(unittest.TestCase):
     def test_shrink(self):

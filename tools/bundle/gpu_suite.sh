@@ -23,7 +23,10 @@
 # Environment: PYTHON (default python3), NPY_DIR (default
 # ${TMPDIR:-/tmp}/sluice_gpu_suite_npy, kept out of LOG_DIR: large,
 # ~10 GB for the suite), TORCH_BENCH_FLAGS (extra flags for torch_bench.py,
-# e.g. --no_cold_compile), BENCH_FLAGS (extra flags for gpu_bench).
+# e.g. --no_cold_compile), BENCH_FLAGS (extra flags for gpu_bench), ROUNDS
+# (default 1: bench runs gpu_bench ROUNDS times, LOG_DIR/sluice.json then
+# sluice_2.json ..., and torch_bench.py times eager and Inductor ROUNDS times;
+# the table has each side's median, the rounds are listed under it).
 # Exits non-zero when a step failed; LOG_DIR/gpu_suite.txt says which.
 set -uo pipefail
 
@@ -73,13 +76,27 @@ step_sanitizer() {
 step_bench() {
   local npy="${NPY_DIR:-${TMPDIR:-/tmp}/sluice_gpu_suite_npy}"
   mkdir -p "${npy}"
+  local rounds="${ROUNDS:-1}"
+  if ! [[ ${rounds} =~ ^[1-9][0-9]*$ ]]; then
+    echo "ROUNDS must be a positive integer, not '${rounds}'" >&2
+    return 1
+  fi
   # shellcheck disable=SC2086
   "${bundle}/run_all.sh" --benchmarks-only --filter 'benchmarks:gpu_bench' \
     "${log_dir}/bench" -- --sluice_json "${log_dir}/sluice.json" \
     --save_npy "${npy}" ${BENCH_FLAGS:-} || return 1
+  local jsons="${log_dir}/sluice.json" r
+  for ((r = 2; r <= rounds; ++r)); do
+    # Timings only: the first round's inputs and outputs are the check's.
+    # shellcheck disable=SC2086
+    "${bundle}/run_all.sh" --benchmarks-only --filter 'benchmarks:gpu_bench' \
+      "${log_dir}/bench_${r}" -- --sluice_json "${log_dir}/sluice_${r}.json" \
+      ${BENCH_FLAGS:-} || return 1
+    jsons="${jsons},${log_dir}/sluice_${r}.json"
+  done
   # shellcheck disable=SC2086
   (cd "${repo}" && "${python}" benchmarks/torch_bench.py \
-    --sluice_json "${log_dir}/sluice.json" \
+    --sluice_json "${jsons}" --inductor_rounds "${rounds}" \
     --markdown "${log_dir}/RESULTS_table.md" --json_out "${log_dir}/torch.json" \
     ${TORCH_BENCH_FLAGS:-}) 2>&1 | tee "${log_dir}/torch_bench.log"
   return "${PIPESTATUS[0]}"
