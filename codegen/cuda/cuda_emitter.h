@@ -204,8 +204,8 @@ struct CudaEmitOptions {
   // Row reductions whose row is unrolled into registers: vector loads of a
   // buffer every row reads (a layer_norm's weight and bias) carry
   // evict_last, as Triton's do (sl_ldv_keep). Rolled loops take their hints
-  // from reread_cache_hints. On an H100, layer_norm_bf16 0.7 us faster with
-  // it, no other graph moved (benchmarks/NOTES.md §29).
+  // from reread_cache_hints. On an H100, layer_norm_bf16 0.7-1.5 us faster
+  // with it, no other graph moved (benchmarks/NOTES.md §29).
   bool broadcast_evict_last = true;
   // Row/column reductions: recompute a kernel-IR scratch value from cached
   // loads narrower than it (an f32 value of a bf16 row) where it is read,

@@ -1808,6 +1808,10 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   EXPECT_EQ(o.max_vector_bytes, 8);
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
   EXPECT_TRUE(o.aligned_variants);
+  ASSERT_TRUE(o.alignment_dispatch && o.broadcast_evict_last) << "the defaults";
+  ASSERT_TRUE(ApplyCudaEmitOverrides("alignment_dispatch=0,broadcast_evict_last=false", &o).ok());
+  EXPECT_FALSE(o.alignment_dispatch);
+  EXPECT_FALSE(o.broadcast_evict_last);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
   EXPECT_TRUE(o.reread_cache_hints);
   EXPECT_FALSE(o.reread_long_rows);
