@@ -1051,6 +1051,19 @@ class KernelEmitter {
     return every_row ? "_keep" : "";
   }
 
+  // The text of a vector access's index in a chunk starting at r0 = rb:
+  // x0 * inner + rb, or, in a pointwise kernel with
+  // CudaEmitOptions::pointwise_linear_index, c * V where the access is the
+  // whole contiguous tensor (x0 * inner + r0), without splitting c.
+  std::string ChunkIndexText(const IndexExpr& index) const {
+    if (kind_ == CudaTemplate::kPointwise && o_.pointwise_linear_index) {
+      const IndexExpr x0 = IndexExpr::Var(kOuterVar, "x0", k_.outer_extent);
+      const IndexExpr rest = index - r0_ - x0 * k_.inner_extent;
+      if (rest.is_const() && rest.constant() == 0) return absl::StrCat("c * ", vec_);
+    }
+    return IndexText(index, "rb");
+  }
+
   // One chunk of V elements of loop stage `s`, starting at r0 = rb. `k` is
   // the chunk's index in unrolled loops (register arrays), else empty.
   void EmitChunk(int s, const std::string& k) {
@@ -1085,7 +1098,7 @@ class KernelEmitter {
       } else if (Vectorized(e.index)) {
         const std::string l = absl::StrCat("l", id);
         Line(absl::StrCat("const SlVec<", S, ", ", vec_, "> ", l, " = sl_ldv", HintSuffix(e, s),
-                          "<", vec_, ">(", Arg(e.arg), " + (", IndexText(e.index, "rb"),
+                          "<", vec_, ">(", Arg(e.arg), " + (", ChunkIndexText(e.index),
                           "), vec_ok);"));
         overrides[id] = absl::StrCat("sl_cvt(", l, ".v[j])");
       }
@@ -1155,7 +1168,7 @@ class KernelEmitter {
     for (int i : vec_stores) {
       const Store& store = st.stores[i];
       Line(absl::StrCat("sl_stv<", vec_, ">(", Arg(store.arg), " + (",
-                        IndexText(store.index, "rb"), "), o", i, ", vec_ok);"));
+                        ChunkIndexText(store.index), "), o", i, ", vec_ok);"));
     }
   }
 
@@ -1705,6 +1718,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "alignment_dispatch"       ? &o.alignment_dispatch
                        : key == "coherent_loads"           ? &o.coherent_loads
                        : key == "broadcast_evict_last"     ? &o.broadcast_evict_last
+                       : key == "pointwise_linear_index"   ? &o.pointwise_linear_index
                        : key == "approx_math_half_outputs" ? &o.approx_math_half_outputs
                        : key == "launch_variants"          ? &o.launch_variants
                        : key == "row_divisor_reciprocal"   ? &o.row_divisor_reciprocal
@@ -1737,7 +1751,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
           "attention_rowsum_mma, attention_producer, attention_split_pv, attention_tma, "
           "reread_cache_hints, reread_long_rows, aligned_variants, alignment_dispatch, "
-          "coherent_loads, broadcast_evict_last, approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
+          "coherent_loads, broadcast_evict_last, pointwise_linear_index, approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }
   }
   auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };

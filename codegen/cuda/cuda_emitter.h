@@ -207,6 +207,12 @@ struct CudaEmitOptions {
   // from reread_cache_hints. On an H100, layer_norm_bf16 0.7-1.5 us faster
   // with it, no other graph moved (benchmarks/NOTES.md §29).
   bool broadcast_evict_last = true;
+  // Pointwise kernels: a vector access to the whole contiguous tensor is at
+  // c * V, the chunk's offset, instead of x0 * inner + rb from splitting c
+  // by the row length (8 integer instructions a chunk in SASS, the signed
+  // division's fix-ups). The same addresses; off until measured on a GPU
+  // (benchmarks/NOTES.md §29).
+  bool pointwise_linear_index = false;
   // Row/column reductions: recompute a kernel-IR scratch value from cached
   // loads narrower than it (an f32 value of a bf16 row) where it is read,
   // instead of keeping it in an f32 register array.

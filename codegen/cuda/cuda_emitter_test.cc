@@ -1731,6 +1731,40 @@ graph g(%x: f32[64, 4096]) {
   EXPECT_COMPILES_CLEANLY(hints->module.source, "hints");
 }
 
+// pointwise_linear_index: a pointwise kernel's accesses to whole contiguous
+// tensors are at the chunk's offset c * V, without splitting c into x0 and
+// rb; a broadcast operand (the bias, at rb) keeps rb. Off by default.
+// Compiles cleanly, with one chunk a thread and with pointwise_unroll.
+TEST(CudaEmitterTest, PointwiseLinearIndexSkipsTheRowSplit) {
+  const std::string text = R"(
+graph g(%x: f32[64, 1024], %y: f32[64, 1024], %b: f32[1024]) {
+  %m = mul(%x, %y)
+  %a = add(%m, %b)
+  return %a
+})";
+  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  const std::string before = plain->KernelSource("k0");
+  EXPECT_THAT(before, HasSubstr("sl_ldv<4>(a0 + (rb + x0*1024), vec_ok)"));
+  EXPECT_THAT(before, HasSubstr("const sl_idx x0 = "));
+  for (int unroll : {1, 2}) {
+    SCOPED_TRACE(unroll);
+    CudaEmitOptions linear;
+    linear.pointwise_linear_index = true;
+    linear.pointwise_unroll = unroll;
+    absl::StatusOr<EmittedGraph> e = EmitGraphText(text, {}, linear);
+    ASSERT_TRUE(e.ok()) << e.status();
+    const std::string src = e->KernelSource("k0");
+    EXPECT_THAT(src, HasSubstr("sl_ldv<4>(a0 + (c * 4), vec_ok)"));
+    EXPECT_THAT(src, HasSubstr("sl_ldv<4>(a1 + (c * 4), vec_ok)"));
+    EXPECT_THAT(src, HasSubstr("sl_ldv<4>(a2 + (rb), vec_ok)"));
+    EXPECT_THAT(src, HasSubstr("sl_stv<4>(a3 + (c * 4), o0, vec_ok)"));
+    EXPECT_EQ(CountOccurrences(src, "x0"), 0) << src;
+    if (unroll == 1) EXPECT_EQ(e->module.kernels[0].grid, plain->module.kernels[0].grid);
+    EXPECT_COMPILES_CLEANLY(e->module.source, "linear");
+  }
+}
+
 // broadcast_evict_last (the default): in a row kept in registers, the
 // loads of buffers every row reads (weight, bias) carry evict_last and the
 // row's own do not.
@@ -1809,7 +1843,11 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   ASSERT_TRUE(ApplyCudaEmitOverrides("aligned_variants=1", &o).ok());
   EXPECT_TRUE(o.aligned_variants);
   ASSERT_TRUE(o.alignment_dispatch && o.broadcast_evict_last) << "the defaults";
-  ASSERT_TRUE(ApplyCudaEmitOverrides("alignment_dispatch=0,broadcast_evict_last=false", &o).ok());
+  ASSERT_FALSE(o.pointwise_linear_index);
+  ASSERT_TRUE(ApplyCudaEmitOverrides(
+                  "alignment_dispatch=0,broadcast_evict_last=false,pointwise_linear_index=1", &o)
+                  .ok());
+  EXPECT_TRUE(o.pointwise_linear_index);
   EXPECT_FALSE(o.alignment_dispatch);
   EXPECT_FALSE(o.broadcast_evict_last);
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
