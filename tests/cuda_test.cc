@@ -509,7 +509,8 @@ graph rt(%h: bf16[77, 1024], %w: bf16[1024], %b: bf16[1024], %f: f32[45, 1000], 
 
 // CudaCompileOptions::autotune (on by default): the bf16 softmax (a warp
 // per row with 1 or 8 rows per block, or 64 threads per row) and the
-// two-stream multiply (8- or 16-byte vectors) are timed in every shape on a
+// two-stream multiply (8- or 16-byte vectors, 256-thread blocks, or 16 bytes
+// in 128-thread blocks) are timed in every shape on a
 // cold compile, and the report says which shape each runs and the times; a
 // warm compile takes the choice from the cache. The tuned outputs match the
 // reference; every fixed shape (SLUICE_CUDA_EMIT, which turns tuning off)
@@ -536,7 +537,7 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
                                           HasSubstr("(3 shapes, us "),
                                           HasSubstr("; chosen by timing)")),
                          ::testing::AllOf(::testing::StartsWith("k1: pointwise: "),
-                                          HasSubstr("(2 shapes, us "),
+                                          HasSubstr("(3 shapes, us "),
                                           HasSubstr("; chosen by timing)"))));
   absl::StatusOr<runtime::Executable> warm = Compile(*g, o);
   ASSERT_TRUE(warm.ok()) << warm.status();
@@ -563,8 +564,10 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
   const bool tuned_64 = absl::StrContains(cached[0] + cached[1], "k0: row: 64 threads/row");
   for (const std::string rows : {"row_block_threads=32", "row_block_threads=64",
                                  "row_block_threads=256", "row_threads=64"}) {
-    for (int bytes : {8, 16}) {
-      const std::string emit = absl::StrCat(rows, ",pointwise_stream_vector_bytes=", bytes);
+    for (const char* pointwise : {"pointwise_stream_vector_bytes=8",
+                                  "pointwise_stream_vector_bytes=16",
+                                  "pointwise_block_threads=128"}) {
+      const std::string emit = absl::StrCat(rows, ",", pointwise);
       SCOPED_TRACE(emit);
       sluice::testing::ScopedEnv env("SLUICE_CUDA_EMIT", emit.c_str());
       absl::StatusOr<runtime::Executable> fixed = Compile(*g, Options());

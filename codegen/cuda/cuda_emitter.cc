@@ -653,7 +653,8 @@ class KernelEmitter {
       // per thread under the wave cap, U would otherwise never apply).
       const int unroll = std::max(1, o_.pointwise_unroll);
       grid_ = std::max<int64_t>(1, std::min(CeilDiv(chunks, block_x_ * unroll), cap));
-      config_ = absl::StrCat("pointwise: ", vec_, "-wide chunks, ", chunks, " chunks, grid-stride",
+      config_ = absl::StrCat("pointwise: ", vec_, "-wide chunks, ", chunks, " chunks, ", block_x_,
+                             " threads/block, grid-stride",
                              unroll > 1 ? absl::StrCat(", ", unroll, " per thread step") : "");
       return;
     }
@@ -1532,10 +1533,17 @@ std::vector<std::pair<CudaEmitOptions, CudaLaunchVariant>> VariantShapes(
     shapes.push_back(options);
     shapes.back().row_threads = 64;
   } else if (launch.kind == CudaTemplate::kPointwise) {
+    // Kernels that stream two or more full-size inputs: 8- and 16-byte
+    // vectors (an H100 prefers 8, an H200 16; NOTES.md §22). Every pointwise
+    // kernel: 128-thread blocks (Triton's), at the kernel's own width: on an
+    // H200 bias + gelu over 8192^2 f32 (one stream and a broadcast bias)
+    // 1.3% faster than 256, on an H100 0.2% slower (§22, §30).
     for (int bytes : {8, 16}) {
       shapes.push_back(options);
       shapes.back().pointwise_stream_vector_bytes = bytes;
     }
+    shapes.push_back(options);
+    shapes.back().pointwise_block_threads = 128;
   } else if (launch.kind == CudaTemplate::kColumnReduction) {
     // 32, 64 and 128 consecutive columns per block at most (each shape
     // still leaves a block for 90% of the SMs): an H100 is 3% faster with

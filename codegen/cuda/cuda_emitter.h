@@ -312,8 +312,9 @@ struct CudaEmitOptions {
   // its GPU and launches the fastest (sluice::Compile's autotuning): row
   // reductions of a warp or less per row with 1 and 8 rows per block
   // (row_block_threads 32 and 256) and with 64 threads per row
-  // (row_threads), pointwise kernels that stream two or more full-size
-  // inputs with 8- and 16-byte vectors, column reductions with up to 32, 64
+  // (row_threads), pointwise kernels in 128-thread blocks (and those that
+  // stream two or more full-size inputs with 8- and 16-byte vectors),
+  // column reductions with up to 32, 64
   // and 128 consecutive columns per block (column_block_x). Variants with
   // the kernel's threads per row compute the same values in the same
   // order, so they give the same bits; 64 threads per row sums a row in

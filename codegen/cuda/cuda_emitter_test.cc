@@ -1278,7 +1278,7 @@ graph g(%h: bf16[300, 1024], %x: f32[256, 1024], %y: f32[256, 1024]) {
     EXPECT_EQ(CountOccurrences(src, "const bool vec_ok = "), 0) << src;
     variants += static_cast<int>(k.variants.size());
   }
-  EXPECT_EQ(variants, 3);  // row 2, pointwise 1
+  EXPECT_EQ(variants, 4);  // row 2, pointwise 2 (8-byte, 128 threads)
   EXPECT_COMPILES_CLEANLY(e->module.source, "g");
   CudaEmitOptions deferred = both;
   deferred.defer_variant_text = true;
@@ -1286,7 +1286,7 @@ graph g(%h: bf16[300, 1024], %x: f32[256, 1024], %y: f32[256, 1024]) {
   ASSERT_TRUE(d.ok()) << d.status();
   absl::StatusOr<std::string> rest = EmitCudaVariantText(d->kernels, d->module, deferred);
   ASSERT_TRUE(rest.ok()) << rest.status();
-  EXPECT_EQ(CountOccurrences(*rest, "__trap()"), 3) << *rest;
+  EXPECT_EQ(CountOccurrences(*rest, "__trap()"), variants) << *rest;
   EXPECT_EQ(CountOccurrences(*rest, "const bool vec_ok = "), 0) << *rest;
 }
 
@@ -1506,11 +1506,13 @@ graph g(%x: bf16[300, 1024], %w: bf16[1024], %b: bf16[1024]) {
 // launch_variants: a row reduction of a warp per row also comes with 1 row
 // per block (the module's own has 8) and as 64 threads per row (a block), a
 // pointwise kernel that
-// streams two full-size inputs with the other vector width, a column
+// streams two full-size inputs with the other vector width and in
+// 128-thread blocks, a pointwise kernel with a broadcast operand in
+// 128-thread blocks only (one stream: no other width), a column
 // reduction of 16384 columns with 64 and 128 consecutive columns per block
 // (its own has 32), each a kernel of its own inside the base kernel's
-// lines; a broadcast-only pointwise kernel and a column reduction of 96
-// columns (one width fits) have none; off (the default), no kernel has any.
+// lines; a column reduction of 96 columns (one width fits) has none; off
+// (the default), no kernel has any.
 TEST(CudaEmitterTest, LaunchVariantsAreKernelsOfTheirOwnWhenAsked) {
   const std::string text = R"(
 graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64, 4096],
@@ -1565,6 +1567,23 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
         EXPECT_EQ(v.block[0] * v.block[1] <= 1024, true);
       }
     }
+    if (k.kind == CudaTemplate::kPointwise) {
+      // The kernel's own 256-thread blocks; the last variant the same
+      // chunks in 128-thread blocks (twice the blocks), the x*y kernel's
+      // first the other width (8 bytes: twice the chunks) in 256.
+      EXPECT_EQ(k.block[0], 256u);
+      ASSERT_FALSE(k.variants.empty());
+      const CudaLaunchVariant& narrow = k.variants.back();
+      EXPECT_EQ(narrow.block[0], 128u);
+      EXPECT_EQ(narrow.grid[0], 2 * k.grid[0]);
+      EXPECT_THAT(narrow.config, HasSubstr("128 threads/block"));
+      EXPECT_THAT(k.config, HasSubstr("256 threads/block"));
+      if (k.variants.size() == 2) {
+        EXPECT_EQ(k.variants[0].block[0], 256u);
+        EXPECT_EQ(k.variants[0].grid[0], 2 * k.grid[0]);
+        EXPECT_THAT(k.variants[0].config, HasSubstr("2-wide chunks"));
+      }
+    }
     if (k.kind == CudaTemplate::kColumnReduction && !k.variants.empty()) {
       EXPECT_EQ(k.block[0], 32u);
       EXPECT_EQ(k.variants[0].block[0], 64u);
@@ -1577,8 +1596,8 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %z: f32[64,
     }
   }
   EXPECT_THAT(variants_of, ::testing::UnorderedElementsAre(
-                               ::testing::Pair("row", 2), ::testing::Pair("pointwise x*y", 1),
-                               ::testing::Pair("pointwise z+b", 0),
+                               ::testing::Pair("row", 2), ::testing::Pair("pointwise x*y", 2),
+                               ::testing::Pair("pointwise z+b", 1),
                                ::testing::Pair("column 49152", 0),
                                ::testing::Pair("column 1048576", 2)));
   EXPECT_COMPILES_CLEANLY(a->module.source, "g");
@@ -1626,7 +1645,7 @@ graph g(%h: bf16[300, 1000], %x: f32[256, 1024], %y: f32[256, 1024], %w: f32[64,
       ++total;
     }
   }
-  ASSERT_EQ(total, 5);  // row 2, pointwise 1, column 2
+  ASSERT_EQ(total, 6);  // row 2, pointwise 2 (8-byte, 128 threads), column 2
   EXPECT_THAT(d->module.variant_identity,
               ::testing::StartsWith(absl::StrCat("emitter ", CudaEmitterFingerprint(), "\n")));
   EXPECT_EQ(std::string(CudaEmitterFingerprint()).size(), 32u);
