@@ -6,7 +6,7 @@
 //   gpu_bench [--graphs DIR] [--sluice_json PATH] [--save_npy DIR]
 //             [--save_npy_max_mb N] [--fast_math] [--warm_repeats N]
 //             [--no_split_reductions] [--timing=dobench|back_to_back]
-//             [--flush=memset32|memset8|kernel|none] [--dobench_warmup_ms MS]
+//             [--flush=memset32|memset8|kernel|read|none] [--dobench_warmup_ms MS]
 //             [--dobench_rep_ms MS] [--external DIR] [google benchmark flags]
 //
 // One benchmark per graph, run on device tensors (Executable::RunDeviceInto:
@@ -122,7 +122,9 @@ struct Flags {
   // --timing=dobench's L2 flush: "memset32" (cuMemsetD32Async, as a 4-byte
   // fill), "memset8" (cuMemsetD8Async), "kernel" (a fill kernel of 16-byte
   // stores, one per thread, as PyTorch's zero_ of do_bench's int32 buffer
-  // is) or "none".
+  // is), "read" (a kernel that only reads the buffer: L2 is left holding
+  // clean lines, where a fill leaves dirty ones that the timed run's misses
+  // must write back first) or "none".
   std::string flush = "memset32";
   // --timing=dobench's warm-up and measured spans, ms (do_bench's warmup
   // and rep arguments).
@@ -283,22 +285,32 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
     flushes->emplace(device, Flush{std::move(b), nullptr, std::nullopt});
   }
   Flush& f = flushes->at(device);
-  if (how == "kernel" && !f.fill.has_value()) {
+  if ((how == "kernel" || how == "read") && !f.fill.has_value()) {
     cu::NvrtcOptions options;
     options.arch = device->arch();
+    // "read": the buffer is zeros, so the store never happens, but the
+    // compiler cannot drop the loads.
     SLUICE_CUDA_ASSIGN_OR_RETURN(
         cu::CompiledCuda c,
-        cu::CompileCuda("extern \"C\" __global__ void sluice_bench_fill(int4* p) {\n"
-                        "  p[static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x] ="
-                        " make_int4(0, 0, 0, 0);\n}\n",
+        cu::CompileCuda(how == "kernel"
+                            ? "extern \"C\" __global__ void sluice_bench_fill(int4* p) {\n"
+                              "  p[static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x] ="
+                              " make_int4(0, 0, 0, 0);\n}\n"
+                            : "extern \"C\" __global__ void sluice_bench_fill(int4* p) {\n"
+                              "  const int4 v = p[static_cast<size_t>(blockIdx.x) * blockDim.x +"
+                              " threadIdx.x];\n"
+                              "  if ((v.x | v.y | v.z | v.w) == 0x7f123456) p[0] = v;\n}\n",
                         "bench_fill", options));
+    if (how == "read") {
+      SLUICE_CUDA_RETURN_IF_ERROR(stream->Memset32(f.buffer.ptr(), 0, kFlushBytes / 4));
+    }
     SLUICE_CUDA_ASSIGN_OR_RETURN(f.fill_module, cu::CudaModule::Load(device, c.cubin, "bench_fill"));
     SLUICE_CUDA_ASSIGN_OR_RETURN(f.fill, f.fill_module->GetFunction("sluice_bench_fill"));
   }
   cu::DevicePtr flush_ptr = f.buffer.ptr();
   void* fill_args[] = {&flush_ptr};
   auto flush_l2 = [&] {
-    if (how == "kernel") {
+    if (how == "kernel" || how == "read") {
       constexpr unsigned kBlock = 128;
       return cu::Launch(*f.fill, {static_cast<unsigned>(kFlushBytes / 16 / kBlock)}, {kBlock}, 0,
                         stream, fill_args);
@@ -951,8 +963,8 @@ int main(int argc, char** argv) {
     }
     if (value("flush", &flags.flush)) {
       if (flags.flush != "memset32" && flags.flush != "memset8" && flags.flush != "kernel" &&
-          flags.flush != "none") {
-        fprintf(stderr, "gpu_bench: --flush is memset32, memset8, kernel or none, not '%s'\n",
+          flags.flush != "read" && flags.flush != "none") {
+        fprintf(stderr, "gpu_bench: --flush is memset32, memset8, kernel, read or none, not '%s'\n",
                 flags.flush.c_str());
         return 2;
       }

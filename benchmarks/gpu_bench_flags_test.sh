@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# gpu_bench's flag checks, which need no GPU: each --flush and --timing it
+# documents is accepted (without a GPU every benchmark then says why it
+# cannot run and the binary exits 0), and a misspelt one is an error that
+# names the choices (exit 2), before anything is compiled or timed.
+set -uo pipefail
+bench="$1"
+graphs="$(dirname "$2")"
+fail=0
+for flush in memset32 memset8 kernel read none; do
+  if ! out="$("${bench}" --graphs "${graphs}" --flush="${flush}" \
+      --benchmark_filter='^$' 2>&1)"; then
+    echo "FAIL: --flush=${flush} was rejected: ${out}"
+    fail=1
+  fi
+done
+out="$("${bench}" --flush=bogus 2>&1)"
+rc=$?
+if ((rc != 2)) || [[ "${out}" != *"--flush is memset32, memset8, kernel, read or none, not 'bogus'"* ]]; then
+  echo "FAIL: --flush=bogus: exit ${rc}, output: ${out}"
+  fail=1
+fi
+out="$("${bench}" --timing=sometimes 2>&1)"
+rc=$?
+if ((rc != 2)) || [[ "${out}" != *"--timing is dobench or back_to_back"* ]]; then
+  echo "FAIL: --timing=sometimes: exit ${rc}, output: ${out}"
+  fail=1
+fi
+((fail == 0)) && echo "PASS"
+exit "${fail}"
