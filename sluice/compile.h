@@ -70,15 +70,17 @@ struct CudaCompileOptions {
   // CudaEmitOptions::row_divisor_reciprocal). Off: IEEE division per element.
   bool row_divisor_reciprocal = true;
   // Autotuning (Compile with a GPU): kernels that have other launch shapes
-  // (row reductions' rows per block, pointwise vector widths: codegen/cuda
+  // (row reductions' rows per block, pointwise block sizes and vector
+  // widths, column reductions' widths: codegen/cuda
   // CudaEmitOptions::launch_variants) are compiled in all of them, each
   // shape is timed on the GPU on scratch buffers, and the fastest runs
   // (runtime/cuda CudaKernelModule::Tune). The choice is cached with the
   // cubin, per GPU model, so a warm compile times nothing. Shapes that
-  // differ in rows per block or vector width compute the same bits; a row
-  // over 64 threads instead of 32 sums in another order (within f32
-  // rounding), so which GPU model compiled can change a row's last bit, as
-  // Inductor's autotuning can. The report says what was chosen
+  // differ in rows per block, block size or vector width compute the same
+  // bits; a row over 64 threads instead of 32, or a column reduction of
+  // another width, sums in another order (within f32 rounding), so which
+  // GPU model compiled can change a result's last bit, as Inductor's
+  // autotuning can. The report says what was chosen
   // (compile_report().tuning). The timing shares the GPU with whatever else
   // runs on it: a busy GPU can make the choice a worse one (never a wrong
   // result); turn this off for the emitter's fixed shapes. Off when
