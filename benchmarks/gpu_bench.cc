@@ -285,7 +285,9 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
     flushes->emplace(device, Flush{std::move(b), nullptr, std::nullopt});
   }
   Flush& f = flushes->at(device);
-  if ((how == "kernel" || how == "read") && !f.fill.has_value()) {
+  // "kernel" and "read" launch a kernel of 16-byte accesses over the buffer.
+  const bool by_kernel = how == "kernel" || how == "read";
+  if (by_kernel && !f.fill.has_value()) {
     cu::NvrtcOptions options;
     options.arch = device->arch();
     // "read": the buffer is zeros, so the store never happens, but the
@@ -310,7 +312,7 @@ absl::StatusOr<double> TimeMsLikeDoBench(cu::CudaStream* stream,
   cu::DevicePtr flush_ptr = f.buffer.ptr();
   void* fill_args[] = {&flush_ptr};
   auto flush_l2 = [&] {
-    if (how == "kernel" || how == "read") {
+    if (by_kernel) {
       constexpr unsigned kBlock = 128;
       return cu::Launch(*f.fill, {static_cast<unsigned>(kFlushBytes / 16 / kBlock)}, {kBlock}, 0,
                         stream, fill_args);
