@@ -345,6 +345,7 @@ def check_sluice_outputs(graph: sg.Graph, entry: Dict, inputs, device,
 
 COLUMNS = ["graph", "sluice µs", "eager µs", "Inductor µs", "sluice/Inductor",
            "sluice % copy", "Inductor % copy", "sluice % same-size copy",
+           "sluice % copy, clean L2",
            "sluice compile ms (cold, warm)",
            "Inductor compile s", "check"]
 
@@ -355,22 +356,40 @@ def median(values: List[float]) -> float:
     return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
 
 
+# gpu_bench's timings that several rounds turn into their median.
+ROUND_MEDIANS = ("us", "us_clean_l2", "copy_gbs_clean_l2")
+
+
 def merge_sluice_rounds(rounds: List[Dict]) -> Dict:
-    """One entry per graph: the first round's, with "us" the median of every
-    round that has the graph and "us_rounds" their figures in order."""
+    """One entry per graph: the first round's, with "us" (and the clean-L2
+    figures, ROUND_MEDIANS) the median of every round that has the graph and
+    "us_rounds" (and "us_clean_l2_rounds") their figures in order."""
     merged = {}
     for name, entry in (rounds[0] if rounds else {}).items():
         if not isinstance(entry, dict):
             merged[name] = entry
             continue
-        us = [r[name]["us"] for r in rounds
-              if isinstance(r.get(name), dict) and r[name].get("us") is not None]
         entry = dict(entry)
-        if len(rounds) > 1 and us:
-            entry["us"] = median(us)
-            entry["us_rounds"] = us
+        for key in ROUND_MEDIANS:
+            values = [r[name][key] for r in rounds
+                      if isinstance(r.get(name), dict) and r[name].get(key) is not None]
+            if len(rounds) > 1 and values:
+                entry[key] = median(values)
+                if key != "copy_gbs_clean_l2":
+                    entry[key + "_rounds"] = values
         merged[name] = entry
     return merged
+
+
+def clean_l2_pct_copy(floor: int, entry: Dict, bw: float) -> Optional[float]:
+    """sluice's % of the copy bandwidth when each run follows a read-only L2
+    flush (gpu_bench's us_clean_l2), over the larger of the two copy figures
+    (this script's 1 GiB copy, gpu_bench's after the same flush)."""
+    us = entry.get("us_clean_l2")
+    if not us:
+        return None
+    copy = max(bw, entry.get("copy_gbs_clean_l2") or 0)
+    return 100 * floor / (us * 1e-6) / 1e9 / copy
 
 
 def timed_rounds(fn, n: int):
@@ -409,6 +428,7 @@ def table_rows(results: List[Dict]) -> List[List[str]]:
             _fmt(r.get("inductor_us"), ".1f"), _fmt(ratio, ".2f"),
             _fmt(r.get("sluice_pct_copy"), ".0f"), _fmt(r.get("inductor_pct_copy"), ".0f"),
             _fmt(r.get("sluice_pct_same_copy"), ".0f"),
+            _fmt(r.get("sluice_pct_copy_clean_l2"), ".0f"),
             ("-" if not s else f"{_fmt(s.get('compile_cold_ms'), '.1f')}, "
                                f"{_fmt(s.get('compile_warm_ms'), '.3f')}"),
             _fmt(r.get("inductor_compile_s"), ".1f"), r.get("check", "-"),
@@ -447,7 +467,11 @@ def format_markdown(rows, header: Dict, notes: Optional[List[str]] = None) -> st
             "the inputs read once + outputs written once) / time, over the copy bandwidth",
             "measured in the same run; '% same-size copy' = the time of a copy of those bytes",
             "(half read, half written) over sluice's time: what a kernel moving them can reach",
-            "at that size. Inductor compile = first call in a fresh process with",
+            "at that size. '% copy, clean L2': sluice's runs each after a read-only L2 flush",
+            "(gpu_bench --flush=read) instead of do_bench's memset, whose dirty lines the",
+            "next run must write back, over the larger of the copy figures (this 1 GiB copy;",
+            "gpu_bench's 1 GiB copy after the same flush). Inductor compile = first call in a",
+            "fresh process with",
             "empty caches. check = sluice's outputs vs PyTorch eager (allclose).", ""]
     out += [f"- {n}" for n in (notes or [])]
     return "\n".join(out) + ("\n" if notes else "")
@@ -575,6 +599,7 @@ def main(argv=None) -> int:
             # large copy's bandwidth (launch, ramp-up and tail are fixed costs).
             r["copy_us"] = copy_us(device, r["floor_bytes"] // 2)
             r["sluice_pct_same_copy"] = 100 * r["copy_us"] / r["sluice"]["us"]
+            r["sluice_pct_copy_clean_l2"] = clean_l2_pct_copy(r["floor_bytes"], r["sluice"], bw)
         if not args.no_compile and not args.no_cold_compile:
             r["inductor_compile_s"] = cold_compile_s(
                 os.path.join(args.graphs, f"{graph.name}.graph"), graph.name, args)

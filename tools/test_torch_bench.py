@@ -111,11 +111,38 @@ class RoundsTest(unittest.TestCase):
         calls = iter([50.9, 50.2, 50.3])
         self.assertEqual(tb.timed_rounds(lambda: next(calls), 3), (50.3, [50.9, 50.2, 50.3]))
         self.assertEqual(tb.timed_rounds(lambda: 7.0, 0), (7.0, [7.0]))
+        # The clean-L2 timings are merged the same way.
+        clean = tb.merge_sluice_rounds([
+            {"sm": {"us": 38.0, "us_clean_l2": 34.0, "copy_gbs_clean_l2": 4200.0}},
+            {"sm": {"us": 37.5, "us_clean_l2": 33.6, "copy_gbs_clean_l2": 4300.0}},
+            {"sm": {"us": 37.9, "us_clean_l2": 34.4, "copy_gbs_clean_l2": 4250.0}}])["sm"]
+        self.assertEqual((clean["us"], clean["us_clean_l2"], clean["copy_gbs_clean_l2"]),
+                         (37.9, 34.0, 4250.0))
+        self.assertEqual(clean["us_clean_l2_rounds"], [34.0, 33.6, 34.4])
         notes = tb.rounds_notes([{"graph": "seed", "sluice": merged["seed"],
                                   "inductor_us_rounds": [266.0, 265.5, 266.2]},
                                  {"graph": "mlp", "sluice": {"us": 1.0}}])
         self.assertEqual(notes, ["seed rounds (µs; the table has their medians): "
                                  "sluice 266.4, 265.9, 267.0; Inductor 266.0, 265.5, 266.2"])
+
+
+class CleanL2Test(unittest.TestCase):
+    """Needs no torch: the clean-L2 column's arithmetic."""
+
+    def test_pct(self):
+        floor = 128 << 20  # bytes read + written
+        # 134.2 MB in 33.55 µs is 4000 GB/s; the larger copy figure is the yardstick.
+        self.assertAlmostEqual(
+            tb.clean_l2_pct_copy(floor, {"us_clean_l2": floor / 4000e3,
+                                         "copy_gbs_clean_l2": 4000.0}, 3800.0), 100.0)
+        self.assertAlmostEqual(
+            tb.clean_l2_pct_copy(floor, {"us_clean_l2": floor / 4000e3,
+                                         "copy_gbs_clean_l2": 3000.0}, 5000.0), 80.0)
+        self.assertIsNone(tb.clean_l2_pct_copy(floor, {"us": 40.0}, 4000.0))
+        row = tb.table_rows([{"graph": "sm", "floor_bytes": floor,
+                              "sluice": {"us": 40.0}, "sluice_pct_copy_clean_l2": 91.4}])[0]
+        self.assertEqual(row[tb.COLUMNS.index("sluice % copy, clean L2")], "91")
+        self.assertEqual(len(row), len(tb.COLUMNS))
 
 
 @unittest.skipIf(torch is None, "torch is not installed")

@@ -89,7 +89,7 @@ for ((r = 1; r <= rounds; ++r)); do
     env -u SLUICE_CUDA_EMIT "${env_args[@]+"${env_args[@]}"}" \
       "${bundle}/run_all.sh" --benchmarks-only --filter 'benchmarks:gpu_bench' \
       "${log_dir}/logs/${name}_${r}" -- --graphs "${graphs}" \
-      --sluice_json "${log_dir}/${name}_${r}.json" --warm_repeats 0 \
+      --sluice_json "${log_dir}/${name}_${r}.json" --warm_repeats 0 --no_clean_l2 \
       ${BENCH_FLAGS:-} ${flags[i]} >/dev/null 2>&1
     status=$?
     echo "round ${r} ${name}: exit ${status}"

@@ -54,15 +54,15 @@ out="$(SLUICE_CUDA_EMIT=from_caller BENCH_FLAGS=--fast_math ROUNDS=3 \
   lv=launch_variants=1 plain= 'clean=launch_variants=1;--flush=read' 2>&1)"
 rc=$?
 ((rc == 0)) || fail "exit ${rc}: ${out}"
-expected="launch_variants=1|--warm_repeats 0 --fast_math
-<unset>|--warm_repeats 0 --fast_math
-launch_variants=1|--warm_repeats 0 --fast_math --flush=read
-<unset>|--warm_repeats 0 --fast_math
-launch_variants=1|--warm_repeats 0 --fast_math --flush=read
-launch_variants=1|--warm_repeats 0 --fast_math
-launch_variants=1|--warm_repeats 0 --fast_math --flush=read
-launch_variants=1|--warm_repeats 0 --fast_math
-<unset>|--warm_repeats 0 --fast_math"
+expected="launch_variants=1|--warm_repeats 0 --no_clean_l2 --fast_math
+<unset>|--warm_repeats 0 --no_clean_l2 --fast_math
+launch_variants=1|--warm_repeats 0 --no_clean_l2 --fast_math --flush=read
+<unset>|--warm_repeats 0 --no_clean_l2 --fast_math
+launch_variants=1|--warm_repeats 0 --no_clean_l2 --fast_math --flush=read
+launch_variants=1|--warm_repeats 0 --no_clean_l2 --fast_math
+launch_variants=1|--warm_repeats 0 --no_clean_l2 --fast_math --flush=read
+launch_variants=1|--warm_repeats 0 --no_clean_l2 --fast_math
+<unset>|--warm_repeats 0 --no_clean_l2 --fast_math"
 [[ "$(cat "${calls}")" == "${expected}" ]] || fail "calls were:
 $(cat "${calls}")
 expected:
