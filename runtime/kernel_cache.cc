@@ -162,10 +162,10 @@ std::vector<int> ErrorLines(const std::string& log, const std::string& source_na
 std::string CompilePhases::ToString() const {
   return absl::StrFormat(
       "device %.3f, lower %.3f (passes %.3f, fuse %.3f, kernel IR %.3f, memory plan %.3f), "
-      "emit %.3f, kernel cache %.3f, load %.3f, tune %.3f, executable %.3f; total %.3f ms "
-      "(%d attempt%s)",
+      "emit %.3f, lowering cache %.3f, kernel cache %.3f, load %.3f, tune %.3f, executable "
+      "%.3f; total %.3f ms (%d attempt%s)",
       device_ms, lower_ms, passes_ms, fuse_ms, kernel_ir_ms, memory_plan_ms, emit_ms,
-      kernel_cache_ms, load_ms, tune_ms, executable_ms, total_ms, attempts,
+      lowering_cache_ms, kernel_cache_ms, load_ms, tune_ms, executable_ms, total_ms, attempts,
       attempts == 1 ? "" : "s");
 }
 
@@ -178,6 +178,7 @@ absl::Span<const CompilePhases::Field> CompilePhases::Fields() {
       {"kernel_ir_ms", &CompilePhases::kernel_ir_ms},
       {"memory_plan_ms", &CompilePhases::memory_plan_ms},
       {"emit_ms", &CompilePhases::emit_ms},
+      {"lowering_cache_ms", &CompilePhases::lowering_cache_ms},
       {"kernel_cache_ms", &CompilePhases::kernel_cache_ms},
       {"load_ms", &CompilePhases::load_ms},
       {"tune_ms", &CompilePhases::tune_ms},

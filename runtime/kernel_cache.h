@@ -49,6 +49,12 @@ struct CompilePhases {
   double memory_plan_ms = 0;  // passes::PlanMemory
   // Generating source: codegen/cpu EmitModule or codegen/cuda EmitCuda.
   double emit_ms = 0;
+  // CUDA: sluice::Compile's in-process lowering cache (CompileOptions::
+  // lowering_cache): the key (the graph's text and the options), the
+  // lookup, and on a hit copying the lowered graph, plan, schedule, kernels
+  // and module (which stand in for lower and emit, then 0); on a miss,
+  // storing them.
+  double lowering_cache_ms = 0;
   // The kernel cache: hashing the source and options and reading the entry,
   // or the compiler (host compiler / NVRTC) on a miss. CPU: includes dlopen.
   double kernel_cache_ms = 0;
@@ -78,6 +84,9 @@ struct CompilePhases {
 
 struct HostCompileReport {
   bool cache_hit = false;       // loaded from the cache without compiling
+  // CUDA: the lowering came from sluice::Compile's in-process lowering cache
+  // (no passes, fusion, kernel IR or emission; CompileOptions::lowering_cache).
+  bool lowering_cache_hit = false;
   bool rebuilt = false;         // an entry existed but failed to load
   bool cached = true;           // false when the cache dir was unusable
   std::string key;

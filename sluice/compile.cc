@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,6 +25,7 @@
 #include "codegen/cuda/cuda_emitter.h"
 #include "codegen/kernel_ir.h"
 #include "glog/logging.h"
+#include "ir/printer.h"
 #include "passes/fuse.h"
 #include "passes/memory_plan.h"
 #include "passes/pipeline.h"
@@ -481,6 +484,196 @@ absl::StatusOr<CudaResult> GenerateCuda(const ir::Graph& graph, const CompileOpt
       });
 }
 
+// ---- The in-process lowering cache (CompileOptions::lowering_cache) ----
+
+// A copy of `a`'s graph, plan, schedule and kernels, whose schedule and
+// kernel_steps point into the copy's own graph.
+std::unique_ptr<Attempt> CopyAttempt(const Attempt& a) {
+  auto c = std::make_unique<Attempt>();
+  c->graph = std::make_unique<ir::Graph>(a.graph->Clone());
+  // Clone keeps nodes() in order: the i-th node's copy is the copy's i-th.
+  const std::vector<ir::Node*>& from = a.graph->nodes();
+  const std::vector<ir::Node*>& to = c->graph->nodes();
+  absl::flat_hash_map<const ir::Node*, const ir::Node*> map;
+  map.reserve(from.size());
+  for (size_t i = 0; i < from.size(); ++i) map[from[i]] = to[i];
+  auto remap = [&map](std::vector<const ir::Node*>& nodes) {
+    for (const ir::Node*& n : nodes) n = map.at(n);
+  };
+  c->plan = a.plan;
+  c->schedule.graph = c->graph.get();
+  c->schedule.steps = a.schedule.steps;
+  for (passes::Step& step : c->schedule.steps) {
+    remap(step.nodes);
+    remap(step.inputs);
+    remap(step.outputs);
+  }
+  c->schedule.producer.reserve(a.schedule.producer.size());
+  for (const auto& [n, step] : a.schedule.producer) c->schedule.producer[map.at(n)] = step;
+  c->kernels = a.kernels;
+  for (const passes::Step* step : a.kernel_steps) {
+    c->kernel_steps.push_back(&c->schedule.steps[step - a.schedule.steps.data()]);
+  }
+  return c;
+}
+
+// Everything a compile's result is a function of, or nullopt when the
+// cache is not to be used. The graph's text has its names, types,
+// attributes and metadata; its locations (which the lowered graph keeps,
+// for messages) are added.
+std::optional<std::string> LoweringCacheKey(const ir::Graph& graph, const CompileOptions& o,
+                                            const std::string& arch, int num_sms,
+                                            absl::string_view device_name, bool autotune) {
+  if (!o.lowering_cache || !o.dump_after.empty() || o.dump || !o.inject_compile_failure.empty()) {
+    return std::nullopt;
+  }
+  std::string key = absl::StrCat("sluice-lowering-v1\n", ir::PrintGraph(graph), "\n",
+                                 graph.location().ToString(), "|", graph.location().line_text,
+                                 "\n", graph.return_location().ToString());
+  for (const ir::Node* n : graph.nodes()) {
+    absl::StrAppend(&key, "\n", n->location().ToString(), "|", n->location().line_text);
+  }
+  const char* emit = std::getenv("SLUICE_CUDA_EMIT");
+  const passes::LoweringOptions& l = o.lowering;
+  const CudaCompileOptions& c = o.cuda;
+  absl::StrAppend(&key, "\nfallback_nodes ", absl::StrJoin(l.fallback_nodes, "\x1f"),
+                  "\nfallback_ops ", absl::StrJoin(l.fallback_ops, "\x1f"), "\nstrict ",
+                  l.strict, " on_lowering_error ", static_cast<int>(l.on_lowering_error),
+                  " split_reductions ", l.split_reductions, "\ncache_dir ", o.cache_dir,
+                  "\ngpu ", c.device_ordinal, " ", device_name, " ", arch, " ", num_sms,
+                  "\nfast_math ", c.fast_math, " approx_math_half_outputs ",
+                  c.approx_math_half_outputs, " row_divisor_reciprocal ",
+                  c.row_divisor_reciprocal, " autotune ", autotune, " line_info ", c.line_info,
+                  " allow_tf32 ", c.allow_tf32, "\nSLUICE_CUDA_EMIT ",
+                  emit == nullptr ? "" : emit);
+  return key;
+}
+
+// One successful compile's lowering and kernels, as GenerateCuda made them.
+struct LoweredCuda {
+  std::unique_ptr<Attempt> attempt;  // copied for each hit, never handed out
+  codegen::cuda::CudaModuleSource module;
+  std::vector<CudaKernels::Kernel> kernels;
+  std::string source, arch, cubin, nvrtc_log;
+  size_t bytes = 0;  // about what the entry holds
+};
+
+// The cache: least recently used entries go first once their sizes pass
+// kMaxBytes.
+class LoweringCache {
+ public:
+  static constexpr size_t kMaxBytes = size_t{256} << 20;
+
+  static LoweringCache& Get() {
+    static auto* cache = new LoweringCache();
+    return *cache;
+  }
+
+  std::shared_ptr<const LoweredCuda> Find(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return nullptr;
+    order_.splice(order_.end(), order_, it->second.position);
+    return it->second.entry;
+  }
+
+  void Insert(std::string key, std::shared_ptr<const LoweredCuda> entry) {
+    const size_t bytes = entry->bytes + key.size();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = entries_.find(key); it != entries_.end()) Erase(it);
+    if (bytes > kMaxBytes) return;
+    while (bytes_ + bytes > kMaxBytes && !order_.empty()) Erase(entries_.find(order_.front()));
+    order_.push_back(key);
+    bytes_ += bytes;
+    entries_.emplace(std::move(key), Slot{std::move(entry), std::prev(order_.end()), bytes});
+  }
+
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.clear();
+    order_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  struct Slot {
+    std::shared_ptr<const LoweredCuda> entry;
+    std::list<std::string>::iterator position;  // in order_
+    size_t bytes = 0;
+  };
+  using Map = absl::flat_hash_map<std::string, Slot>;
+
+  void Erase(Map::iterator it) {
+    bytes_ -= it->second.bytes;
+    order_.erase(it->second.position);
+    entries_.erase(it);
+  }
+
+  std::mutex mu_;
+  Map entries_;
+  std::list<std::string> order_;  // least recently used first
+  size_t bytes_ = 0;
+};
+
+std::shared_ptr<const LoweredCuda> ToCache(const CudaResult& r) {
+  auto e = std::make_shared<LoweredCuda>();
+  e->attempt = CopyAttempt(*r.attempt);
+  e->module = r.module;
+  e->kernels = r.kernels.kernels;
+  e->source = r.kernels.source;
+  e->arch = r.kernels.arch;
+  e->cubin = r.kernels.cubin;
+  e->nvrtc_log = r.kernels.nvrtc_log;
+  e->bytes = e->source.size() + e->module.source.size() + e->cubin.size() +
+             e->nvrtc_log.size() + 512 * e->attempt->graph->nodes().size();
+  for (const CudaKernels::Kernel& k : e->kernels) {
+    e->bytes += k.unaligned_source.size() + 2 * k.config.size() + 256;
+  }
+  return e;
+}
+
+CudaResult FromCache(const LoweredCuda& e) {
+  CudaResult r;
+  r.attempt = CopyAttempt(*e.attempt);
+  r.module = e.module;
+  r.kernels.kernels = e.kernels;
+  r.kernels.source = e.source;
+  r.kernels.arch = e.arch;
+  r.kernels.cubin = e.cubin;
+  r.kernels.nvrtc_log = e.nvrtc_log;
+  r.kernels.cache_hit = true;
+  r.kernels.lowering_cache_hit = true;
+  r.kernels.nvrtc_seconds = 0;
+  return r;
+}
+
+// GenerateCuda through the lowering cache.
+absl::StatusOr<CudaResult> GenerateCudaCached(const ir::Graph& graph,
+                                              const CompileOptions& options,
+                                              const std::string& arch, int num_sms,
+                                              absl::string_view device_name, bool autotune,
+                                              runtime::CompilePhases* phases) {
+  Stopwatch watch;
+  std::optional<std::string> key =
+      LoweringCacheKey(graph, options, arch, num_sms, device_name, autotune);
+  if (key.has_value()) {
+    if (std::shared_ptr<const LoweredCuda> hit = LoweringCache::Get().Find(*key)) {
+      CudaResult r = FromCache(*hit);
+      phases->lowering_cache_ms += watch.Lap();
+      return r;
+    }
+  }
+  phases->lowering_cache_ms += watch.Lap();
+  absl::StatusOr<CudaResult> r =
+      GenerateCuda(graph, options, arch, num_sms, device_name, autotune, phases);
+  watch.Lap();
+  if (r.ok() && key.has_value()) {
+    LoweringCache::Get().Insert(*std::move(key), ToCache(*r));
+    phases->lowering_cache_ms += watch.Lap();
+  }
+  return r;
+}
+
 // Autotuning (CudaCompileOptions::autotune): the launch shape of every
 // kernel of `module` that has several, from the tuning cache (keyed by the
 // source and the GPU) or by timing them all (CudaKernelModule::Tune), then
@@ -580,8 +773,8 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
   const std::string arch = options.cuda.arch.empty() ? gpu->arch() : options.cuda.arch;
   const int num_sms =
       options.cuda.num_sms > 0 ? options.cuda.num_sms : gpu->multiprocessor_count();
-  absl::StatusOr<CudaResult> r = GenerateCuda(graph, options, arch, num_sms, gpu->name(),
-                                              options.cuda.autotune, &phases);
+  absl::StatusOr<CudaResult> r = GenerateCudaCached(graph, options, arch, num_sms, gpu->name(),
+                                                    options.cuda.autotune, &phases);
   if (!r.ok()) return r.status();
   Attempt& a = *r->attempt;
 
@@ -649,6 +842,7 @@ absl::StatusOr<runtime::Executable> CompileForCuda(const ir::Graph& graph,
   parts.device = std::shared_ptr<runtime::Device>(std::move(*device));
   parts.source = std::move(r->kernels.source);
   parts.compile_report.cache_hit = r->kernels.cache_hit;
+  parts.compile_report.lowering_cache_hit = r->kernels.lowering_cache_hit;
   parts.compile_report.compile_seconds = r->kernels.nvrtc_seconds;
   phases.total_ms = total.Total();
   parts.compile_report.phases = phases;
@@ -677,7 +871,7 @@ absl::StatusOr<CudaKernels> CompileCudaKernelsImpl(const ir::Graph& graph,
   }
   phases.device_ms = total.Total();
   absl::StatusOr<CudaResult> r =
-      GenerateCuda(graph, options, arch, num_sms, device_name, /*autotune=*/false, &phases);
+      GenerateCudaCached(graph, options, arch, num_sms, device_name, /*autotune=*/false, &phases);
   if (!r.ok()) return r.status();
   CudaKernels out = std::move(r->kernels);
   Stopwatch watch;
@@ -723,6 +917,12 @@ absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph, const Compil
 absl::StatusOr<CudaKernels> CompileCudaKernels(const ir::Graph& graph,
                                                const CompileOptions& options) {
   return CompileCudaKernelsImpl(graph, options);
+}
+
+void ClearLoweringCache() {
+#if SLUICE_HAVE_CUDA
+  LoweringCache::Get().Clear();
+#endif
 }
 
 }  // namespace sluice

@@ -107,7 +107,29 @@ struct CompileOptions {
   // of these nodes (original names) fails, as a real compile error would.
   std::vector<std::string> inject_compile_failure;
   CudaCompileOptions cuda;
+  // CUDA (Compile and CompileCudaKernels): an in-process cache of lowered
+  // graphs, as Inductor's FX graph cache is for torch.compile. A compile
+  // whose graph (its text: names, types, attributes, metadata; and its
+  // locations), options, cache_dir, GPU and SLUICE_CUDA_EMIT are those of an
+  // earlier successful compile in this process takes a copy of that
+  // compile's lowered graph, plan, schedule, kernel IR, generated source and
+  // cubin (nothing is shared between executables), then loads the module and
+  // reads the tuning choice as any compile does: a warm compile without
+  // passes, fusion, kernel IR or emission. The report says so
+  // (compile_report().lowering_cache_hit; CudaKernels::lowering_cache_hit).
+  // Bypassed when dump_after, dump or inject_compile_failure is set (they
+  // observe or change the lowering). Another cache_dir is another cache: a
+  // compile into an empty directory is cold. Entries beyond 256 MiB in all
+  // (the cubins and sources, mostly) are dropped oldest first;
+  // ClearLoweringCache() drops them all. The CPU backend has none (its
+  // kernel cache is on disk, runtime/kernel_cache.h). Off: every compile
+  // lowers.
+  bool lowering_cache = true;
 };
+
+// Drops every entry of the in-process lowering cache
+// (CompileOptions::lowering_cache). Thread-safe, as Compile is.
+void ClearLoweringCache();
 
 absl::StatusOr<runtime::Executable> Compile(const ir::Graph& graph,
                                             const CompileOptions& options = {});
@@ -142,6 +164,9 @@ struct CudaKernels {
   std::string cubin;            // empty when there are no kernels
   std::string nvrtc_log;        // warnings
   bool cache_hit = false;
+  // Everything above came from the in-process lowering cache
+  // (CompileOptions::lowering_cache); cache_hit is then true too.
+  bool lowering_cache_hit = false;
   double nvrtc_seconds = 0;     // 0 on a cache hit
   // Where the time went, as Compile's report (runtime/kernel_cache.h):
   // device_ms is finding the architecture and multiprocessor count, load_ms

@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
+#include "ir/printer.h"
 #include "passes/lowering_plan.h"
 #include "passes/memory_plan.h"
 #include "runtime/cuda/symbols.h"
@@ -535,6 +536,7 @@ TEST(CudaCompileTest, PhasesAreFilledAndAddUpToAtMostTheTotal) {
   CompileOptions o = Sm90();
   const char* tmp = std::getenv("TEST_TMPDIR");
   o.cache_dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/phases-", getpid());
+  o.lowering_cache = false;  // the second compile lowers again and hits the cubin cache
   for (const bool hit : {false, true}) {
     absl::StatusOr<CudaKernels> k = CompileCudaKernels(*g, o);
     ASSERT_TRUE(k.ok()) << k.status();
@@ -556,6 +558,156 @@ TEST(CudaCompileTest, PhasesAreFilledAndAddUpToAtMostTheTotal) {
     EXPECT_LE(p.passes_ms + p.fuse_ms + p.kernel_ir_ms, p.lower_ms + kRounding);
     EXPECT_LE(p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms, p.total_ms + kRounding);
   }
+}
+
+// The node of `g` named as `n`, and that it is `n` itself (not another
+// graph's node of that name).
+bool Owns(const ir::Graph& g, const ir::Node* n) { return g.FindNode(n->name()) == n; }
+
+TEST(CudaCompileTest, ARepeatCompileTakesACopyOfTheCachedLowering) {
+  SKIP_WITHOUT_NVRTC();
+  ClearLoweringCache();
+  absl::StatusOr<std::vector<ir::Graph>> graphs =
+      ir::ParseFile("benchmarks/graphs/seed_fallback.graph");
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  const ir::Graph& g = graphs->front();
+  const CompileOptions o = Sm90();
+  absl::StatusOr<CudaKernels> first = CompileCudaKernels(g, o);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->lowering_cache_hit);
+  EXPECT_EQ(first->phases.attempts, 1);
+
+  absl::StatusOr<CudaKernels> second = CompileCudaKernels(g, o);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->lowering_cache_hit);
+  EXPECT_TRUE(second->cache_hit);
+  EXPECT_EQ(second->nvrtc_seconds, 0);
+  // Nothing was lowered or emitted.
+  EXPECT_EQ(second->phases.attempts, 0);
+  EXPECT_EQ(second->phases.passes_ms, 0);
+  EXPECT_EQ(second->phases.fuse_ms, 0);
+  EXPECT_EQ(second->phases.emit_ms, 0);
+  EXPECT_EQ(second->phases.kernel_cache_ms, 0);
+  EXPECT_GT(second->phases.lowering_cache_ms, 0);
+  // The same result: the plan (add fell back, by its mark), the schedule,
+  // the kernels and their code.
+  ASSERT_NE(second->plan.Find("a"), nullptr);
+  EXPECT_TRUE(second->plan.IsFallback("a"));
+  EXPECT_EQ(second->plan.Find("a")->rule, first->plan.Find("a")->rule);
+  EXPECT_EQ(second->plan.ToJson(), first->plan.ToJson());
+  EXPECT_EQ(second->schedule.ToString(), first->schedule.ToString());
+  EXPECT_EQ(ir::PrintGraph(*second->graph), ir::PrintGraph(*first->graph));
+  EXPECT_EQ(second->kernel_ir, first->kernel_ir);
+  EXPECT_EQ(second->source, first->source);
+  EXPECT_EQ(second->cubin, first->cubin);
+  ASSERT_EQ(second->kernels.size(), first->kernels.size());
+  for (size_t i = 0; i < first->kernels.size(); ++i) {
+    EXPECT_EQ(second->kernels[i].symbol, first->kernels[i].symbol);
+    EXPECT_EQ(second->kernels[i].grid, first->kernels[i].grid);
+    EXPECT_EQ(second->kernels[i].args, first->kernels[i].args);
+  }
+  // A graph of its own, which its schedule points into.
+  ASSERT_NE(second->graph.get(), first->graph.get());
+  EXPECT_EQ(second->schedule.graph, second->graph.get());
+  for (const passes::Step& step : second->schedule.steps) {
+    for (const auto* list : {&step.nodes, &step.inputs, &step.outputs}) {
+      for (const ir::Node* n : *list) EXPECT_TRUE(Owns(*second->graph, n)) << n->name();
+    }
+  }
+  for (const auto& [n, step] : second->schedule.producer) {
+    EXPECT_TRUE(Owns(*second->graph, n)) << n->name();
+  }
+  // The cached copy outlives what was handed out.
+  const std::string text = ir::PrintGraph(*first->graph);
+  first = absl::UnknownError("dropped");
+  second = absl::UnknownError("dropped");
+  absl::StatusOr<CudaKernels> third = CompileCudaKernels(g, o);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_TRUE(third->lowering_cache_hit);
+  EXPECT_EQ(ir::PrintGraph(*third->graph), text);
+  ClearLoweringCache();
+  absl::StatusOr<CudaKernels> cleared = CompileCudaKernels(g, o);
+  ASSERT_TRUE(cleared.ok()) << cleared.status();
+  EXPECT_FALSE(cleared->lowering_cache_hit);
+  EXPECT_EQ(cleared->phases.attempts, 1);
+}
+
+TEST(CudaCompileTest, TheLoweringCacheMissesWhenAnythingItDependsOnDiffers) {
+  SKIP_WITHOUT_NVRTC();
+  ClearLoweringCache();
+  constexpr char kMarked[] = R"(graph seed(%x: f32[1024], %y: f32[1024]) {
+  %a: f32[1024] = add(%x, %y) {should_fallback = true}
+  %b: f32[1024] = mul(%a, 2.0)
+  return %b
+}
+)";
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(kMarked, "marked.graph");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const CompileOptions o = Sm90();
+  auto hit = [](const ir::Graph& graph, const CompileOptions& options) {
+    absl::StatusOr<CudaKernels> k = CompileCudaKernels(graph, options);
+    EXPECT_TRUE(k.ok()) << k.status();
+    return k.ok() && k->lowering_cache_hit;
+  };
+  EXPECT_FALSE(hit(*g, o));
+  EXPECT_TRUE(hit(*g, o));
+
+  // Other metadata: no mark, so nothing falls back.
+  std::string unmarked = kMarked;
+  unmarked.replace(unmarked.find(" {should_fallback = true}"), 25, "");
+  absl::StatusOr<ir::Graph> u = ir::ParseGraph(unmarked, "marked.graph");
+  ASSERT_TRUE(u.ok()) << u.status();
+  absl::StatusOr<CudaKernels> uk = CompileCudaKernels(*u, o);
+  ASSERT_TRUE(uk.ok()) << uk.status();
+  EXPECT_FALSE(uk->lowering_cache_hit);
+  EXPECT_FALSE(uk->plan.IsFallback("a"));
+  // The same text from another file: its locations differ.
+  absl::StatusOr<ir::Graph> elsewhere = ir::ParseGraph(kMarked, "other.graph");
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
+  EXPECT_FALSE(hit(*elsewhere, o));
+  // Each option that changes the result.
+  std::vector<std::pair<std::string, CompileOptions>> variants;
+  auto variant = [&](const std::string& what, auto&& change) {
+    CompileOptions v = o;
+    change(v);
+    variants.push_back({what, v});
+  };
+  variant("fallback_ops", [](CompileOptions& v) { v.lowering.fallback_ops = {"mul"}; });
+  variant("fallback_nodes", [](CompileOptions& v) { v.lowering.fallback_nodes = {"b"}; });
+  variant("strict", [](CompileOptions& v) { v.lowering.strict = true; });
+  variant("fast_math", [](CompileOptions& v) { v.cuda.fast_math = true; });
+  variant("row_divisor_reciprocal",
+          [](CompileOptions& v) { v.cuda.row_divisor_reciprocal = false; });
+  variant("line_info", [](CompileOptions& v) { v.cuda.line_info = true; });
+  variant("num_sms", [](CompileOptions& v) { v.cuda.num_sms = 66; });
+  variant("cache_dir", [](CompileOptions& v) { v.cache_dir += "-other"; });
+  for (const auto& [what, v] : variants) {
+    EXPECT_FALSE(hit(*g, v)) << what;
+    EXPECT_TRUE(hit(*g, v)) << what << ", compiled again";
+  }
+  // fallback_ops = {mul}: both nodes fall back, by their rules.
+  absl::StatusOr<CudaKernels> ops = CompileCudaKernels(*g, variants[0].second);
+  ASSERT_TRUE(ops.ok()) << ops.status();
+  EXPECT_TRUE(ops->plan.IsFallback("b"));
+  EXPECT_EQ(ops->schedule.num_kernels(), 0);
+  {
+    ScopedEnv emit("SLUICE_CUDA_EMIT", "pointwise_block_threads=128");
+    EXPECT_FALSE(hit(*g, o)) << "SLUICE_CUDA_EMIT";
+    EXPECT_TRUE(hit(*g, o)) << "SLUICE_CUDA_EMIT, compiled again";
+  }
+  EXPECT_TRUE(hit(*g, o)) << "SLUICE_CUDA_EMIT unset again";
+  // Bypassed: off, dumps, injected failures.
+  CompileOptions off = o;
+  off.lowering_cache = false;
+  EXPECT_FALSE(hit(*g, off));
+  CompileOptions dump = o;
+  int dumps = 0;
+  dump.dump_after = {"dce"};
+  dump.dump = [&dumps](absl::string_view, absl::string_view) { ++dumps; };
+  EXPECT_FALSE(hit(*g, dump));
+  EXPECT_FALSE(hit(*g, dump));
+  EXPECT_EQ(dumps, 2) << "each compile dumps";
+  ClearLoweringCache();
 }
 
 TEST(CudaCompileTest, CompileWithoutAGpuIsUnavailableWithTheReason) {

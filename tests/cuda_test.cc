@@ -589,6 +589,62 @@ graph tune(%h: bf16[1000, 1000], %x: f32[300, 1024], %y: f32[300, 1024]) {
   }
 }
 
+// CompileOptions::lowering_cache: a repeat compile in the process skips
+// the lowering and gives an executable of its own that computes the same
+// bits; both run, each after the other is gone.
+TEST_F(CudaTest, ARepeatCompileReusesTheLoweringAndRunsAlike) {
+  ClearLoweringCache();
+  absl::StatusOr<ir::Graph> g = ir::ParseGraph(R"(
+graph cached(%x: f32[300, 1024], %w: f32[1024], %y: f32[300, 1024]) {
+  %n = layer_norm(%x, %w, %w, normalized_shape = [1024], eps = 1e-5)
+  %s = sigmoid(%y) {should_fallback = true}
+  %o = add(%n, %s)
+  return %o
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const CompileOptions o = Options();
+  auto first = std::make_unique<absl::StatusOr<runtime::Executable>>(Compile(*g, o));
+  ASSERT_TRUE(first->ok()) << first->status();
+  EXPECT_FALSE((*first)->compile_report().lowering_cache_hit);
+  absl::StatusOr<runtime::Executable> second = Compile(*g, o);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE(second->compile_report().lowering_cache_hit);
+  EXPECT_TRUE(second->cache_hit());
+  EXPECT_EQ(second->compile_report().phases.attempts, 0);
+  EXPECT_TRUE(second->plan().IsFallback("s"));
+  EXPECT_EQ(second->plan().ToJson(), (*first)->plan().ToJson());
+  EXPECT_EQ(second->generated_source(), (*first)->generated_source());
+  CompileOptions off = o;
+  off.lowering_cache = false;
+  absl::StatusOr<runtime::Executable> lowered = Compile(*g, off);
+  ASSERT_TRUE(lowered.ok()) << lowered.status();
+  EXPECT_FALSE(lowered->compile_report().lowering_cache_hit);
+
+  const std::vector<runtime::Tensor> in = sluice::testing::RandomInputs(*g, 11);
+  absl::StatusOr<std::vector<runtime::Tensor>> ref = fallback::RunReference(*g, in);
+  ASSERT_TRUE(ref.ok()) << ref.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> a = (*first)->Run(in);
+  ASSERT_TRUE(a.ok()) << a.status();
+  first.reset();  // the cached lowering does not depend on the first executable
+  absl::StatusOr<std::vector<runtime::Tensor>> b = second->Run(in);
+  ASSERT_TRUE(b.ok()) << b.status();
+  absl::StatusOr<std::vector<runtime::Tensor>> c = lowered->Run(in);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_ALLCLOSE_TOL((*a)[0], (*ref)[0], ToleranceFor((*ref)[0].dtype()));
+  ASSERT_EQ((*b)[0].nbytes(), (*a)[0].nbytes());
+  EXPECT_EQ(std::memcmp((*b)[0].data(), (*a)[0].data(), (*a)[0].nbytes()), 0);
+  EXPECT_EQ(std::memcmp((*c)[0].data(), (*a)[0].data(), (*a)[0].nbytes()), 0);
+  // A third from the cache after the second is gone, run on device tensors.
+  second = absl::UnknownError("dropped");
+  absl::StatusOr<runtime::Executable> third = Compile(*g, o);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_TRUE(third->compile_report().lowering_cache_hit);
+  absl::StatusOr<std::vector<runtime::Tensor>> d = third->Run(in);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(std::memcmp((*d)[0].data(), (*a)[0].data(), (*a)[0].nbytes()), 0);
+  ClearLoweringCache();
+}
+
 // Column reductions are autotuned over their width (32, 64 or 128
 // consecutive columns per block): the report names the shape chosen; the
 // tuned sum matches the reference; a fixed shape (SLUICE_CUDA_EMIT) of the
