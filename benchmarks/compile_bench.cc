@@ -4,7 +4,9 @@
 // sluice::Compile for kCuda does apart from creating the device, loading the
 // module and making the Executable: the pass pipeline, fusion, kernel IR,
 // EmitCuda and the cubin cache hit (hashing the source and options, reading
-// the entry). Parsing is not timed.
+// the entry), with the in-process lowering cache off
+// (CompileOptions::lowering_cache), as a new process's first compile of a
+// graph runs. Parsing is not timed.
 //
 //   bazel run --config=opt //benchmarks:compile_bench [-- --graphs DIR]
 //
@@ -12,12 +14,14 @@
 // fuse + kernel_ir), emit, cache (kernel_cache_ms), and source_kb, the
 // generated translation unit's size. The iteration time is the whole call.
 //
-// BM_FirstWarmAfterCold/<graph> times what gpu_bench's warm_ms is: the first
-// warm compile right after the graph's cold one (NVRTC), in a fresh cache
-// directory each iteration (the cold compiles are not timed), with its
-// phases and second_us, the warm compile after it. NVRTC's work leaves the
-// CPU's caches cold: the first warm compile takes about twice as long as
-// the ones after it (benchmarks/NOTES.md §28).
+// BM_FirstWarmAfterCold/<graph>/1 times what gpu_bench's warm_ms is: the
+// first warm compile right after the graph's cold one (NVRTC), in a fresh
+// cache directory each iteration (the cold compiles are not timed), with
+// its phases and second_us, the warm compile after it: a hit of the
+// lowering cache. /0 is the same with the lowering cache off (gpu_bench's
+// warm_disk_ms: lowered again, the cubin from disk). NVRTC's work leaves
+// the CPU's caches cold: the first warm compile takes about twice as long
+// as the ones after it (benchmarks/NOTES.md §28).
 // Built without CUDA or without NVRTC, every benchmark says why it cannot
 // run. The warm path's GPU parts (device, module load) are reported by
 // gpu_bench on a GPU host.
@@ -82,6 +86,7 @@ void BM_WarmCudaKernels(benchmark::State& state, const std::string& path) {
   const ir::Graph& g = *graph;
   CompileOptions o = CudaOptions();
   o.cache_dir = CacheDir();
+  o.lowering_cache = false;
   // Fills the cache (NVRTC) and warms up.
   for (int i = 0; i < 2; ++i) {
     absl::StatusOr<CudaKernels> k = CompileCudaKernels(g, o);
@@ -123,6 +128,7 @@ void BM_FirstWarmAfterCold(benchmark::State& state, const std::string& path) {
   if (!graph.has_value()) return;
   const ir::Graph& g = *graph;
   CompileOptions o = CudaOptions();
+  o.lowering_cache = state.range(0) != 0;
   int round = 0;
   runtime::CompilePhases sum;
   double second_us = 0;
@@ -137,11 +143,13 @@ void BM_FirstWarmAfterCold(benchmark::State& state, const std::string& path) {
     state.ResumeTiming();
     absl::StatusOr<CudaKernels> k = CompileCudaKernels(g, o);
     state.PauseTiming();
-    if (!k.ok() || (!k->cache_hit && !k->kernels.empty())) {
-      state.SkipWithError("warm compile failed or missed the cubin cache");
+    if (!k.ok() || (!k->cache_hit && !k->kernels.empty()) ||
+        k->lowering_cache_hit != o.lowering_cache) {
+      state.SkipWithError("warm compile failed, missed the cubin cache or the lowering cache");
       return;
     }
     sum.lower_ms += k->phases.lower_ms;
+    sum.lowering_cache_ms += k->phases.lowering_cache_ms;
     sum.passes_ms += k->phases.passes_ms;
     sum.emit_ms += k->phases.emit_ms;
     sum.kernel_cache_ms += k->phases.kernel_cache_ms;
@@ -158,6 +166,7 @@ void BM_FirstWarmAfterCold(benchmark::State& state, const std::string& path) {
   state.counters["passes_us"] = 1e3 * sum.passes_ms / n;
   state.counters["emit_us"] = 1e3 * sum.emit_ms / n;
   state.counters["cache_us"] = 1e3 * sum.kernel_cache_ms / n;
+  state.counters["lcache_us"] = 1e3 * sum.lowering_cache_ms / n;
   state.counters["second_us"] = second_us / n;
 }
 
@@ -173,7 +182,9 @@ void RegisterAll() {
     benchmark::RegisterBenchmark(("BM_FirstWarmAfterCold/" + f.name).c_str(),
                                  BM_FirstWarmAfterCold, f.path)
         ->Unit(benchmark::kMicrosecond)
-        ->Iterations(6);
+        ->Iterations(6)
+        ->Arg(0)
+        ->Arg(1);
   }
 }
 

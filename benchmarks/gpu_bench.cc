@@ -14,11 +14,15 @@
 // no host copies, no allocation per run). Counters: us (median per run),
 // GB/s (inputs read once + outputs written once, over the median), pct_copy
 // (that over the copy's GB/s), cold_ms (Compile with an empty cache
-// directory: emit, NVRTC, load), warm_ms (Compile again: a cubin cache hit),
-// kernels, fallbacks, and the warm compile's phases from its report
-// (runtime::CompilePhases): warm_device_ms (CudaExecutionDevice::Create),
-// warm_lower_ms (pipeline, fusion, kernel IR, memory plan), warm_emit_ms
-// (EmitCuda), warm_cache_ms (hash + cubin cache read), warm_load_ms
+// directory: emit, NVRTC, load), warm_ms (Compile again: a hit of the
+// in-process lowering cache, CompileOptions::lowering_cache, and of the
+// tuning cache), warm_disk_ms (once more with the lowering cache off:
+// lowering and emission again, the cubin from the disk cache, as a new
+// process's compile), kernels, fallbacks, and the warm compile's phases
+// from its report (runtime::CompilePhases): warm_device_ms
+// (CudaExecutionDevice::Create), warm_lower_ms (pipeline, fusion, kernel IR,
+// memory plan), warm_emit_ms (EmitCuda), warm_lcache_ms (the lowering
+// cache), warm_cache_ms (hash + cubin cache read), warm_load_ms
 // (cuModuleLoadData + cuModuleGetFunction), warm_tune_ms (reading the
 // autotuner's cached choice), warm_exe_ms (Executable::Create); cold_tune_ms
 // is the cold compile's autotuning (timing the launch shapes; each tuned
@@ -154,6 +158,11 @@ struct Figures {
   double us_clean_l2 = 0;  // Flags::clean_l2; 0 when not timed
   double cold_ms = 0;
   double warm_ms = 0;
+  // A warm compile that lowers again (CompileOptions::lowering_cache off)
+  // and finds the cubin on disk: what a new process's first compile of the
+  // graph does with the kernel cache filled.
+  double warm_disk_ms = 0;
+  runtime::CompilePhases warm_disk_phases;
   // Where the compiles' time went, from their reports.
   runtime::CompilePhases cold_phases;
   runtime::CompilePhases warm_phases;
@@ -619,6 +628,16 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   absl::StatusOr<runtime::Executable> exe = timed_compile(&f.warm_ms);
   if (!exe.ok()) return fail(exe.status());
   f.warm_phases = exe->compile_report().phases;
+  {
+    CompileOptions disk = o;
+    disk.lowering_cache = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<runtime::Executable> again = Compile(g, disk);
+    f.warm_disk_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!again.ok()) return fail(again.status());
+    f.warm_disk_phases = again->compile_report().phases;
+  }
   std::vector<double> repeats;
   std::vector<runtime::CompilePhases> repeat_phases;
   for (int i = 0; i < GetFlags().warm_repeats; ++i) {
@@ -688,10 +707,12 @@ void BM_Graph(benchmark::State& state, const std::string& path) {
   state.counters["pct_copy"] = f.pct_copy;
   state.counters["cold_ms"] = f.cold_ms;
   state.counters["warm_ms"] = f.warm_ms;
+  state.counters["warm_disk_ms"] = f.warm_disk_ms;
   const runtime::CompilePhases& wp = f.warm_phases;
   state.counters["warm_device_ms"] = wp.device_ms;
   state.counters["warm_lower_ms"] = wp.lower_ms;
   state.counters["warm_emit_ms"] = wp.emit_ms;
+  state.counters["warm_lcache_ms"] = wp.lowering_cache_ms;
   state.counters["warm_cache_ms"] = wp.kernel_cache_ms;
   state.counters["warm_load_ms"] = wp.load_ms;
   state.counters["warm_tune_ms"] = wp.tune_ms;
@@ -903,11 +924,12 @@ bool WriteJson(const std::string& path) {
     out << absl::StrFormat(
         "  \"%s\": {\"us\": %.3f, \"compile_cold_ms\": %.3f, \"compile_warm_ms\": %.3f, "
         "\"gbs\": %.1f, \"pct_copy\": %.1f, \"copy_gbs\": %.1f, \"kernels\": %d, "
-        "\"fallbacks\": %d, \"timing\": \"%s\"",
+        "\"fallbacks\": %d, \"timing\": \"%s\", \"compile_warm_disk_ms\": %.3f",
         name, f.us, f.cold_ms, f.warm_ms, f.gbs, f.pct_copy, copy_gbs, f.kernels, f.fallbacks,
-        GetFlags().timing);
+        GetFlags().timing, f.warm_disk_ms);
     out << ", \"compile_warm_phases\": " << PhasesJson(f.warm_phases)
-        << ", \"compile_cold_phases\": " << PhasesJson(f.cold_phases);
+        << ", \"compile_cold_phases\": " << PhasesJson(f.cold_phases)
+        << ", \"compile_warm_disk_phases\": " << PhasesJson(f.warm_disk_phases);
     if (f.warm_repeats > 0) {
       out << absl::StrFormat(
                  ", \"compile_warm_repeats\": %d, \"compile_warm_median_ms\": %.4f, "
@@ -939,21 +961,32 @@ void PrintTable() {
     printf("%-18s %10.1f %9.1f %8.1f %10.1f %10.3f %7d %9d\n", name.c_str(), f.us, f.gbs,
            f.pct_copy, f.cold_ms, f.warm_ms, f.kernels, f.fallbacks);
   }
-  // Where the warm compile (a cubin cache hit) spent its time; "other" is
-  // what no phase covers (glue inside Compile, and outside it: the returned
-  // Executable's move).
-  printf("\nthe first warm compile's phases, ms; the median and maximum of %d more warm "
-         "compiles; the cold compile\n", GetFlags().warm_repeats);
-  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "graph", "warm", "device",
-         "lower", "emit", "cache", "load", "tune", "exe", "other", "median", "max", "cold");
+  // Where the warm compiles spent their time; "other" is what no phase
+  // covers (glue inside Compile, and outside it: the returned Executable's
+  // move).
+  printf("\nthe first warm compile's phases (lowering cache hit), ms; the median and maximum "
+         "of %d more; the cold compile\n", GetFlags().warm_repeats);
+  auto phases_row = [](const std::string& name, double ms, const runtime::CompilePhases& p) {
+    const double other = ms - (p.device_ms + p.lower_ms + p.emit_ms + p.lowering_cache_ms +
+                               p.kernel_cache_ms + p.load_ms + p.tune_ms + p.executable_ms);
+    printf("%-18s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f", name.c_str(), ms,
+           p.device_ms, p.lower_ms, p.emit_ms, p.lowering_cache_ms, p.kernel_cache_ms, p.load_ms,
+           p.tune_ms, p.executable_ms, other);
+  };
+  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "graph", "warm",
+         "device", "lower", "emit", "lcache", "cache", "load", "tune", "exe", "other", "median",
+         "max", "cold");
   for (const auto& [name, f] : Results()) {
-    const runtime::CompilePhases& p = f.warm_phases;
-    const double other = f.warm_ms - (p.device_ms + p.lower_ms + p.emit_ms + p.kernel_cache_ms +
-                                      p.load_ms + p.tune_ms + p.executable_ms);
-    printf("%-18s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %9.1f\n",
-           name.c_str(), f.warm_ms, p.device_ms, p.lower_ms, p.emit_ms, p.kernel_cache_ms,
-           p.load_ms, p.tune_ms, p.executable_ms, other, f.warm_median_ms, f.warm_max_ms,
-           f.cold_ms);
+    phases_row(name, f.warm_ms, f.warm_phases);
+    printf(" %8.3f %8.3f %9.1f\n", f.warm_median_ms, f.warm_max_ms, f.cold_ms);
+  }
+  printf("\nthe warm compile without the lowering cache (lowered again, the cubin from disk), "
+         "ms\n");
+  printf("%-18s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "graph", "warm", "device", "lower",
+         "emit", "lcache", "cache", "load", "tune", "exe", "other");
+  for (const auto& [name, f] : Results()) {
+    phases_row(name, f.warm_disk_ms, f.warm_disk_phases);
+    printf("\n");
   }
   for (const auto& [name, f] : Results()) {
     if (f.parts_us > 0) {

@@ -142,6 +142,12 @@ class CleanL2Test(unittest.TestCase):
         row = tb.table_rows([{"graph": "sm", "floor_bytes": floor,
                               "sluice": {"us": 40.0}, "sluice_pct_copy_clean_l2": 91.4}])[0]
         self.assertEqual(row[tb.COLUMNS.index("sluice % copy, clean L2")], "91")
+        compile_column = tb.COLUMNS.index("sluice compile ms (cold, warm, warm lowering again)")
+        self.assertEqual(row[compile_column], "-, -, -")
+        row = tb.table_rows([{"graph": "sm", "sluice": {
+            "us": 40.0, "compile_cold_ms": 512.34, "compile_warm_ms": 0.0714,
+            "compile_warm_disk_ms": 0.6049}}])[0]
+        self.assertEqual(row[compile_column], "512.3, 0.071, 0.605")
         self.assertEqual(len(row), len(tb.COLUMNS))
 
 
