@@ -4,18 +4,25 @@
 
 #include <string>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace sluice::fallback::cuda::internal {
 
+// A plain array, not an absl::flat_hash_set: nvcc's host compiler builds this
+// file without the sanitizers, and its instantiations of absl's hash set
+// (weak symbols, linked into every binary with the GPU kernels) would take
+// the place of the instrumented ones in sanitizer builds, whose poisoned
+// slots they do not unpoison.
 bool IsElementwiseOp(const std::string& op) {
-  static const auto* ops = new absl::flat_hash_set<std::string>{
+  static constexpr const char* kOps[] = {
       "neg", "abs", "relu", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid",
       "silu", "erf", "reciprocal", "gelu", "logical_not", "add", "sub", "mul", "div", "pow",
       "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
       "where", "cast", "full"};
-  return ops->contains(op);
+  for (const char* o : kOps) {
+    if (op == o) return true;
+  }
+  return false;
 }
 
 absl::Status RunElementwise(const GpuStream& stream, const ir::Node& node,
