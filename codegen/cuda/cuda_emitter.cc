@@ -478,6 +478,26 @@ class KernelEmitter {
         for (int rs : read_stages[slot]) stages_of_load[LoadKey(e)].insert(rs);
       }
     }
+    // hoist_broadcast_loads: a load every row reads that a later loop makes
+    // is made in the first loop too (cached there; EmitChunk fills it).
+    if (o_.hoist_broadcast_loads && k_.is_reduction) {
+      int first_loop = -1;
+      for (size_t s = 0; s < k_.stages.size() && first_loop < 0; ++s) {
+        if (k_.stages[s].kind == Stage::Kind::kLoop) first_loop = static_cast<int>(s);
+      }
+      for (const Expr& e : k_.exprs) {
+        if (e.kind != Expr::Kind::kLoad || stage_of_[&e - k_.exprs.data()] < 0) continue;
+        const std::string key = LoadKey(e);
+        auto it = stages_of_load.find(key);
+        if (it == stages_of_load.end() || *it->second.begin() == first_loop ||
+            k_.args[e.arg].numel >= k_.outer_extent * k_.inner_extent ||
+            hoisted_.count(key) > 0) {
+          continue;
+        }
+        it->second.insert(first_loop);
+        hoisted_[key] = static_cast<int>(&e - k_.exprs.data());
+      }
+    }
     for (const auto& [key, stages] : stages_of_load) {
       if (stages.size() < 2) continue;
       const int slot = static_cast<int>(cache_first_stage_.size());
@@ -629,8 +649,10 @@ class KernelEmitter {
   void ChooseLayout() {
     hints_ = o_.reread_cache_hints;
     const int64_t outer = k_.outer_extent, inner = k_.inner_extent;
-    const int num_arrays =
-        static_cast<int>(cache_first_stage_.size() + k_.scratch.size() - recomputed_.size());
+    // Hoisted loads' arrays (hoist_broadcast_loads) are not counted: the
+    // layout stays what it is without them, which only adds their registers.
+    const int num_arrays = static_cast<int>(cache_first_stage_.size() - hoisted_.size() +
+                                            k_.scratch.size() - recomputed_.size());
     const int per_array = std::max(1, o_.max_elements_per_thread);
     const int max_elems = std::max(1, std::min(per_array, 2 * per_array / std::max(1, num_arrays)));
 
@@ -1046,7 +1068,7 @@ class KernelEmitter {
     if (unrolled_) return o_.broadcast_evict_last && every_row ? "_keep" : "";
     if (!hints_) return "";
     auto cache = cache_slot_.find(LoadKey(e));
-    if (cache != cache_slot_.end()) {
+    if (cache != cache_slot_.end() && hoisted_.count(LoadKey(e)) == 0) {
       return cache_last_stage_[cache->second] == s ? "_last" : "_keep";
     }
     return every_row ? "_keep" : "";
@@ -1073,6 +1095,20 @@ class KernelEmitter {
     const bool column = kind_ == CudaTemplate::kColumnReduction;
     absl::flat_hash_map<int, std::string> overrides;
     std::vector<std::string> in_loop;  // lines at the top of the element loop
+    // Loads hoisted into this loop (hoist_broadcast_loads), which its own
+    // expressions do not read.
+    for (const auto& [key, id] : hoisted_) {
+      const Expr& e = k_.exprs[id];
+      const int slot = cache_slot_.at(key);
+      if (!unrolled_ || k.empty() || cache_first_stage_[slot] != s) continue;
+      const std::string c = absl::StrCat("c", slot, "[", k, "]");
+      if (Vectorized(e.index)) {
+        Line(absl::StrCat(c, " = sl_ldv", o_.broadcast_evict_last ? "_keep" : "", "<", vec_,
+                          ">(", Arg(e.arg), " + (", IndexText(e.index, "rb"), "), vec_ok);"));
+      } else {
+        in_loop.push_back(absl::StrCat(c, ".v[j] = ", Arg(e.arg), "[", IndexText(e.index), "];"));
+      }
+    }
     for (int id : ids) {
       const Expr& e = k_.exprs[id];
       if (e.kind == Expr::Kind::kScratchLoad) {
@@ -1470,6 +1506,9 @@ class KernelEmitter {
   absl::flat_hash_set<int> rcp_;  // row values loops divide by (fast_math, approx_)
   bool approx_ = false;           // approximate f32 math: every store is f16 / bf16
   std::set<int> recomputed_;      // scratch slots recomputed instead of kept
+  // hoist_broadcast_loads: load key -> an expression of that load, for the
+  // loads cached from the first loop though only later loops read them.
+  std::map<std::string, int> hoisted_;
   IndexExpr r0_;
   bool wide_ = false;
 
@@ -1726,6 +1765,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
                        : key == "alignment_dispatch"       ? &o.alignment_dispatch
                        : key == "coherent_loads"           ? &o.coherent_loads
                        : key == "broadcast_evict_last"     ? &o.broadcast_evict_last
+                       : key == "hoist_broadcast_loads"    ? &o.hoist_broadcast_loads
                        : key == "pointwise_linear_index"   ? &o.pointwise_linear_index
                        : key == "approx_math_half_outputs" ? &o.approx_math_half_outputs
                        : key == "launch_variants"          ? &o.launch_variants
@@ -1759,7 +1799,7 @@ absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* opt
           "recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong, "
           "attention_rowsum_mma, attention_producer, attention_split_pv, attention_tma, "
           "reread_cache_hints, reread_long_rows, aligned_variants, alignment_dispatch, "
-          "coherent_loads, broadcast_evict_last, pointwise_linear_index, approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
+          "coherent_loads, broadcast_evict_last, hoist_broadcast_loads, pointwise_linear_index, approx_math_half_outputs, launch_variants, row_divisor_reciprocal)");
     }
   }
   auto block_threads = [](int v) { return v >= 32 && v <= 1024 && (v & (v - 1)) == 0; };

@@ -207,6 +207,14 @@ struct CudaEmitOptions {
   // from reread_cache_hints. On an H100, layer_norm_bf16 0.7-1.5 us faster
   // with it, no other graph moved (benchmarks/NOTES.md §29).
   bool broadcast_evict_last = true;
+  // Row reductions whose row is unrolled into registers: a load of a buffer
+  // every row reads (a layer_norm's weight and bias) that a later loop of
+  // the row makes (after the row's reductions) is made in the first loop,
+  // into registers, so that its latency overlaps the row's own loads
+  // instead of following the reductions. Costs a register array per such
+  // load. Off: on an H200 layer_norm f32/bf16 moved by nothing beyond the
+  // run-to-run spread (benchmarks/NOTES.md §31); not measured on an H100.
+  bool hoist_broadcast_loads = false;
   // Pointwise kernels: a vector access to the whole contiguous tensor is at
   // c * V, the chunk's offset, instead of x0 * inner + rb from splitting c
   // by the row length (8 integer instructions a chunk in SASS, the signed
@@ -348,7 +356,8 @@ struct CudaEmitOptions {
 // fast_math, assume_aligned, aligned_variants, coherent_loads, approx_math_half_outputs,
 // recompute_narrow_scratch, attention_wgmma, attention_mbarrier, attention_pingpong,
 // attention_rowsum_mma, attention_producer, attention_split_pv, attention_tma, launch_variants,
-// row_divisor_reciprocal (0/1/true/false).
+// row_divisor_reciprocal, reread_cache_hints, reread_long_rows, alignment_dispatch,
+// broadcast_evict_last, hoist_broadcast_loads, pointwise_linear_index (0/1/true/false).
 // InvalidArgument naming the entry for an unknown key or a bad value;
 // `options` is unchanged then.
 absl::Status ApplyCudaEmitOverrides(absl::string_view spec, CudaEmitOptions* options);

@@ -1809,6 +1809,49 @@ graph g(%x: bf16[128, 1024], %w: bf16[1024], %b: bf16[1024]) {
   EXPECT_COMPILES_CLEANLY(kept->module.source, "kept");
 }
 
+// hoist_broadcast_loads: the weight and bias, which only the row's last
+// loop reads, are loaded in its first loop (into register arrays, with
+// their evict_last) and read from there; the layout is the same.
+TEST(CudaEmitterTest, HoistedBroadcastLoadsAreMadeInTheFirstLoop) {
+  const std::string text = R"(
+graph g(%x: bf16[128, 1024], %w: bf16[1024], %b: bf16[1024]) {
+  %y = layer_norm(%x, %w, %b, normalized_shape = [1024])
+  return %y
+})";
+  CudaEmitOptions on;
+  on.hoist_broadcast_loads = true;
+  absl::StatusOr<EmittedGraph> plain = EmitGraphText(text);
+  absl::StatusOr<EmittedGraph> hoisted = EmitGraphText(text, {}, on);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(hoisted.ok()) << hoisted.status();
+  const std::string a = plain->KernelSource("k0"), b = hoisted->KernelSource("k0");
+  EXPECT_EQ(plain->module.kernels[0].config, hoisted->module.kernels[0].config);
+  EXPECT_THAT(b, HasSubstr("registers")) << "an unrolled row";
+  const size_t loop1 = b.find("// loop 1"), loop2 = b.find("// loop 2");
+  ASSERT_NE(loop1, std::string::npos) << b;
+  ASSERT_NE(loop2, std::string::npos) << b;
+  const std::string first = b.substr(loop1, loop2 - loop1), rest = b.substr(loop2);
+  EXPECT_THAT(first, HasSubstr("c0[k] = sl_ldv_keep<8>(a1 + (rb), vec_ok);")) << b;
+  EXPECT_THAT(first, HasSubstr("c1[k] = sl_ldv_keep<8>(a2 + (rb), vec_ok);")) << b;
+  EXPECT_EQ(CountOccurrences(rest, "a1 + "), 0) << b;
+  EXPECT_EQ(CountOccurrences(rest, "a2 + "), 0) << b;
+  EXPECT_THAT(rest, HasSubstr("sl_cvt(c0[k].v[j])")) << b;
+  EXPECT_THAT(rest, HasSubstr("sl_cvt(c1[k].v[j])")) << b;
+  EXPECT_EQ(CountOccurrences(a, "c0[k]"), 0) << a;
+  EXPECT_COMPILES_CLEANLY(hoisted->module.source, "hoisted");
+  // A softmax has no load every row reads: nothing changes.
+  const std::string softmax = R"(
+graph g(%x: f32[128, 1024]) {
+  %y = softmax(%x, dim = -1)
+  return %y
+})";
+  absl::StatusOr<EmittedGraph> s0 = EmitGraphText(softmax);
+  absl::StatusOr<EmittedGraph> s1 = EmitGraphText(softmax, {}, on);
+  ASSERT_TRUE(s0.ok()) << s0.status();
+  ASSERT_TRUE(s1.ok()) << s1.status();
+  EXPECT_EQ(s0->module.source, s1->module.source);
+}
+
 }  // namespace
 }  // namespace sluice::codegen::cuda
 
@@ -1872,6 +1915,9 @@ TEST(CudaEmitOverridesTest, AppliesKnownKeysAndRejectsTheRestWithoutChangingAnyt
   ASSERT_TRUE(ApplyCudaEmitOverrides("reread_cache_hints=1,reread_long_rows=0", &o).ok());
   EXPECT_TRUE(o.reread_cache_hints);
   EXPECT_FALSE(o.reread_long_rows);
+  ASSERT_FALSE(o.hoist_broadcast_loads) << "the default";
+  ASSERT_TRUE(ApplyCudaEmitOverrides("hoist_broadcast_loads=1", &o).ok());
+  EXPECT_TRUE(o.hoist_broadcast_loads);
 
   const CudaEmitOptions before = o;
   for (const char* bad : {"pointwise_waves=abc", "warp_size=64", "fast_math=maybe",
