@@ -119,8 +119,8 @@ struct CompileOptions {
   // (compile_report().lowering_cache_hit; CudaKernels::lowering_cache_hit).
   // Bypassed when dump_after, dump or inject_compile_failure is set (they
   // observe or change the lowering). Another cache_dir is another cache: a
-  // compile into an empty directory is cold. Entries beyond 256 MiB in all
-  // (the cubins and sources, mostly) are dropped oldest first;
+  // compile into an empty directory is cold. Beyond 256 MiB in all (the
+  // cubins and sources, mostly) the least recently used entries are dropped;
   // ClearLoweringCache() drops them all. The CPU backend has none (its
   // kernel cache is on disk, runtime/kernel_cache.h). Off: every compile
   // lowers.
