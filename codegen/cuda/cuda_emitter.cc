@@ -1095,19 +1095,23 @@ class KernelEmitter {
     const bool column = kind_ == CudaTemplate::kColumnReduction;
     absl::flat_hash_map<int, std::string> overrides;
     std::vector<std::string> in_loop;  // lines at the top of the element loop
-    // Loads hoisted into this loop (hoist_broadcast_loads), which its own
-    // expressions do not read.
-    for (const auto& [key, id] : hoisted_) {
-      const Expr& e = k_.exprs[id];
-      const int slot = cache_slot_.at(key);
-      if (!unrolled_ || k.empty() || cache_first_stage_[slot] != s) continue;
-      const std::string c = absl::StrCat("c", slot, "[", k, "]");
+    // Fills cache array `c` (a chunk's register copy of load `e`): one
+    // vector load with `hint`, or an element per iteration of the loop.
+    auto fill_cache = [&](const std::string& c, const Expr& e, absl::string_view hint) {
       if (Vectorized(e.index)) {
-        Line(absl::StrCat(c, " = sl_ldv", o_.broadcast_evict_last ? "_keep" : "", "<", vec_,
-                          ">(", Arg(e.arg), " + (", IndexText(e.index, "rb"), "), vec_ok);"));
+        Line(absl::StrCat(c, " = sl_ldv", hint, "<", vec_, ">(", Arg(e.arg), " + (",
+                          IndexText(e.index, "rb"), "), vec_ok);"));
       } else {
         in_loop.push_back(absl::StrCat(c, ".v[j] = ", Arg(e.arg), "[", IndexText(e.index), "];"));
       }
+    };
+    // Loads hoisted into this loop (hoist_broadcast_loads), which its own
+    // expressions do not read.
+    for (const auto& [key, id] : hoisted_) {
+      const int slot = cache_slot_.at(key);
+      if (!unrolled_ || k.empty() || cache_first_stage_[slot] != s) continue;
+      fill_cache(absl::StrCat("c", slot, "[", k, "]"), k_.exprs[id],
+                 o_.broadcast_evict_last ? "_keep" : "");
     }
     for (int id : ids) {
       const Expr& e = k_.exprs[id];
@@ -1122,15 +1126,7 @@ class KernelEmitter {
       const bool cached = unrolled_ && !k.empty() && cache != cache_slot_.end();
       if (cached) {
         const std::string c = absl::StrCat("c", cache->second, "[", k, "]");
-        if (cache_first_stage_[cache->second] == s) {
-          if (Vectorized(e.index)) {
-            Line(absl::StrCat(c, " = sl_ldv<", vec_, ">(", Arg(e.arg), " + (",
-                              IndexText(e.index, "rb"), "), vec_ok);"));
-          } else {
-            in_loop.push_back(absl::StrCat(c, ".v[j] = ", Arg(e.arg), "[", IndexText(e.index),
-                                           "];"));
-          }
-        }
+        if (cache_first_stage_[cache->second] == s) fill_cache(c, e, "");
         overrides[id] = absl::StrCat("sl_cvt(", c, ".v[j])");
       } else if (Vectorized(e.index)) {
         const std::string l = absl::StrCat("l", id);
